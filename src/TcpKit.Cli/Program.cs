@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace TcpKit.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("tcpkit: TCP you can see. A user-space TCP/IP stack and a TCP capture analyzer.");
+        return root.Parse(args).Invoke();
+    }
+}
