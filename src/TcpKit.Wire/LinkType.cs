@@ -1,0 +1,22 @@
+namespace TcpKit.Wire;
+
+/// <summary>
+/// Link-layer header types as numbered by tcpdump.org (LINKTYPE_*), the values stored in pcap
+/// file headers and pcapng interface description blocks.
+/// </summary>
+public enum LinkType : ushort
+{
+    /// <summary>BSD loopback: a 4-byte address family in the capturing host's byte order.</summary>
+    Null = 0,
+    Ethernet = 1,
+    /// <summary>Raw IP; the version nibble says IPv4 or IPv6.</summary>
+    Raw = 101,
+    /// <summary>OpenBSD loopback: a 4-byte address family in network byte order.</summary>
+    Loop = 108,
+    /// <summary>Linux cooked capture v1 (16-byte header).</summary>
+    LinuxSll = 113,
+    Ipv4 = 228,
+    Ipv6 = 229,
+    /// <summary>Linux cooked capture v2 (20-byte header).</summary>
+    LinuxSll2 = 276,
+}
