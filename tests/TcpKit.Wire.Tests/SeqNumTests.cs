@@ -45,3 +45,15 @@ public class SeqNumTests
         });
     }
 }
+
+public class InstantTests
+{
+    [Fact]
+    public void Adding_a_timespan_advances_by_its_ticks_and_never_stays_never()
+    {
+        var t = Instant.FromMilliseconds(1500) + TimeSpan.FromMilliseconds(40);
+        Assert.Equal(1_540_000_000, t.Nanoseconds);
+        Assert.Equal(TimeSpan.FromMilliseconds(40), t - Instant.FromMilliseconds(1500));
+        Assert.Equal(Instant.Never, Instant.Never + TimeSpan.FromSeconds(1));
+    }
+}
