@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace TcpKit.Interop.Tests.Infrastructure;
+
+/// <summary>Real Linux TCP conversations between the two namespaces of a <see cref="NetnsPair"/>.</summary>
+internal static class KernelTraffic
+{
+    /// <summary>The lesson: the client sends "a" then "b", the server closes first, then the client.</summary>
+    public static void Lesson(NetnsPair net, IPAddress server, int port)
+    {
+        using var listener = NetnsPair.InNamespace(net.NsB, () => Listen(server, port));
+        using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        client.Connect(server, port);
+        using var accepted = listener.Accept();
+        client.Send("a"u8);
+        ReadExactly(accepted, 1);
+        Thread.Sleep(50);
+        client.Send("b"u8);
+        ReadExactly(accepted, 1);
+        Thread.Sleep(50);
+        accepted.Close(); // the server program is stopped: FIN from the server
+        Assert.Equal(0, client.Receive(new byte[16]));
+        client.Close();
+        Thread.Sleep(50);
+    }
+
+    /// <summary>Bulk data in both directions with distinct byte patterns, then an orderly close.</summary>
+    public static void BothWays(NetnsPair net, IPAddress server, int port, int bytesEachWay)
+    {
+        using var listener = NetnsPair.InNamespace(net.NsB, () => Listen(server, port));
+        using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        client.Connect(server, port);
+        using var accepted = listener.Accept();
+        var up = Pattern(bytesEachWay, 7);
+        var down = Pattern(bytesEachWay, 13);
+        var sendUp = Task.Run(() => client.Send(up));
+        var sendDown = Task.Run(() => accepted.Send(down));
+        Assert.Equal(up, ReadExactly(accepted, bytesEachWay));
+        Assert.Equal(down, ReadExactly(client, bytesEachWay));
+        sendUp.Wait();
+        sendDown.Wait();
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(0, accepted.Receive(new byte[16]));
+        accepted.Close();
+        Assert.Equal(0, client.Receive(new byte[16]));
+        client.Close();
+        Thread.Sleep(50);
+    }
+
+    /// <summary>A connection attempt to a port nobody listens on: SYN answered by RST.</summary>
+    public static void Refused(NetnsPair net, IPAddress server, int port)
+    {
+        using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        var e = Assert.Throws<SocketException>(() => client.Connect(server, port));
+        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+    }
+
+    /// <summary>An abortive close (SO_LINGER 0): the client resets an established connection.</summary>
+    public static void Reset(NetnsPair net, IPAddress server, int port)
+    {
+        using var listener = NetnsPair.InNamespace(net.NsB, () => Listen(server, port));
+        using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        client.Connect(server, port);
+        using var accepted = listener.Accept();
+        client.Send("hello"u8);
+        ReadExactly(accepted, 5);
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+        Thread.Sleep(50);
+    }
+
+    private static Socket Listen(IPAddress address, int port)
+    {
+        var s = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        s.Bind(new IPEndPoint(address, port));
+        s.Listen(16);
+        return s;
+    }
+
+    public static byte[] Pattern(int length, int seed)
+    {
+        var data = new byte[length];
+        uint x = (uint)seed * 2654435761u;
+        for (int i = 0; i < data.Length; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            data[i] = (byte)x;
+        }
+
+        return data;
+    }
+
+    private static byte[] ReadExactly(Socket s, int count)
+    {
+        var buffer = new byte[count];
+        int got = 0;
+        s.ReceiveTimeout = 10_000;
+        while (got < count)
+        {
+            int n = s.Receive(buffer, got, count - got, SocketFlags.None);
+            if (n == 0)
+            {
+                throw new InvalidOperationException($"EOF after {got} of {count} bytes");
+            }
+
+            got += n;
+        }
+
+        return buffer;
+    }
+}
