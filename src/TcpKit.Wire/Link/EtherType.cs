@@ -1,0 +1,20 @@
+namespace TcpKit.Wire.Link;
+
+/// <summary>IEEE 802 EtherType values the decoders know.</summary>
+public static class EtherType
+{
+    public const ushort Ipv4 = 0x0800;
+    public const ushort Arp = 0x0806;
+    /// <summary>IEEE 802.1Q customer VLAN tag.</summary>
+    public const ushort Vlan = 0x8100;
+    public const ushort Ipv6 = 0x86DD;
+    /// <summary>IEEE 802.1ad service VLAN tag (Q-in-Q outer tag).</summary>
+    public const ushort QinQ = 0x88A8;
+    /// <summary>Pre-standard Q-in-Q outer tag still emitted by some switches.</summary>
+    public const ushort QinQLegacy = 0x9100;
+
+    /// <summary>Values below this in the type/length field are 802.3 lengths, not EtherTypes.</summary>
+    public const ushort MinEtherType = 0x0600;
+
+    public static bool IsVlanTag(ushort type) => type is Vlan or QinQ or QinQLegacy;
+}

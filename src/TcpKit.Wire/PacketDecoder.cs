@@ -1,0 +1,264 @@
+using System.Buffers.Binary;
+using TcpKit.Wire.Checksums;
+using TcpKit.Wire.Ip;
+using TcpKit.Wire.Link;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Wire;
+
+/// <summary>Outcome of <see cref="PacketDecoder.Decode"/>; fields of <see cref="DecodedPacket"/> are filled as far as decoding got.</summary>
+public enum DecodeStatus : byte
+{
+    /// <summary>A TCP segment (possibly with its payload cut by snaplen: see <see cref="DecodedPacket.IsTruncated"/>).</summary>
+    Ok,
+    /// <summary>The link layer carries something other than IPv4/IPv6 (ARP, LLC, an unknown address family).</summary>
+    NotIp,
+    /// <summary>An IP packet whose upper layer is not TCP.</summary>
+    NotTcp,
+    /// <summary>An IP fragment; the IP fields and fragment info are filled, the upper layer is not parsed.</summary>
+    Fragment,
+    /// <summary>The capture ends inside a header, so it cannot be decoded.</summary>
+    Truncated,
+    /// <summary>A header contradicts itself; <see cref="DecodedPacket.Error"/> says how.</summary>
+    Malformed,
+    UnsupportedLinkType,
+}
+
+/// <summary>
+/// Key fields and offsets of one decoded frame: a plain struct the analyzer can store. Views over
+/// the frame are re-created on demand from the same frame span.
+/// </summary>
+public struct DecodedPacket
+{
+    public LinkType Link;
+    public WireError Error;
+
+    // Link layer.
+    public ushort EtherType;
+    public byte VlanCount;
+    public ushort OuterVlanId;
+    public ushort InnerVlanId;
+
+    // Network layer.
+    /// <summary>4 or 6; 0 when no IP header was decoded.</summary>
+    public byte IpVersion;
+    public IpAddress Source;
+    public IpAddress Destination;
+    public int IpOffset;
+    public int IpHeaderLength;
+
+    /// <summary>The IP packet length the header reports (IPv6: 40 + payload length).</summary>
+    public int IpTotalLength;
+
+    /// <summary>TTL (IPv4) or hop limit (IPv6).</summary>
+    public byte Ttl;
+
+    /// <summary>IPv4 DSCP/ECN byte or IPv6 traffic class.</summary>
+    public byte TrafficClass;
+
+    /// <summary>IPv4 identification, or the IPv6 fragment header identification.</summary>
+    public uint IpIdentification;
+    public bool DontFragment;
+    public bool MoreFragments;
+
+    /// <summary>Fragment offset in bytes.</summary>
+    public int FragmentOffset;
+
+    /// <summary>The upper-layer protocol (IPv4 protocol, or the end of the IPv6 extension chain).</summary>
+    public byte Protocol;
+
+    /// <summary>IPv4 options had a bad length byte (the packet is still decoded, as Wireshark does).</summary>
+    public bool IpOptionsMalformed;
+
+    // Transport layer.
+    public int TcpOffset;
+    public int TcpHeaderLength;
+
+    /// <summary>Payload length the IP header reports.</summary>
+    public int TcpPayloadLength;
+
+    /// <summary>Payload bytes present in the frame (less than <see cref="TcpPayloadLength"/> when truncated).</summary>
+    public int TcpPayloadCaptured;
+    public ushort SourcePort;
+    public ushort DestinationPort;
+    public SeqNum Seq;
+    public SeqNum Ack;
+    public TcpFlags Flags;
+    public ushort Window;
+    public ushort TcpChecksum;
+    public ushort UrgentPointer;
+
+    /// <summary>The capture holds fewer bytes of the IP packet than it has (snaplen).</summary>
+    public bool IsTruncated;
+
+    public readonly bool IsFragment => MoreFragments || FragmentOffset != 0;
+
+    public readonly bool HasTcp => TcpHeaderLength != 0;
+
+    public readonly bool Has(TcpFlags flag) => (Flags & flag) == flag;
+
+    /// <summary>The IP packet bytes present (without link padding).</summary>
+    public readonly ReadOnlySpan<byte> GetIpBytes(ReadOnlySpan<byte> frame)
+        => frame.Slice(IpOffset, Math.Min(frame.Length - IpOffset, IpTotalLength));
+
+    public readonly Ipv4Packet GetIpv4(ReadOnlySpan<byte> frame)
+        => IpVersion == 4 && Ipv4Packet.TryParse(frame[IpOffset..], out var p) ? p
+            : throw new InvalidOperationException("The frame holds no IPv4 packet.");
+
+    public readonly Ipv6Packet GetIpv6(ReadOnlySpan<byte> frame)
+        => IpVersion == 6 && Ipv6Packet.TryParse(frame[IpOffset..], out var p) ? p
+            : throw new InvalidOperationException("The frame holds no IPv6 packet.");
+
+    public readonly TcpSegment GetTcp(ReadOnlySpan<byte> frame)
+        => HasTcp && TcpSegment.TryParse(frame[TcpOffset..], TcpHeaderLength + TcpPayloadLength, out var s, out _) ? s
+            : throw new InvalidOperationException("The frame holds no TCP segment.");
+
+    public readonly ReadOnlySpan<byte> GetTcpOptionBytes(ReadOnlySpan<byte> frame)
+        => frame.Slice(TcpOffset + TcpSegment.MinHeaderLength, TcpHeaderLength - TcpSegment.MinHeaderLength);
+
+    public readonly TcpOptionReader GetTcpOptions(ReadOnlySpan<byte> frame) => new(GetTcpOptionBytes(frame));
+
+    /// <summary>The TCP payload bytes present.</summary>
+    public readonly ReadOnlySpan<byte> GetTcpPayload(ReadOnlySpan<byte> frame)
+        => frame.Slice(TcpOffset + TcpHeaderLength, TcpPayloadCaptured);
+
+    public readonly ChecksumVerdict VerifyTcpChecksum(ReadOnlySpan<byte> frame)
+    {
+        if (IsTruncated)
+        {
+            return ChecksumVerdict.Unverifiable;
+        }
+
+        var segment = frame.Slice(TcpOffset, TcpHeaderLength + TcpPayloadLength);
+        return InternetChecksum.VerifyTcp(Source, Destination, segment) ? ChecksumVerdict.Good : ChecksumVerdict.Bad;
+    }
+
+    public readonly ChecksumVerdict VerifyIpv4HeaderChecksum(ReadOnlySpan<byte> frame)
+        => InternetChecksum.Sum(frame.Slice(IpOffset, IpHeaderLength)) == 0xFFFF ? ChecksumVerdict.Good : ChecksumVerdict.Bad;
+}
+
+/// <summary>One call from a captured frame to the fields the analyzer needs, allocating nothing.</summary>
+public static class PacketDecoder
+{
+    public static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, out DecodedPacket packet)
+    {
+        packet = default;
+        packet.Link = link;
+        switch (LinkLayer.TryDecode(link, frame, out var info))
+        {
+            case LinkStatus.Truncated:
+                packet.Error = WireError.Truncated;
+                return DecodeStatus.Truncated;
+            case LinkStatus.UnsupportedLinkType:
+                return DecodeStatus.UnsupportedLinkType;
+        }
+
+        packet.EtherType = info.EtherType;
+        packet.VlanCount = info.VlanCount;
+        packet.OuterVlanId = info.OuterVlanId;
+        packet.InnerVlanId = info.InnerVlanId;
+        packet.IpOffset = info.NetworkOffset;
+        var ip = frame[info.NetworkOffset..];
+
+        ReadOnlySpan<byte> upper;
+        int upperLength;
+        int upperOffset;
+        if (info.EtherType == EtherType.Ipv4)
+        {
+            if (!Ipv4Packet.TryParse(ip, out var v4, out var error))
+            {
+                return Fail(ref packet, error);
+            }
+
+            packet.IpVersion = 4;
+            packet.Source = v4.Source;
+            packet.Destination = v4.Destination;
+            packet.IpHeaderLength = v4.HeaderLength;
+            packet.IpTotalLength = v4.TotalLength;
+            packet.Ttl = v4.TimeToLive;
+            packet.TrafficClass = v4.TypeOfService;
+            packet.IpIdentification = v4.Identification;
+            packet.DontFragment = v4.DontFragment;
+            packet.MoreFragments = v4.MoreFragments;
+            packet.FragmentOffset = v4.FragmentOffsetBytes;
+            packet.Protocol = v4.Protocol;
+            packet.IpOptionsMalformed = !v4.OptionsWellFormed;
+            packet.IsTruncated = v4.IsTruncated;
+            upper = v4.Payload;
+            upperLength = v4.PayloadLength;
+            upperOffset = v4.HeaderLength;
+        }
+        else if (info.EtherType == EtherType.Ipv6)
+        {
+            if (!Ipv6Packet.TryParse(ip, out var v6, out var error))
+            {
+                // The fixed header may still be whole: keep its fields for the caller's report.
+                if (ip.Length >= Ipv6Packet.HeaderLength && ip[0] >> 4 == 6)
+                {
+                    packet.IpVersion = 6;
+                    packet.Source = IpAddress.FromIPv6(ip.Slice(8, 16));
+                    packet.Destination = IpAddress.FromIPv6(ip.Slice(24, 16));
+                    packet.IpHeaderLength = Ipv6Packet.HeaderLength;
+                    packet.IpTotalLength = Ipv6Packet.HeaderLength + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
+                }
+
+                return Fail(ref packet, error);
+            }
+
+            packet.IpVersion = 6;
+            packet.Source = v6.Source;
+            packet.Destination = v6.Destination;
+            packet.IpHeaderLength = Ipv6Packet.HeaderLength;
+            packet.IpTotalLength = v6.TotalLength;
+            packet.Ttl = v6.HopLimit;
+            packet.TrafficClass = v6.TrafficClass;
+            packet.IpIdentification = v6.FragmentIdentification;
+            packet.MoreFragments = v6.MoreFragments;
+            packet.FragmentOffset = v6.FragmentOffset * 8;
+            packet.Protocol = v6.UpperLayerProtocol;
+            packet.IsTruncated = v6.IsTruncated;
+            upper = v6.UpperLayerPayload;
+            upperLength = v6.UpperLayerLength;
+            upperOffset = v6.UpperLayerOffset;
+        }
+        else
+        {
+            return DecodeStatus.NotIp;
+        }
+
+        if (packet.IsFragment)
+        {
+            return DecodeStatus.Fragment;
+        }
+
+        if (packet.Protocol != IpProtocol.Tcp)
+        {
+            return DecodeStatus.NotTcp;
+        }
+
+        if (!TcpSegment.TryParse(upper, upperLength, out var tcp, out var tcpError))
+        {
+            return Fail(ref packet, tcpError);
+        }
+
+        packet.TcpOffset = packet.IpOffset + upperOffset;
+        packet.TcpHeaderLength = tcp.HeaderLength;
+        packet.TcpPayloadLength = tcp.PayloadLength;
+        packet.TcpPayloadCaptured = tcp.Payload.Length;
+        packet.SourcePort = tcp.SourcePort;
+        packet.DestinationPort = tcp.DestinationPort;
+        packet.Seq = tcp.Seq;
+        packet.Ack = tcp.Ack;
+        packet.Flags = tcp.Flags;
+        packet.Window = tcp.Window;
+        packet.TcpChecksum = tcp.Checksum;
+        packet.UrgentPointer = tcp.UrgentPointer;
+        return DecodeStatus.Ok;
+    }
+
+    private static DecodeStatus Fail(ref DecodedPacket packet, WireError error)
+    {
+        packet.Error = error;
+        return error == WireError.Truncated ? DecodeStatus.Truncated : DecodeStatus.Malformed;
+    }
+}
