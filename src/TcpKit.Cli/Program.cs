@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TcpKit.Cli.Commands;
 
 namespace TcpKit.Cli;
 
@@ -6,7 +7,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("tcpkit: TCP you can see. A user-space TCP/IP stack and a TCP capture analyzer.");
+        var root = new RootCommand("tcpkit: TCP you can see. A user-space TCP/IP stack and a TCP capture analyzer.")
+        {
+            ReadCommand.Create(),
+        };
         return root.Parse(args).Invoke();
     }
 }

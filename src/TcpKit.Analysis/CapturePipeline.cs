@@ -1,0 +1,40 @@
+using TcpKit.Analysis.Conversations;
+using TcpKit.Analysis.Fields;
+using TcpKit.Wire;
+using TcpKit.Wire.Capture;
+
+namespace TcpKit.Analysis;
+
+/// <summary>
+/// The per-packet path every analysis command shares: decode the frame down to TCP, assign it to its
+/// conversation, and keep the capture-relative clock. Allocates nothing per packet.
+/// </summary>
+public sealed class CapturePipeline
+{
+    private long _firstNs = long.MinValue;
+    private long _previousNs;
+    private long _number;
+
+    public ConversationTracker Tracker { get; } = new();
+
+    /// <summary>Frames seen so far.</summary>
+    public long Count => _number;
+
+    /// <summary>Processes the next frame and returns its context (valid until the packet's data is released).</summary>
+    public FieldContext Next(in CapturedPacket packet)
+    {
+        _number++;
+        if (_firstNs == long.MinValue)
+        {
+            _firstNs = packet.TimestampNs;
+            _previousNs = packet.TimestampNs;
+        }
+
+        var frame = packet.Data;
+        var status = PacketDecoder.Decode(packet.LinkType, frame, out var decoded);
+        var analysis = status == DecodeStatus.Ok ? Tracker.Observe(decoded, frame, _number, packet.TimestampNs) : default;
+        long delta = packet.TimestampNs - _previousNs;
+        _previousNs = packet.TimestampNs;
+        return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis);
+    }
+}

@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text;
+using TcpKit.Wire;
+using TcpKit.Wire.Checksums;
+using TcpKit.Wire.Link;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Analysis.Fields;
+
+/// <summary>Writes a field's value(s) in tshark's -T fields text form; returns false when the field is absent.</summary>
+public delegate bool FieldWriter(in FieldContext context, StringBuilder output);
+
+/// <summary>
+/// The fields TcpKit produces, named and printed as Wireshark names and prints them, so
+/// <c>-T fields -e NAME</c> output can be compared with tshark's byte for byte.
+/// </summary>
+public static class FieldCatalog
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private static readonly Dictionary<string, FieldWriter> Writers = Build();
+
+    public static IEnumerable<string> Names => Writers.Keys;
+
+    public static bool TryGet(string name, out FieldWriter writer) => Writers.TryGetValue(name, out writer!);
+
+    /// <summary>The known field closest to a misspelt name, for "did you mean" messages.</summary>
+    public static string? Suggest(string name)
+    {
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (var candidate in Writers.Keys)
+        {
+            int d = Levenshtein(name, candidate);
+            if (d < bestDistance)
+            {
+                bestDistance = d;
+                best = candidate;
+            }
+        }
+
+        return bestDistance <= Math.Max(2, name.Length / 4) ? best : null;
+    }
+
+    private static Dictionary<string, FieldWriter> Build()
+    {
+        var d = new Dictionary<string, FieldWriter>(StringComparer.Ordinal)
+        {
+            ["frame.number"] = (in FieldContext c, StringBuilder o) => Dec(o, c.Number),
+            ["frame.len"] = (in FieldContext c, StringBuilder o) => Dec(o, c.OriginalLength),
+            ["frame.cap_len"] = (in FieldContext c, StringBuilder o) => Dec(o, c.Frame.Length),
+            ["frame.time_relative"] = (in FieldContext c, StringBuilder o) => Time(o, c.RelativeNs),
+            ["frame.time_delta"] = (in FieldContext c, StringBuilder o) => Time(o, c.DeltaNs),
+
+            ["eth.src"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: true),
+            ["eth.dst"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: false),
+            ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Decoded.VlanCount == 0 && c.Frame.Length >= 14 && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
+            ["vlan.id"] = (in FieldContext c, StringBuilder o) => Vlan(c, o),
+
+            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && Dec(o, c.Decoded.IpVersion),
+            ["ip.hdr_len"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.IpHeaderLength),
+            ["ip.dsfield"] = (in FieldContext c, StringBuilder o) => V4(c) && Hex(o, c.Decoded.TrafficClass, 2),
+            ["ip.len"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.IpTotalLength),
+            ["ip.id"] = (in FieldContext c, StringBuilder o) => V4(c) && Hex(o, c.Decoded.IpIdentification, 4),
+            ["ip.flags.df"] = (in FieldContext c, StringBuilder o) => V4(c) && Bool(o, c.Decoded.DontFragment),
+            ["ip.flags.mf"] = (in FieldContext c, StringBuilder o) => V4(c) && Bool(o, c.Decoded.MoreFragments),
+            ["ip.frag_offset"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.FragmentOffset),
+            ["ip.ttl"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.Ttl),
+            ["ip.proto"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.Protocol),
+            ["ip.checksum"] = (in FieldContext c, StringBuilder o) => V4(c) && Hex(o, c.Decoded.GetIpv4(c.Frame).HeaderChecksum, 4),
+            ["ip.checksum.status"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, Status(c.Decoded.VerifyIpv4HeaderChecksum(c.Frame))),
+            ["ip.src"] = (in FieldContext c, StringBuilder o) => V4(c) && Text(o, c.Decoded.Source.ToString()),
+            ["ip.dst"] = (in FieldContext c, StringBuilder o) => V4(c) && Text(o, c.Decoded.Destination.ToString()),
+
+            ["ipv6.tclass"] = (in FieldContext c, StringBuilder o) => V6(c) && Hex(o, c.Decoded.TrafficClass, 8),
+            ["ipv6.flow"] = (in FieldContext c, StringBuilder o) => V6(c) && Hex(o, c.Decoded.GetIpv6(c.Frame).FlowLabel, 6),
+            ["ipv6.plen"] = (in FieldContext c, StringBuilder o) => V6(c) && Dec(o, c.Decoded.GetIpv6(c.Frame).PayloadLengthField),
+            ["ipv6.nxt"] = (in FieldContext c, StringBuilder o) => V6(c) && Dec(o, c.Decoded.GetIpv6(c.Frame).NextHeader),
+            ["ipv6.hlim"] = (in FieldContext c, StringBuilder o) => V6(c) && Dec(o, c.Decoded.Ttl),
+            ["ipv6.src"] = (in FieldContext c, StringBuilder o) => V6(c) && Text(o, c.Decoded.Source.ToString()),
+            ["ipv6.dst"] = (in FieldContext c, StringBuilder o) => V6(c) && Text(o, c.Decoded.Destination.ToString()),
+
+            ["tcp.srcport"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.SourcePort),
+            ["tcp.dstport"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.DestinationPort),
+            ["tcp.stream"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Conversation.StreamIndex),
+            ["tcp.len"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Length),
+            ["tcp.seq"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.RelativeSeq),
+            ["tcp.seq_raw"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.Seq.Value),
+            ["tcp.nxtseq"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.NextSeq),
+            ["tcp.ack"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.RelativeAck),
+            ["tcp.ack_raw"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.Ack.Value),
+            ["tcp.hdr_len"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.TcpHeaderLength),
+            ["tcp.flags"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Hex(o, (ushort)c.Decoded.Flags, 4),
+            ["tcp.flags.res"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Bool(o, (c.Decoded.Flags & TcpFlags.Reserved) != 0),
+            ["tcp.flags.ae"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Ae),
+            ["tcp.flags.cwr"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Cwr),
+            ["tcp.flags.ece"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Ece),
+            ["tcp.flags.urg"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Urg),
+            ["tcp.flags.ack"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Ack),
+            ["tcp.flags.push"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Psh),
+            ["tcp.flags.reset"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Rst),
+            ["tcp.flags.syn"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Syn),
+            ["tcp.flags.fin"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Fin),
+            ["tcp.window_size_value"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.Window),
+            ["tcp.window_size"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Window),
+            ["tcp.window_size_scalefactor"] = (in FieldContext c, StringBuilder o) => c.HasTcp && (c.Decoded.Flags & TcpFlags.Syn) == 0 && Dec(o, c.Analysis.ScaleFactor),
+            ["tcp.checksum"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Hex(o, c.Decoded.TcpChecksum, 4),
+            ["tcp.checksum.status"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, Status(c.Decoded.VerifyTcpChecksum(c.Frame))),
+            ["tcp.urgent_pointer"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.UrgentPointer),
+            ["tcp.time_relative"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Time(o, c.Analysis.TimeRelativeNs),
+            ["tcp.time_delta"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Time(o, c.Analysis.TimeDeltaNs),
+
+            ["tcp.options.mss_val"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Mss, static (opt, b) => b.Append(opt.Mss.ToString(Inv))),
+            ["tcp.options.wscale.shift"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.WindowScale, static (opt, b) => b.Append(opt.WindowScaleShift.ToString(Inv))),
+            ["tcp.options.wscale.multiplier"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.WindowScale, static (opt, b) => b.Append((1 << Math.Min((int)opt.WindowScaleShift, 14)).ToString(Inv))),
+            ["tcp.options.sack_perm"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.SackPermitted, static (opt, b) => b.Append(Convert.ToHexStringLower(opt.Raw))),
+            ["tcp.options.timestamp.tsval"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Timestamps, static (opt, b) => b.Append(opt.TimestampValue.ToString(Inv))),
+            ["tcp.options.timestamp.tsecr"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Timestamps, static (opt, b) => b.Append(opt.TimestampEchoReply.ToString(Inv))),
+            ["tcp.options.sack.count"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Sack, static (opt, b) => b.Append(opt.SackBlockCount.ToString(Inv))),
+            ["tcp.options.sack_le"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: true),
+            ["tcp.options.sack_re"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: false),
+        };
+        d["tcp.port"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, $"{c.Decoded.SourcePort},{c.Decoded.DestinationPort}");
+        return d;
+    }
+
+    private delegate void OptionAppender(TcpOption option, StringBuilder output);
+
+    private static bool Options(in FieldContext c, StringBuilder o, TcpOptionKind kind, OptionAppender append)
+    {
+        if (!c.HasTcp)
+        {
+            return false;
+        }
+
+        bool any = false;
+        foreach (var opt in c.Decoded.GetTcpOptions(c.Frame))
+        {
+            if (opt.Kind != kind || opt.IsMalformed)
+            {
+                continue;
+            }
+
+            if (any)
+            {
+                o.Append(',');
+            }
+
+            append(opt, o);
+            any = true;
+        }
+
+        return any;
+    }
+
+    private static bool SackEdges(in FieldContext c, StringBuilder o, bool left)
+    {
+        if (!c.HasTcp)
+        {
+            return false;
+        }
+
+        var baseSeq = c.Analysis.Conversation.Directions[1 - c.Analysis.Direction].BaseSeq;
+        bool any = false;
+        foreach (var opt in c.Decoded.GetTcpOptions(c.Frame))
+        {
+            for (int i = 0; i < opt.SackBlockCount; i++)
+            {
+                var block = opt.GetSackBlock(i);
+                if (any)
+                {
+                    o.Append(',');
+                }
+
+                o.Append((left ? block.Left : block.Right).RelativeTo(baseSeq).ToString(Inv));
+                any = true;
+            }
+        }
+
+        return any;
+    }
+
+    private static bool V4(in FieldContext c) => c.HasIp && c.Decoded.IpVersion == 4;
+
+    private static bool V6(in FieldContext c) => c.HasIp && c.Decoded.IpVersion == 6;
+
+    private static bool Flag(in FieldContext c, StringBuilder o, TcpFlags flag) => c.HasTcp && Bool(o, (c.Decoded.Flags & flag) != 0);
+
+    private static bool Eth(in FieldContext c, StringBuilder o, bool source)
+    {
+        if (c.Link != LinkType.Ethernet || !EthernetFrame.TryParse(c.Frame, out var eth))
+        {
+            return false;
+        }
+
+        o.Append((source ? eth.Source : eth.Destination).ToString());
+        return true;
+    }
+
+    private static bool Vlan(in FieldContext c, StringBuilder o)
+    {
+        if (c.Decoded.VlanCount == 0)
+        {
+            return false;
+        }
+
+        o.Append(c.Decoded.OuterVlanId.ToString(Inv));
+        if (c.Decoded.VlanCount > 1)
+        {
+            o.Append(',').Append(c.Decoded.InnerVlanId.ToString(Inv));
+        }
+
+        return true;
+    }
+
+    /// <summary>Wireshark's checksum status values: 0 bad, 1 good, 2 unverified.</summary>
+    private static int Status(ChecksumVerdict v) => v switch
+    {
+        ChecksumVerdict.Bad => 0,
+        ChecksumVerdict.Good => 1,
+        _ => 2,
+    };
+
+    private static bool Dec(StringBuilder o, long value)
+    {
+        o.Append(value.ToString(Inv));
+        return true;
+    }
+
+    private static bool Hex(StringBuilder o, long value, int digits)
+    {
+        o.Append("0x").Append(value.ToString("x" + digits.ToString(Inv), Inv));
+        return true;
+    }
+
+    private static bool Bool(StringBuilder o, bool value)
+    {
+        o.Append(value ? '1' : '0');
+        return true;
+    }
+
+    private static bool Text(StringBuilder o, string value)
+    {
+        o.Append(value);
+        return true;
+    }
+
+    private static bool Time(StringBuilder o, long ns)
+    {
+        o.Append(Output.SummaryFormatter.FormatSeconds(ns, 9));
+        return true;
+    }
+
+    private static int Levenshtein(string a, string b)
+    {
+        var prev = new int[b.Length + 1];
+        var cur = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++)
+        {
+            prev[j] = j;
+        }
+
+        for (int i = 1; i <= a.Length; i++)
+        {
+            cur[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+
+            (prev, cur) = (cur, prev);
+        }
+
+        return prev[b.Length];
+    }
+}

@@ -1,0 +1,204 @@
+using System.CommandLine;
+using TcpKit.Analysis;
+using TcpKit.Analysis.Output;
+using TcpKit.Wire;
+using TcpKit.Wire.Capture;
+
+namespace TcpKit.Cli.Commands;
+
+/// <summary><c>tcpkit read</c>: tshark-style one-line summaries of a capture, or a copy of it with -w.</summary>
+internal static class ReadCommand
+{
+    public static Command Create()
+    {
+        var file = new Option<string>("--read-file", "-r") { Description = "Capture file to read (pcap or pcapng)", Required = true };
+        var count = new Option<long?>("--count", "-c") { Description = "Stop after N packets" };
+        var write = new Option<string?>("--write-file", "-w") { Description = "Write the packets read to this file instead of printing them" };
+        var format = new Option<string>("--format", "-F") { Description = "Output file format for -w: pcapng (default) or pcap", DefaultValueFactory = _ => "pcapng" };
+        format.AcceptOnlyFromAmong("pcap", "pcapng");
+        var print = new Option<bool>("--print", "-P") { Description = "Print summaries even when writing with -w" };
+        var lenient = new Option<bool>("--lenient") { Description = "Skip and count damaged records instead of stopping at the first one" };
+        var output = new Option<string>("-T") { Description = "Output: text (one summary line per packet, the default) or fields (with -e)", DefaultValueFactory = _ => "text" };
+        output.AcceptOnlyFromAmong("text", "fields");
+        var fields = new Option<string[]>("-e") { Description = "A field to print with -T fields (repeatable), named as in Wireshark, e.g. tcp.seq", AllowMultipleArgumentsPerToken = false };
+        var fieldOptions = new Option<string[]>("-E") { Description = "Field output options: header=y|n, separator=/t|/s|CHAR" };
+
+        var command = new Command("read", "Print one line per packet, as tshark does, with relative sequence numbers per TCP connection")
+        {
+            file, count, write, format, print, lenient, output, fields, fieldOptions,
+        };
+        command.SetAction(parse =>
+        {
+            FieldsPrinter? fieldsPrinter = null;
+            bool header = false;
+            if (parse.GetValue(output) == "fields")
+            {
+                string separator = "\t";
+                foreach (var e in parse.GetValue(fieldOptions) ?? [])
+                {
+                    var (key, value) = e.IndexOf('=', StringComparison.Ordinal) is int i and >= 0 ? (e[..i], e[(i + 1)..]) : (e, "");
+                    switch (key)
+                    {
+                        case "header":
+                            header = value is "y" or "yes";
+                            break;
+                        case "separator":
+                            separator = value switch { "/t" => "\t", "/s" => " ", _ => value };
+                            break;
+                        default:
+                            return Cli.Fail($"unknown -E option \"{e}\" (known: header=y|n, separator=/t|/s|CHAR)");
+                    }
+                }
+
+                var names = parse.GetValue(fields) ?? [];
+                if (names.Length == 0)
+                {
+                    return Cli.Fail("-T fields needs at least one -e FIELD");
+                }
+
+                try
+                {
+                    fieldsPrinter = new FieldsPrinter(names, separator);
+                }
+                catch (ArgumentException e)
+                {
+                    return Cli.Fail(e.Message);
+                }
+            }
+
+            return Run(
+                parse.GetValue(file)!,
+                parse.GetValue(count),
+                parse.GetValue(write),
+                parse.GetValue(format)!,
+                parse.GetValue(print),
+                parse.GetValue(lenient),
+                fieldsPrinter,
+                header);
+        });
+        return command;
+    }
+
+    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header)
+    {
+        if (!File.Exists(path))
+        {
+            return Cli.Fail($"the file \"{path}\" does not exist.");
+        }
+
+        CaptureReader reader;
+        try
+        {
+            reader = CaptureReader.Open(path, new CaptureReadOptions { Lenient = lenient });
+        }
+        catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
+        {
+            return Cli.Fail($"cannot read \"{path}\": {e.Message}");
+        }
+
+        using (reader)
+        {
+            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
+            using var sink = writePath is null ? null : CaptureSink.Create(writePath, format, reader);
+            bool printLines = sink is null || alsoPrint;
+            var pipeline = new CapturePipeline();
+            var summary = new SummaryPrinter();
+            if (printLines && fieldsPrinter is not null && header)
+            {
+                stdout.WriteLine(fieldsPrinter.Header);
+            }
+
+            try
+            {
+                while ((maxCount is null || pipeline.Count < maxCount) && reader.TryRead(out var packet))
+                {
+                    var context = pipeline.Next(packet);
+                    sink?.Write(packet);
+                    if (!printLines)
+                    {
+                        continue;
+                    }
+
+                    if (fieldsPrinter is not null)
+                    {
+                        stdout.WriteLine(fieldsPrinter.Format(context));
+                    }
+                    else
+                    {
+                        int digits = SummaryFormatter.DigitsForResolution(reader.Interfaces[packet.InterfaceIndex].TimestampResolution);
+                        stdout.WriteLine(summary.Format(context, digits));
+                    }
+                }
+            }
+            catch (CaptureFormatException e)
+            {
+                stdout.Flush();
+                return Cli.Fail($"\"{path}\" is damaged: {e.Message} (use --lenient to skip damaged records)");
+            }
+
+            if (reader.Counters.TotalSkipped > 0)
+            {
+                Console.Error.WriteLine($"tcpkit: skipped {reader.Counters.TotalSkipped} damaged record(s) in \"{path}\"; last: {reader.Counters.LastSkipMessage}");
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Copies packets to a pcap or pcapng file, keeping each packet's interface (link type and snaplen).</summary>
+    private sealed class CaptureSink : IDisposable
+    {
+        private readonly PcapngWriter? _ng;
+        private readonly PcapWriter? _pcap;
+        private readonly CaptureReader _reader;
+        private readonly Dictionary<int, int> _interfaceMap = [];
+
+        private CaptureSink(PcapngWriter? ng, PcapWriter? pcap, CaptureReader reader)
+        {
+            _ng = ng;
+            _pcap = pcap;
+            _reader = reader;
+        }
+
+        public static CaptureSink Create(string path, string format, CaptureReader reader)
+        {
+            if (format == "pcap")
+            {
+                var first = reader.Interfaces.Count > 0 ? reader.Interfaces[0] : null;
+                var precision = first is { TimestampResolution: 9 } ? PcapTimestampPrecision.Nanoseconds : PcapTimestampPrecision.Microseconds;
+                return new CaptureSink(null, PcapWriter.Create(path, first?.LinkType ?? LinkType.Ethernet, (int)Math.Min(first?.SnapLength ?? CaptureReadOptions.MaxCapturedLength, CaptureReadOptions.MaxCapturedLength), precision), reader);
+            }
+
+            return new CaptureSink(PcapngWriter.Create(path), null, reader);
+        }
+
+        public void Write(in CapturedPacket packet)
+        {
+            if (_pcap is not null)
+            {
+                if (packet.LinkType != _pcap.LinkType)
+                {
+                    throw new InvalidOperationException($"pcap holds one link type; packet {packet.Ordinal + 1} has {packet.LinkType}. Use -F pcapng.");
+                }
+
+                _pcap.WritePacket(packet.TimestampNs, packet.Data, packet.OriginalLength);
+                return;
+            }
+
+            if (!_interfaceMap.TryGetValue(packet.InterfaceIndex, out int id))
+            {
+                var itf = _reader.Interfaces[packet.InterfaceIndex];
+                id = _ng!.AddInterface(itf.LinkType, (int)Math.Min(itf.SnapLength == 0 ? CaptureReadOptions.MaxCapturedLength : itf.SnapLength, CaptureReadOptions.MaxCapturedLength), itf.Name);
+                _interfaceMap[packet.InterfaceIndex] = id;
+            }
+
+            _ng!.WritePacket(id, packet.TimestampNs, packet.Data, packet.OriginalLength, packet.GetComment());
+        }
+
+        public void Dispose()
+        {
+            _ng?.Dispose();
+            _pcap?.Dispose();
+        }
+    }
+}
