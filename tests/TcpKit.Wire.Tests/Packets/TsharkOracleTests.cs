@@ -214,5 +214,37 @@ public class TsharkOracleTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData(LinkType.Null, "02000000", 4)]
+    [InlineData(LinkType.Null, "0000001e", 6)]
+    [InlineData(LinkType.Null, "1c000000", 6)]
+    [InlineData(LinkType.Loop, "00000018", 6)]
+    [InlineData(LinkType.LinuxSll, "00000001000602000000000100000800", 4)]
+    [InlineData(LinkType.LinuxSll, "0004000100060200000000010000810000210800", 4)]
+    [InlineData(LinkType.LinuxSll2, "86dd000000000003000104060200000000010000", 6)]
+    [InlineData(LinkType.Raw, "", 6)]
+    [InlineData(LinkType.Ipv4, "", 4)]
+    public void Every_link_type_decodes_to_what_tshark_dissects(LinkType link, string headerHex, int version)
+    {
+        Skip.If(Tshark is null, "tshark is not installed");
+        var header = Convert.FromHexString(headerHex);
+        var (src, dst) = version == 4 ? (TestFrames.ClientV4, TestFrames.ServerV4) : (TestFrames.ClientV6, TestFrames.ServerV6);
+        var frame = TestFrames.Concat(header, TestFrames.IpPacket(TestFrames.LinuxSyn(), "GET /"u8, src, dst));
+        var dir = Directory.CreateTempSubdirectory("tcpkit-wire-");
+        try
+        {
+            var pcap = Path.Combine(dir.FullName, "link.pcap");
+            PcapFile.Write(pcap, link, 65535, (frame, frame.Length));
+            var row = Assert.Single(Dissect(pcap, version == 4 ? "ip.src" : "ipv6.src", "tcp.srcport", "tcp.len", "tcp.checksum.status", "vlan.id"));
+            Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(link, frame, out var p));
+            string vlan = p.VlanCount > 0 ? Str(p.OuterVlanId) : "";
+            Assert.Equal(string.Join('|', row), string.Join('|', p.Source.ToString(), Str(p.SourcePort), Str(p.TcpPayloadLength), ChecksumStatus(p.VerifyTcpChecksum(frame)), vlan));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static string Str<T>(T value) where T : IFormattable => value.ToString(null, CultureInfo.InvariantCulture);
 }
