@@ -261,6 +261,15 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Unparsed_block_claiming_nearly_4_GiB_is_truncated_on_every_path()
+    {
+        // Found by fuzzing: skipping such a block made MemoryStream.Seek throw ArgumentOutOfRangeException.
+        var file = Start().Block(0x0BAD, [1, 2, 3, 4], length: 0xFFFF_FFFC).ToArray();
+        AssertFails(file, CaptureErrorKind.TruncatedBlock, "offset 88: block of length 4294967292 truncated by the end of the file");
+        AssertLenient(file, CaptureErrorKind.TruncatedBlock, A);
+    }
+
+    [Fact]
     public void Lenient_mode_counts_each_skipped_block_by_reason_and_keeps_every_good_packet()
     {
         var file = Start()
