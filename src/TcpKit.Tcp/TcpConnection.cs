@@ -507,6 +507,12 @@ public sealed partial class TcpConnection
         var options = default(TcpOptions);
         options.Mss = (ushort)_config.Mss;
         header.Options = options;
+        if (_synIsRetransmission)
+        {
+            // Whether the timer or a duplicate SYN caused it, a fresh SYN is out: time it from now.
+            _timers.Cancel(TimerKind.Retransmission);
+        }
+
         OnSequenceSpaceSent(Iss, 1, now, _synIsRetransmission, armTimer: true);
         _synIsRetransmission = false;
         return true;

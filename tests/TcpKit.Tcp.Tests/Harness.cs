@@ -59,6 +59,16 @@ public sealed class Harness
 
     public Func<SegmentRecord, Impairment>? Impair { get; set; }
 
+    /// <summary>Application logic run whenever the ends are pumped (writes, reads, closes).</summary>
+    public Action<Harness>? App { get; set; }
+
+    /// <summary>Drops every segment from now on (a dead link).</summary>
+    public void DropEverything() => Impair = _ => new Impairment(true, TimeSpan.Zero, false);
+
+    /// <summary>A hand-made segment from the peer of <paramref name="target"/>, addressed to it.</summary>
+    public static TcpHeader SegmentTo(TcpConnection target, TcpFlags flags, SeqNum seq, SeqNum ack = default, ushort window = 65535) =>
+        new() { SourcePort = target.RemotePort, DestinationPort = target.LocalPort, Seq = seq, Ack = ack, Flags = flags, Window = window };
+
     public List<(Instant Time, TcpEvent Event)> ClientEvents { get; } = [];
 
     public List<(Instant Time, TcpEvent Event)> ServerEvents { get; } = [];
@@ -82,6 +92,7 @@ public sealed class Harness
         bool progress = true;
         while (progress)
         {
+            App?.Invoke(this);
             progress = PumpOne(Client, fromClient: true);
             if (Server is not null)
             {
