@@ -187,7 +187,7 @@ public sealed class SimulatedChannel
     }
 
     /// <summary>Time to clock <paramref name="length"/> bytes onto the wire, rounded up to whole nanoseconds.</summary>
-    internal static long SerializationNanoseconds(int length, long bitsPerSecond)
+    public static long SerializationNanoseconds(int length, long bitsPerSecond)
     {
         UInt128 bitNanos = (UInt128)(ulong)length * 8UL * 1_000_000_000UL;
         return (long)((bitNanos + (ulong)bitsPerSecond - 1) / (ulong)bitsPerSecond);
