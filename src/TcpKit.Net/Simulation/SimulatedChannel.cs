@@ -1,4 +1,3 @@
-using System.Buffers;
 using TcpKit.Wire;
 
 namespace TcpKit.Net.Simulation;
@@ -7,7 +6,7 @@ namespace TcpKit.Net.Simulation;
 internal interface IPacketSink
 {
     /// <summary>
-    /// Takes ownership of <paramref name="buffer"/> (rented from <see cref="ArrayPool{T}.Shared"/>).
+    /// Takes ownership of <paramref name="buffer"/> (rented from the network's <see cref="PacketBufferPool"/>).
     /// Returns false if the packet was dropped, after counting the reason on <paramref name="from"/>.
     /// </summary>
     bool Accept(SimulatedChannel from, byte[] buffer, int length);
@@ -243,18 +242,18 @@ public sealed class SimulatedChannel
         }
     }
 
-    private static byte[] CopyToPooled(ReadOnlySpan<byte> packet)
+    private byte[] CopyToPooled(ReadOnlySpan<byte> packet)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(packet.Length);
+        byte[] buffer = _network.Buffers.Rent(packet.Length);
         packet.CopyTo(buffer);
         return buffer;
     }
 
-    private static void Release(byte[]? owned)
+    private void Release(byte[]? owned)
     {
         if (owned is not null)
         {
-            ArrayPool<byte>.Shared.Return(owned);
+            _network.Buffers.Return(owned);
         }
     }
 

@@ -57,6 +57,9 @@ public sealed class SimulatedNetwork : IClock
 
     public IReadOnlyList<SimulatedSwitch> Switches => _switches;
 
+    /// <summary>Buffers for packets in flight; every copy a channel makes comes from here and returns on arrival or drop.</summary>
+    internal PacketBufferPool Buffers { get; } = new();
+
     // ---- Topology ---------------------------------------------------------------------------------
 
     /// <summary>Adds a host with one network interface; connect it with <see cref="Connect(SimulatedNic, SimulatedNic, LinkProfile, LinkProfile)"/> or a switch.</summary>

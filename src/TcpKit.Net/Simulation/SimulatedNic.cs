@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using TcpKit.Net.Links;
 using TcpKit.Wire;
@@ -113,7 +112,7 @@ public sealed class SimulatedNic : ILink, IPacketSink
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Network.Buffers.Return(buffer);
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace TcpKit.Net.Simulation;
 
 /// <summary>
@@ -76,7 +74,7 @@ public sealed class SimulatedSwitch : IPacketSink
         {
             from.Counters.DroppedNoRoute++;
             DroppedNoRoute++;
-            ArrayPool<byte>.Shared.Return(buffer);
+            _network.Buffers.Return(buffer);
             return false;
         }
 
