@@ -179,7 +179,10 @@ internal sealed class StreamSource : ByteSource
     {
         if (_stream.CanSeek)
         {
-            _stream.Seek(bytes, SeekOrigin.Current);
+            // Never seek past the end: some streams (MemoryStream) reject far positions, and a length
+            // field may point anywhere. Stopping at the end makes the next read report truncation.
+            long remaining = Math.Max(0, _stream.Length - _stream.Position);
+            _stream.Seek(Math.Min(bytes, remaining), SeekOrigin.Current);
             return;
         }
 

@@ -97,7 +97,7 @@ public readonly struct IpAddress : IEquatable<IpAddress>, IComparable<IpAddress>
     /// <summary>Parses either textual form (not a hot path).</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out IpAddress address)
     {
-        if (IPAddress.TryParse(text, out var parsed) && parsed.ScopeId == 0)
+        if (IPAddress.TryParse(text, out var parsed) && (parsed.AddressFamily == AddressFamily.InterNetwork || parsed.ScopeId == 0))
         {
             address = FromIPAddress(parsed);
             return true;

@@ -1,0 +1,67 @@
+namespace TcpKit.Tcp;
+
+/// <summary>
+/// The receive queue: a fixed-capacity byte ring. In-order bytes wait here for the application;
+/// out-of-order bytes are written into the free space beyond them at their final position
+/// (tracked by <see cref="Reassembler"/>), so reassembly never needs memory beyond the ring,
+/// and the ring is never asked to hold more than the window advertised from its free space.
+/// </summary>
+public sealed class ReceiveBuffer
+{
+    private readonly byte[] _ring;
+    private int _head;
+
+    public ReceiveBuffer(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _ring = new byte[capacity];
+    }
+
+    public int Capacity => _ring.Length;
+
+    /// <summary>In-order bytes the application can read.</summary>
+    public int Count { get; private set; }
+
+    public int Free => _ring.Length - Count;
+
+    /// <summary>Stores bytes <paramref name="offset"/> bytes after the last readable one without making them readable.</summary>
+    public void WriteAt(int offset, ReadOnlySpan<byte> data)
+    {
+        if (offset < 0 || (long)offset + data.Length > Free)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), "Write beyond the free space of the receive buffer.");
+        }
+
+        int start = (_head + Count + offset) % _ring.Length;
+        int first = Math.Min(data.Length, _ring.Length - start);
+        data[..first].CopyTo(_ring.AsSpan(start));
+        data[first..].CopyTo(_ring.AsSpan(0));
+    }
+
+    /// <summary>Makes the next <paramref name="count"/> stored bytes readable.</summary>
+    public void Commit(int count)
+    {
+        if (count < 0 || count > Free)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count));
+        }
+
+        Count += count;
+    }
+
+    public int Read(Span<byte> destination)
+    {
+        int n = Math.Min(destination.Length, Count);
+        int first = Math.Min(n, _ring.Length - _head);
+        _ring.AsSpan(_head, first).CopyTo(destination);
+        _ring.AsSpan(0, n - first).CopyTo(destination[first..]);
+        _head = (_head + n) % _ring.Length;
+        Count -= n;
+        if (Count == 0)
+        {
+            _head = 0;
+        }
+
+        return n;
+    }
+}

@@ -1,0 +1,905 @@
+using TcpKit.Wire;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Tcp;
+
+/// <summary>
+/// One TCP connection (one TCB) as a sans-IO state machine following RFC 9293. Feed it segments
+/// (<see cref="OnSegment"/>), timer expiries (<see cref="OnTimer"/>) and user calls; poll it for
+/// segments to transmit (<see cref="TryPollSegment"/>), its next deadline and its events.
+/// The receive path (section 3.10.7) lives in TcpConnection.Receive.cs.
+/// </summary>
+public sealed partial class TcpConnection
+{
+    private const int MaxPendingControl = 4;
+    private static readonly TimeSpan ChallengeAckWindow = TimeSpan.FromSeconds(1);
+
+    private readonly TcpConfig _config;
+    private readonly SendBuffer _sendBuffer;
+    private readonly ReceiveBuffer _recvBuffer;
+    private readonly Reassembler _reassembler;
+    private readonly RtoEstimator _rto;
+    private readonly Queue<TcpEvent> _events = new(8);
+    private readonly TcpHeader[] _control = new TcpHeader[MaxPendingControl];
+    private int _controlCount;
+    private ICongestionControl _cc;
+    private TimerSet _timers = TimerSet.Create();
+    private TransitionCause _cause;
+    private Instant _now;
+    private bool _passiveOpen;
+    private NegotiatedOptions _negotiated = NegotiatedOptions.Initial;
+
+    // Send sequence space (RFC 9293 section 3.3.1). SndMax is the highest sequence number ever sent:
+    // after a timeout SND.NXT goes back to SND.UNA (go-back-N) while ACKs up to SndMax stay acceptable.
+    private SeqNum _sndMax;
+    private int _maxSndWnd;
+    private SeqNum _sendBufferSeq;
+    private bool _finQueued;
+    private bool _synPending;
+    private bool _synIsRetransmission;
+    private bool _synRetransmitted;
+
+    // Receive sequence space: the right edge RCV.NXT + RCV.WND only ever moves right (3.8.6.2.2).
+    private SeqNum _rcvEdge;
+    private bool _finReceived;
+    private SeqNum? _outOfOrderFin;
+    private int _rcvMssEstimate;
+    private int _unackedBytes;
+    private bool _ackNow;
+
+    // Retransmission (RFC 6298) and Karn's algorithm.
+    private bool _rttTiming;
+    private SeqNum _rttSeq;
+    private Instant _rttStart;
+    private int _retries;
+    private bool _retransmitHead;
+    private Instant _lastSendTime;
+
+    // Persist (3.8.6.1) and sender SWS override (3.8.6.2.1).
+    private int _persistBackoff;
+    private bool _sendWindowProbe;
+    private bool _persistForce;
+
+    // Keep-alive (RFC 1122 4.2.3.6).
+    private int _keepaliveProbes;
+    private bool _sendKeepalive;
+
+    // RFC 5961 section 7 rate limit.
+    private Instant _challengeWindowStart;
+    private int _challengeAcksInWindow;
+
+    private bool _readableSignalled;
+    private bool _writeBlocked;
+
+    private TcpConnection(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        _config = config;
+        LocalPort = localPort;
+        RemotePort = remotePort;
+        Iss = iss;
+        SndUna = iss;
+        SndNxt = iss;
+        _sndMax = iss;
+        _sendBufferSeq = iss + 1;
+        _sendBuffer = new SendBuffer(config.SendBufferSize);
+        _recvBuffer = new ReceiveBuffer(config.ReceiveBufferSize);
+        _reassembler = new Reassembler(config.MaxReassemblyRanges);
+        _rto = new RtoEstimator(config.InitialRto, config.MinRto, config.MaxRto);
+        _cc = config.CongestionControl(config, NegotiatedOptions.DefaultPeerMss);
+        _rcvMssEstimate = Math.Min(config.Mss, NegotiatedOptions.DefaultPeerMss);
+        Stats.Rto = _rto.Rto;
+        SyncCongestionStats();
+    }
+
+    /// <summary>Active OPEN (RFC 9293 section 3.10.1): enters SYN-SENT; the SYN comes out of the next poll.</summary>
+    public static TcpConnection Connect(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, Instant now)
+    {
+        var c = new TcpConnection(config, localPort, remotePort, iss);
+        c._now = now;
+        c._cause = TransitionCause.FromUser(UserCall.Open);
+        c._synPending = true;
+        c.SetState(TcpState.SynSent);
+        return c;
+    }
+
+    /// <summary>Passive OPEN: LISTEN until a SYN arrives (3.10.7.2). The host stack creates one per incoming SYN.</summary>
+    public static TcpConnection Listen(TcpConfig config, ushort localPort, SeqNum iss)
+    {
+        var c = new TcpConnection(config, localPort, 0, iss);
+        c._passiveOpen = true;
+        c._cause = TransitionCause.FromUser(UserCall.Open);
+        c.SetState(TcpState.Listen);
+        return c;
+    }
+
+    public TcpConfig Config => _config;
+
+    public TcpState State { get; private set; }
+
+    public ushort LocalPort { get; }
+
+    /// <summary>The peer's port (0 while LISTENing).</summary>
+    public ushort RemotePort { get; private set; }
+
+    public SeqNum Iss { get; }
+
+    public SeqNum Irs { get; private set; }
+
+    public SeqNum SndUna { get; private set; }
+
+    public SeqNum SndNxt { get; private set; }
+
+    /// <summary>The highest sequence number sent so far (SND.NXT before any go-back-N retransmission).</summary>
+    public SeqNum SndMax => _sndMax;
+
+    /// <summary>The peer's advertised window in bytes (after window scaling).</summary>
+    public int SndWnd { get; private set; }
+
+    public SeqNum SndWl1 { get; private set; }
+
+    public SeqNum SndWl2 { get; private set; }
+
+    public SeqNum RcvNxt { get; private set; }
+
+    /// <summary>RCV.WND as last advertised, measured from RCV.NXT.</summary>
+    public int RcvWnd => Math.Max(0, _rcvEdge - RcvNxt);
+
+    /// <summary>RCV.UP: highest urgent pointer seen (urgent data is counted, not delivered separately).</summary>
+    public SeqNum RcvUp { get; private set; }
+
+    public NegotiatedOptions Negotiated => _negotiated;
+
+    /// <summary>Eff.snd.MSS (3.7.1): the largest payload this end puts in one segment.</summary>
+    public int EffectiveSendMss => Math.Min(_negotiated.PeerMss, _config.Mss);
+
+    public int BytesAvailable => _recvBuffer.Count;
+
+    public int SendBufferFree => _sendBuffer.Free;
+
+    /// <summary>Bytes queued for sending or awaiting acknowledgement.</summary>
+    public int SendBufferCount => _sendBuffer.Count;
+
+    /// <summary>True when the peer's FIN has been received: once BytesAvailable is 0, that is end of stream.</summary>
+    public bool RemoteClosed => _finReceived;
+
+    /// <summary>True when Send is allowed: the connection is open or opening and the user has not closed its sending side.</summary>
+    public bool CanSend => !_finQueued && State is TcpState.SynSent or TcpState.SynReceived or TcpState.Established or TcpState.CloseWait;
+
+    /// <summary>Why the connection closed (None while open or after an orderly close).</summary>
+    public TcpError Error { get; private set; }
+
+    public TcpStats Stats { get; } = new();
+
+    public ICongestionControl CongestionControl => _cc;
+
+    public RtoEstimator RtoEstimator => _rto;
+
+    /// <summary>The earliest timer deadline; call <see cref="OnTimer"/> then. Instant.Never when no timer is armed.</summary>
+    public Instant NextDeadline => _timers.Next;
+
+    /// <summary>The deadline of one timer (Instant.Never when not armed), for tests and tracing.</summary>
+    public Instant TimerDeadline(TimerKind kind) => _timers.Get(kind);
+
+    private bool IsSynchronized => State >= TcpState.Established || State == TcpState.SynReceived;
+
+    private SeqNum FinSeq => _sendBufferSeq + _sendBuffer.Count;
+
+    private bool FinAcked => _finQueued && SndUna > FinSeq;
+
+    public bool TryPollEvent(out TcpEvent e) => _events.TryDequeue(out e);
+
+    // ---- user calls (RFC 9293 section 3.10) -------------------------------------------------------
+
+    /// <summary>SEND (3.10.2): queues as much as fits; returns the number of bytes accepted.</summary>
+    public int Send(ReadOnlySpan<byte> data)
+    {
+        if (!CanSend)
+        {
+            throw new InvalidOperationException(_finQueued ? "error: connection closing" : $"error: cannot send in state {State.ToRfcName()}");
+        }
+
+        int n = _sendBuffer.Write(data);
+        if (n < data.Length)
+        {
+            _writeBlocked = true;
+        }
+
+        return n;
+    }
+
+    /// <summary>RECEIVE (3.10.3): copies in-order bytes; 0 when none (check <see cref="RemoteClosed"/> for end of stream).</summary>
+    public int Receive(Span<byte> destination)
+    {
+        int n = _recvBuffer.Read(destination);
+        _readableSignalled = false;
+        if (n > 0 && IsSynchronized && !_finReceived && WindowUpdateWorthSending())
+        {
+            // RFC 9293 3.8.6.2.2 / RFC 1122 4.2.3.3: tell the peer once the window opened enough.
+            _ackNow = true;
+        }
+
+        return n;
+    }
+
+    /// <summary>CLOSE (3.10.4): a FIN follows the queued data; receiving continues until the peer closes too.</summary>
+    public void Close()
+    {
+        _cause = TransitionCause.FromUser(UserCall.Close);
+        switch (State)
+        {
+            case TcpState.Listen:
+            case TcpState.SynSent:
+                // "Delete the TCB"; queued SENDs get "error: closing".
+                _sendBuffer.Clear();
+                Terminate(TcpError.None);
+                break;
+            default:
+                QueueFin();
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Half-close of the sending side (socket shutdown(SHUT_WR)): like CLOSE, except that in SYN-SENT the
+    /// FIN is queued until the connection is established instead of deleting the TCB.
+    /// </summary>
+    public void Shutdown()
+    {
+        _cause = TransitionCause.FromUser(UserCall.Shutdown);
+        if (State == TcpState.Listen)
+        {
+            Terminate(TcpError.None);
+            return;
+        }
+
+        QueueFin();
+    }
+
+    /// <summary>ABORT (3.10.5): RST in synchronized states, then CLOSED with TcpError.Aborted.</summary>
+    public void Abort()
+    {
+        _cause = TransitionCause.FromUser(UserCall.Abort);
+        switch (State)
+        {
+            case TcpState.Closed:
+                return;
+            case TcpState.SynReceived:
+            case TcpState.Established:
+            case TcpState.FinWait1:
+            case TcpState.FinWait2:
+            case TcpState.CloseWait:
+                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = SndNxt, Flags = TcpFlags.Rst });
+                break;
+        }
+
+        _sendBuffer.Clear();
+        Terminate(TcpError.Aborted);
+    }
+
+    private void QueueFin()
+    {
+        switch (State)
+        {
+            case TcpState.SynSent:
+            case TcpState.SynReceived:
+                // Queued for processing after entering ESTABLISHED (3.10.4).
+                _finQueued = true;
+                break;
+            case TcpState.Established:
+                _finQueued = true;
+                SetState(TcpState.FinWait1);
+                break;
+            case TcpState.CloseWait:
+                _finQueued = true;
+                SetState(TcpState.LastAck);
+                break;
+            default:
+                // FIN-WAIT-*, CLOSING, LAST-ACK, TIME-WAIT, CLOSED: "error: connection closing"; nothing to do.
+                break;
+        }
+    }
+
+    // ---- timers ---------------------------------------------------------------------------------
+
+    /// <summary>Runs every timer due at <paramref name="now"/>.</summary>
+    public void OnTimer(Instant now)
+    {
+        _now = now;
+        if (_timers.IsDue(TimerKind.TimeWait, now))
+        {
+            _timers.Cancel(TimerKind.TimeWait);
+            _cause = TransitionCause.FromTimer(TimerKind.TimeWait);
+            Terminate(TcpError.None);
+            return;
+        }
+
+        if (_timers.IsDue(TimerKind.UserTimeout, now))
+        {
+            _cause = TransitionCause.FromTimer(TimerKind.UserTimeout);
+            Terminate(TcpError.TimedOut);
+            return;
+        }
+
+        if (_timers.IsDue(TimerKind.Retransmission, now))
+        {
+            _cause = TransitionCause.FromTimer(TimerKind.Retransmission);
+            OnRetransmissionTimeout(now);
+            if (State == TcpState.Closed)
+            {
+                return;
+            }
+        }
+
+        if (_timers.IsDue(TimerKind.Persist, now))
+        {
+            _timers.Cancel(TimerKind.Persist);
+            if (SndWnd == 0)
+            {
+                _sendWindowProbe = true;
+                _persistBackoff++;
+            }
+            else
+            {
+                _persistForce = true;
+            }
+        }
+
+        if (_timers.IsDue(TimerKind.DelayedAck, now))
+        {
+            _timers.Cancel(TimerKind.DelayedAck);
+            _ackNow = true;
+        }
+
+        if (_timers.IsDue(TimerKind.Keepalive, now))
+        {
+            _cause = TransitionCause.FromTimer(TimerKind.Keepalive);
+            OnKeepaliveTimer(now);
+        }
+
+        SyncCongestionStats();
+    }
+
+    private void OnRetransmissionTimeout(Instant now)
+    {
+        _timers.Cancel(TimerKind.Retransmission);
+        Stats.RetransmissionTimeouts++;
+        _rttTiming = false; // Karn: nothing sent from now until new data is timed gives a valid sample.
+        if (State is TcpState.SynSent or TcpState.SynReceived && SndUna == Iss)
+        {
+            if (_retries >= _config.SynRetries)
+            {
+                Terminate(TcpError.TimedOut);
+                return;
+            }
+
+            _retries++;
+            _rto.Backoff();
+            _synPending = true;
+            _synIsRetransmission = true;
+            _synRetransmitted = true;
+            Stats.Rto = _rto.Rto;
+            return;
+        }
+
+        if (SndUna == _sndMax)
+        {
+            return;
+        }
+
+        // R2 of RFC 9293 section 3.8.3: give up after DataRetries retransmissions of the same data.
+        if (_retries >= _config.DataRetries)
+        {
+            Terminate(TcpError.TimedOut);
+            return;
+        }
+
+        _retries++;
+        _cc.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
+        _rto.Backoff(); // RFC 6298 (5.5)
+        Stats.Rto = _rto.Rto;
+        SndNxt = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
+        _retransmitHead = false;
+        _ = now;
+    }
+
+    private void OnKeepaliveTimer(Instant now)
+    {
+        _timers.Cancel(TimerKind.Keepalive);
+        if (State is not (TcpState.Established or TcpState.CloseWait) || !_config.Keepalive.Enabled)
+        {
+            return;
+        }
+
+        // Only probe an idle connection: with data outstanding the retransmission timer decides.
+        if (_sndMax != SndUna || _sendBuffer.Count > SndNxt - _sendBufferSeq)
+        {
+            _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
+            return;
+        }
+
+        if (_keepaliveProbes >= _config.Keepalive.Count)
+        {
+            Terminate(TcpError.TimedOut);
+            return;
+        }
+
+        _keepaliveProbes++;
+        _sendKeepalive = true;
+        _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Interval);
+    }
+
+    private void RestartKeepalive(Instant now)
+    {
+        _keepaliveProbes = 0;
+        if (_config.Keepalive.Enabled && State is TcpState.Established or TcpState.CloseWait)
+        {
+            _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
+        }
+    }
+
+    // ---- output -----------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Produces the next segment to transmit now, if any: payload bytes are copied into
+    /// <paramref name="payloadBuffer"/> (which bounds the segment size). Call until it returns false.
+    /// </summary>
+    public bool TryPollSegment(Instant now, Span<byte> payloadBuffer, out TcpHeader header, out int payloadLength)
+    {
+        _now = now;
+        payloadLength = 0;
+        if (_controlCount > 0)
+        {
+            header = _control[0];
+            _controlCount--;
+            Array.Copy(_control, 1, _control, 0, _controlCount);
+            Stats.RstsSent += (header.Flags & TcpFlags.Rst) != 0 ? 1 : 0;
+            CountOut(0);
+            return true;
+        }
+
+        bool sent = State switch
+        {
+            TcpState.Closed or TcpState.Listen => NoSegment(out header),
+            TcpState.SynSent => TryPollSyn(now, withAck: false, out header),
+            TcpState.SynReceived => _synPending ? TryPollSyn(now, withAck: true, out header) : TryPollAck(now, out header),
+            TcpState.TimeWait or TcpState.FinWait2 => TryPollAck(now, out header),
+            _ => TryPollData(now, payloadBuffer, out header, out payloadLength) || TryPollAck(now, out header),
+        };
+
+        if (sent)
+        {
+            CountOut(payloadLength);
+        }
+        else if (State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)
+        {
+            UpdatePersistTimer(now);
+        }
+
+        SyncCongestionStats();
+        return sent;
+    }
+
+    private static bool NoSegment(out TcpHeader header)
+    {
+        header = default;
+        return false;
+    }
+
+    private void CountOut(int payloadLength)
+    {
+        Stats.SegmentsOut++;
+        Stats.BytesOut += payloadLength;
+    }
+
+    private bool TryPollSyn(Instant now, bool withAck, out TcpHeader header)
+    {
+        if (!_synPending)
+        {
+            return NoSegment(out header);
+        }
+
+        _synPending = false;
+        header = MakeHeader(Iss, withAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn);
+
+        // RFC 9293 MUST-14 (3.7.1): announce our MSS on the SYN. Further options (wscale, SACK, TS) go here.
+        var options = default(TcpOptions);
+        options.Mss = (ushort)_config.Mss;
+        header.Options = options;
+        if (_synIsRetransmission)
+        {
+            // Whether the timer or a duplicate SYN caused it, a fresh SYN is out: time it from now.
+            _timers.Cancel(TimerKind.Retransmission);
+        }
+
+        OnSequenceSpaceSent(Iss, 1, now, _synIsRetransmission, armTimer: true);
+        _synIsRetransmission = false;
+        return true;
+    }
+
+    private bool TryPollAck(Instant now, out TcpHeader header)
+    {
+        if (_sendKeepalive)
+        {
+            // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1 and no data, so the peer must answer with an ACK.
+            _sendKeepalive = false;
+            Stats.KeepaliveProbes++;
+            header = MakeHeader(SndNxt - 1, TcpFlags.Ack);
+            return true;
+        }
+
+        if (!_ackNow)
+        {
+            return NoSegment(out header);
+        }
+
+        header = MakeHeader(SndNxt, TcpFlags.Ack);
+        _ = now;
+        return true;
+    }
+
+    private bool TryPollData(Instant now, Span<byte> buffer, out TcpHeader header, out int payloadLength)
+    {
+        payloadLength = 0;
+        int mss = Math.Min(EffectiveSendMss, buffer.Length);
+        if (mss <= 0 && _sendBuffer.Count > 0)
+        {
+            return NoSegment(out header);
+        }
+
+        // Fast retransmit / NewReno partial ACK: resend the first unacknowledged segment regardless of cwnd.
+        if (_retransmitHead)
+        {
+            _retransmitHead = false;
+            int headOffset = SndUna - _sendBufferSeq;
+            int headLen = Math.Clamp(_sendBuffer.Count - headOffset, 0, mss);
+            bool headFin = _finQueued && SndUna + headLen == FinSeq && _sndMax > FinSeq;
+            if (headLen > 0 || headFin)
+            {
+                EmitData(now, SndUna, headOffset, headLen, headFin, buffer, out header);
+                payloadLength = headLen;
+                return true;
+            }
+        }
+
+        int offset = SndNxt - _sendBufferSeq;
+        int available = _sendBuffer.Count - offset;
+        bool finPending = _finQueued && SndNxt <= FinSeq;
+
+        // RFC 9293 3.8.6.1: with a zero window, the persist timer sends one byte beyond the window.
+        if (_sendWindowProbe)
+        {
+            _sendWindowProbe = false;
+            if (available > 0 && SndWnd == 0)
+            {
+                Stats.ZeroWindowProbes++;
+                _sendBuffer.Peek(offset, buffer[..1]);
+                header = MakeHeader(SndNxt, TcpFlags.Ack);
+                if (SndNxt + 1 > _sndMax)
+                {
+                    _sndMax = SndNxt + 1;
+                }
+
+                payloadLength = 1;
+                return true;
+            }
+        }
+
+        if (available <= 0 && !finPending)
+        {
+            return NoSegment(out header);
+        }
+
+        bool retransmitting = SndNxt < _sndMax;
+        int window = Math.Min(SndWnd, _cc.Cwnd);
+        int usable = Math.Max(0, (SndUna + window) - SndNxt);
+        int len = Math.Max(0, Math.Min(Math.Min(available, usable), mss));
+        bool fin = finPending && SndNxt + len == FinSeq;
+        if (len == 0 && !fin)
+        {
+            return NoSegment(out header);
+        }
+
+        if (!retransmitting && !ShouldSendNow(len, available, fin))
+        {
+            return NoSegment(out header);
+        }
+
+        if (!retransmitting && SndUna == _sndMax && _lastSendTime != default && now - _lastSendTime > _rto.Rto)
+        {
+            // RFC 5681 section 4.1: restart from the initial window after an idle period.
+            _cc.OnIdleRestart();
+        }
+
+        _persistForce = false;
+        EmitData(now, SndNxt, offset, len, fin, buffer, out header);
+        payloadLength = len;
+        return true;
+    }
+
+    /// <summary>Nagle (RFC 9293 3.7.4) and sender-side silly window avoidance (3.8.6.2.1).</summary>
+    private bool ShouldSendNow(int len, int available, bool fin)
+    {
+        int mss = EffectiveSendMss;
+        if (len >= mss)
+        {
+            return true;
+        }
+
+        // The user closed: push everything (the FIN completes the stream).
+        if (fin && len == available)
+        {
+            return true;
+        }
+
+        bool idle = SndNxt == SndUna && _sndMax == SndUna;
+        bool nagleAllows = _config.NoDelay || idle;
+        if (len == available && nagleAllows)
+        {
+            return true; // All queued data is pushed and can go now.
+        }
+
+        if (nagleAllows && _maxSndWnd > 0 && len >= _maxSndWnd / 2)
+        {
+            return true; // At least Fs = 1/2 of the largest window the peer offered.
+        }
+
+        return _persistForce; // Override timeout.
+    }
+
+    private void EmitData(Instant now, SeqNum seq, int offset, int len, bool fin, Span<byte> buffer, out TcpHeader header)
+    {
+        if (len > 0)
+        {
+            _sendBuffer.Peek(offset, buffer[..len]);
+        }
+
+        TcpFlags flags = TcpFlags.Ack;
+        if (len > 0 && offset + len == _sendBuffer.Count)
+        {
+            flags |= TcpFlags.Psh; // This segment empties the queue: the end of the user's last SEND.
+        }
+
+        if (fin)
+        {
+            flags |= TcpFlags.Fin;
+        }
+
+        header = MakeHeader(seq, flags);
+        int seqLen = len + (fin ? 1 : 0);
+        bool retransmission = seq < _sndMax;
+        if (retransmission)
+        {
+            Stats.RetransmittedBytes += len;
+        }
+
+        OnSequenceSpaceSent(seq, seqLen, now, retransmission, armTimer: true);
+        _lastSendTime = now;
+    }
+
+    private void OnSequenceSpaceSent(SeqNum seq, int seqLen, Instant now, bool retransmission, bool armTimer)
+    {
+        SeqNum end = seq + seqLen;
+        if (retransmission)
+        {
+            Stats.Retransmissions++;
+            _rttTiming = false; // Karn's algorithm (RFC 6298 section 3).
+        }
+        else if (!_rttTiming)
+        {
+            _rttTiming = true;
+            _rttSeq = seq;
+            _rttStart = now;
+        }
+
+        if (end > SndNxt)
+        {
+            SndNxt = end;
+        }
+
+        if (end > _sndMax)
+        {
+            _sndMax = end;
+        }
+
+        if (armTimer && !_timers.IsArmed(TimerKind.Retransmission))
+        {
+            _timers.Set(TimerKind.Retransmission, now + _rto.Rto); // RFC 6298 (5.1)
+            Stats.Rto = _rto.Rto;
+        }
+
+        if (_config.UserTimeout is TimeSpan ut && !_timers.IsArmed(TimerKind.UserTimeout))
+        {
+            _timers.Set(TimerKind.UserTimeout, now + ut);
+        }
+    }
+
+    private TcpHeader MakeHeader(SeqNum seq, TcpFlags flags)
+    {
+        var h = new TcpHeader
+        {
+            SourcePort = LocalPort,
+            DestinationPort = RemotePort,
+            Seq = seq,
+            Flags = flags,
+        };
+
+        if ((flags & TcpFlags.Ack) != 0)
+        {
+            h.Ack = RcvNxt;
+            _ackNow = false;
+            _unackedBytes = 0;
+            _timers.Cancel(TimerKind.DelayedAck);
+        }
+
+        h.Window = AdvertiseWindow((flags & TcpFlags.Syn) != 0);
+        return h;
+    }
+
+    /// <summary>Receiver silly window avoidance (3.8.6.2.2): move the right edge only by a worthwhile amount.</summary>
+    private ushort AdvertiseWindow(bool syn)
+    {
+        int shift = syn ? 0 : _negotiated.ReceiveWindowShift;
+        int maxWindow = 65535 << shift;
+        if (State == TcpState.SynSent)
+        {
+            return (ushort)Math.Min(_recvBuffer.Free, 65535);
+        }
+
+        int current = RcvWnd;
+        int candidate = Math.Min(_recvBuffer.Free, maxWindow);
+        if (candidate > current && candidate - current >= ReceiveSwsThreshold)
+        {
+            _rcvEdge = RcvNxt + candidate;
+            current = candidate;
+        }
+
+        return (ushort)Math.Min(current >> shift, 65535);
+    }
+
+    private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Capacity / 2, _config.Mss));
+
+    private bool WindowUpdateWorthSending()
+    {
+        int candidate = Math.Min(_recvBuffer.Free, 65535 << _negotiated.ReceiveWindowShift);
+        return candidate - RcvWnd >= ReceiveSwsThreshold;
+    }
+
+    private void UpdatePersistTimer(Instant now)
+    {
+        int offset = SndNxt - _sendBufferSeq;
+        bool unsent = _sendBuffer.Count - offset > 0;
+        bool nothingInFlight = SndNxt == SndUna && !_timers.IsArmed(TimerKind.Retransmission);
+        if (unsent && nothingInFlight)
+        {
+            if (!_timers.IsArmed(TimerKind.Persist))
+            {
+                TimeSpan interval = _rto.Rto;
+                for (int i = 0; i < _persistBackoff && interval < _config.MaxRto; i++)
+                {
+                    interval += interval;
+                }
+
+                _timers.Set(TimerKind.Persist, now + (interval > _config.MaxRto ? _config.MaxRto : interval));
+            }
+        }
+        else
+        {
+            _timers.Cancel(TimerKind.Persist);
+        }
+    }
+
+    private void EnqueueControl(in TcpHeader header)
+    {
+        if (_controlCount < MaxPendingControl)
+        {
+            _control[_controlCount++] = header;
+        }
+    }
+
+    // ---- state changes ---------------------------------------------------------------------------------
+
+    private void SetState(TcpState next)
+    {
+        TcpState old = State;
+        if (old == next)
+        {
+            return;
+        }
+
+        State = next;
+        _events.Enqueue(new TcpEvent(TcpEventKind.StateChanged, old, next, _cause, TcpError.None));
+        if (next == TcpState.TimeWait)
+        {
+            // 3.10.7.4 eighth step: turn off the other timers, start the 2 MSL timer.
+            _timers.CancelAll();
+            _timers.Set(TimerKind.TimeWait, _now + _config.TimeWaitDuration);
+        }
+        else if (next == TcpState.Closed)
+        {
+            _timers.CancelAll();
+            _events.Enqueue(new TcpEvent(TcpEventKind.Closed, old, next, _cause, Error));
+        }
+    }
+
+    private void Terminate(TcpError error)
+    {
+        Error = error;
+        _ackNow = false;
+        _sendKeepalive = false;
+        _sendWindowProbe = false;
+        _retransmitHead = false;
+        _synPending = false;
+        SetState(TcpState.Closed);
+    }
+
+    private void OnEstablished(Instant now)
+    {
+        if (_synRetransmitted)
+        {
+            _rto.FallBackAfterSynTimeout();
+        }
+
+        _retries = 0;
+        _cc = _config.CongestionControl(_config, EffectiveSendMss);
+        SetState(TcpState.Established);
+        RestartKeepalive(now);
+        if (_sendBuffer.Free > 0)
+        {
+            _events.Enqueue(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
+        }
+
+        if (_finQueued)
+        {
+            SetState(TcpState.FinWait1);
+        }
+    }
+
+    private void SignalReadable()
+    {
+        if (!_readableSignalled)
+        {
+            _readableSignalled = true;
+            _events.Enqueue(new TcpEvent(TcpEventKind.DataReadable, State, State, _cause, TcpError.None));
+        }
+    }
+
+    private void SyncCongestionStats()
+    {
+        Stats.Cwnd = _cc.Cwnd;
+        Stats.Ssthresh = _cc.Ssthresh;
+        Stats.Srtt = _rto.Srtt;
+        Stats.RttVar = _rto.RttVar;
+    }
+
+    /// <summary>
+    /// RFC 9293 section 3.10.7.1: the reset to send for a segment that reached no connection (CLOSED).
+    /// Returns false for a RST, which is never answered.
+    /// </summary>
+    public static bool MakeResetFor(in TcpHeader seg, int payloadLength, out TcpHeader rst)
+    {
+        rst = default;
+        if (seg.Has(TcpFlags.Rst))
+        {
+            return false;
+        }
+
+        rst.SourcePort = seg.DestinationPort;
+        rst.DestinationPort = seg.SourcePort;
+        if (seg.Has(TcpFlags.Ack))
+        {
+            rst.Seq = seg.Ack;
+            rst.Flags = TcpFlags.Rst;
+        }
+        else
+        {
+            int segLen = payloadLength + (seg.Has(TcpFlags.Syn) ? 1 : 0) + (seg.Has(TcpFlags.Fin) ? 1 : 0);
+            rst.Seq = new SeqNum(0);
+            rst.Ack = seg.Seq + segLen;
+            rst.Flags = TcpFlags.Rst | TcpFlags.Ack;
+        }
+
+        return true;
+    }
+}

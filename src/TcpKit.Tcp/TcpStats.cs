@@ -1,0 +1,100 @@
+namespace TcpKit.Tcp;
+
+/// <summary>Why a received segment (or part of it) was discarded.</summary>
+public enum DropReason : byte
+{
+    /// <summary>Failed the acceptability test of RFC 9293 section 3.10.7.4 (answered with an ACK unless RST).</summary>
+    NotAcceptable,
+    /// <summary>A RST that was out of window or did not match (RFC 5961 section 3).</summary>
+    RstIgnored,
+    /// <summary>ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 section 5, RFC 9293 3.10.7.4 fifth step).</summary>
+    AckOutOfRange,
+    /// <summary>Segment without ACK in a synchronized state.</summary>
+    NoAck,
+    /// <summary>A SYN in a synchronized state (answered with a challenge ACK).</summary>
+    SynInSynchronizedState,
+    /// <summary>An unacceptable ACK in SYN-SENT, LISTEN or SYN-RECEIVED (answered with a RST).</summary>
+    BadAckInHandshake,
+    /// <summary>Segment in SYN-SENT with neither SYN nor RST.</summary>
+    NoSynInSynSent,
+    /// <summary>Payload bytes that were already received (duplicates), counted per segment.</summary>
+    DuplicateData,
+    /// <summary>Payload carried on a SYN: not queued, the peer retransmits it after the handshake.</summary>
+    DataOnSyn,
+    /// <summary>Payload arriving after the peer's FIN or in a state that takes no text.</summary>
+    DataAfterFin,
+    /// <summary>Out-of-order data that would need more reassembly ranges than configured.</summary>
+    ReassemblyFull,
+    /// <summary>Segment for a CLOSED connection (answered with a RST, 3.10.7.1).</summary>
+    Closed,
+    /// <summary>Segment addressed to other ports.</summary>
+    WrongPort,
+}
+
+/// <summary>Counters of one connection. Cheap to read at any time; updated in place by the engine.</summary>
+public sealed class TcpStats
+{
+    private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
+
+    public long SegmentsIn { get; internal set; }
+
+    public long SegmentsOut { get; internal set; }
+
+    public long BytesIn { get; internal set; }
+
+    public long BytesOut { get; internal set; }
+
+    /// <summary>Segments sent again (RTO, fast retransmit, SYN/FIN retransmission).</summary>
+    public long Retransmissions { get; internal set; }
+
+    public long RetransmittedBytes { get; internal set; }
+
+    public long RetransmissionTimeouts { get; internal set; }
+
+    public long FastRetransmits { get; internal set; }
+
+    public long DuplicateAcksReceived { get; internal set; }
+
+    public long ChallengeAcks { get; internal set; }
+
+    /// <summary>Challenge ACKs not sent because of the RFC 5961 section 7 rate limit.</summary>
+    public long ChallengeAcksSuppressed { get; internal set; }
+
+    public long ZeroWindowProbes { get; internal set; }
+
+    public long KeepaliveProbes { get; internal set; }
+
+    public long UrgentSegments { get; internal set; }
+
+    public long RstsSent { get; internal set; }
+
+    public long OutOfOrderSegments { get; internal set; }
+
+    public TimeSpan? Srtt { get; internal set; }
+
+    public TimeSpan? RttVar { get; internal set; }
+
+    public TimeSpan Rto { get; internal set; }
+
+    public int Cwnd { get; internal set; }
+
+    public int Ssthresh { get; internal set; }
+
+    public long Drops(DropReason reason) => _drops[(int)reason];
+
+    public long TotalDrops
+    {
+        get
+        {
+            long sum = 0;
+            foreach (long d in _drops)
+            {
+                sum += d;
+            }
+
+            return sum;
+        }
+    }
+
+    internal void Drop(DropReason reason) => _drops[(int)reason]++;
+}
