@@ -56,12 +56,8 @@ public sealed class ReceiveBuffer
         _ring.AsSpan(_head, first).CopyTo(destination);
         _ring.AsSpan(0, n - first).CopyTo(destination[first..]);
         _head = (_head + n) % _ring.Length;
+        // _head is never reset when the ring empties: out-of-order bytes may already sit beyond it.
         Count -= n;
-        if (Count == 0)
-        {
-            _head = 0;
-        }
-
         return n;
     }
 }

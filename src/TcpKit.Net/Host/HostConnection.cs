@@ -1,0 +1,245 @@
+using System.Net.Sockets;
+using TcpKit.Tcp;
+using TcpKit.Wire;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Net.Host;
+
+/// <summary>
+/// One connection inside a <see cref="TcpHost"/>: the engine's TCB plus its 4-tuple, its timer and the
+/// tasks waiting on it. All members run on the host's event loop.
+/// </summary>
+public sealed class HostConnection
+{
+    private TaskCompletionSource? _connectWaiter;
+    private TaskCompletionSource? _readWaiter;
+    private TaskCompletionSource? _writeWaiter;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal HostConnection(TcpHost host, FlowKey key, TcpConnection tcb, HostListener? listener)
+    {
+        Host = host;
+        Key = key;
+        Tcb = tcb;
+        Listener = listener;
+        Timer = host.Loop.CreateTimer(() => host.OnConnectionTimer(this));
+    }
+
+    public TcpHost Host { get; }
+
+    public FlowKey Key { get; }
+
+    /// <summary>The engine's transmission control block.</summary>
+    public TcpConnection Tcb { get; }
+
+    public TcpState State => Tcb.State;
+
+    /// <summary>Completes when the connection reaches CLOSED (after TIME-WAIT for an active closer).</summary>
+    public Task Closed => _closed.Task;
+
+    internal HostListener? Listener { get; set; }
+
+    internal ILoopTimer Timer { get; }
+
+    internal bool Pumping { get; set; }
+
+    internal bool PumpAgain { get; set; }
+
+    /// <summary>Completes when the connection is established; fails with the reason it could not be.</summary>
+    internal Task WaitConnectedAsync(CancellationToken ct)
+    {
+        if (Tcb.State is TcpState.Established or TcpState.CloseWait)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (Tcb.State == TcpState.Closed)
+        {
+            return Task.FromException(ErrorFor(Tcb.Error, connecting: true));
+        }
+
+        _connectWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return WithCancellation(_connectWaiter.Task, () => Host.Abort(this), ct);
+    }
+
+    /// <summary>Reads in-order bytes; 0 at end of stream; throws when the connection was reset.</summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (buffer.Length == 0)
+            {
+                return 0;
+            }
+
+            int n = Tcb.Receive(buffer.Span);
+            if (n > 0)
+            {
+                Host.Pump(this); // the read may open the window: a window update can be due.
+                return n;
+            }
+
+            if (Tcb.RemoteClosed)
+            {
+                return 0;
+            }
+
+            if (Tcb.State == TcpState.Closed)
+            {
+                if (Tcb.Error is TcpError.None or TcpError.Aborted)
+                {
+                    return 0;
+                }
+
+                throw ErrorFor(Tcb.Error, connecting: false);
+            }
+
+            _readWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await WithCancellation(_readWaiter.Task, null, ct).ConfigureAwait(true);
+        }
+    }
+
+    /// <summary>Queues all of <paramref name="data"/>, waiting for send-buffer space as needed.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        while (!data.IsEmpty)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (!Tcb.CanSend)
+            {
+                throw Tcb.State == TcpState.Closed && Tcb.Error != TcpError.None
+                    ? ErrorFor(Tcb.Error, connecting: false)
+                    : new SocketException((int)SocketError.Shutdown);
+            }
+
+            int n = Tcb.Send(data.Span);
+            data = data[n..];
+            Host.Pump(this);
+            if (!data.IsEmpty)
+            {
+                _writeWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await WithCancellation(_writeWaiter.Task, null, ct).ConfigureAwait(true);
+            }
+        }
+    }
+
+    /// <summary>Half-close: a FIN after the queued data; reading continues.</summary>
+    public void Shutdown()
+    {
+        if (Tcb.State != TcpState.Closed && Tcb.CanSend)
+        {
+            Tcb.Shutdown();
+            Host.Pump(this);
+        }
+    }
+
+    /// <summary>Orderly close: FIN after the queued data.</summary>
+    public void Close()
+    {
+        if (Tcb.State != TcpState.Closed)
+        {
+            Tcb.Close();
+            Host.Pump(this);
+        }
+    }
+
+    /// <summary>Abortive close: RST, queued data discarded.</summary>
+    public void Abort() => Host.Abort(this);
+
+    internal void OnEvent(in TcpEvent e)
+    {
+        switch (e.Kind)
+        {
+            case TcpEventKind.DataReadable:
+                Complete(ref _readWaiter);
+                break;
+            case TcpEventKind.Writable:
+                Complete(ref _writeWaiter);
+                if (Tcb.State is TcpState.Established or TcpState.CloseWait)
+                {
+                    Complete(ref _connectWaiter);
+                }
+
+                break;
+            case TcpEventKind.StateChanged when e.NewState is TcpState.Established or TcpState.CloseWait:
+                Complete(ref _connectWaiter);
+                break;
+            case TcpEventKind.Closed:
+                var error = e.Error;
+                Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
+                Complete(ref _readWaiter);
+                Complete(ref _writeWaiter);
+                _closed.TrySetResult();
+                break;
+        }
+    }
+
+    internal static SocketException ErrorFor(TcpError error, bool connecting) => error switch
+    {
+        TcpError.Refused => new SocketException((int)SocketError.ConnectionRefused),
+        TcpError.TimedOut => new SocketException((int)SocketError.TimedOut),
+        TcpError.Aborted => new SocketException((int)SocketError.OperationAborted),
+        TcpError.Reset when connecting => new SocketException((int)SocketError.ConnectionRefused),
+        _ => new SocketException((int)SocketError.ConnectionReset),
+    };
+
+    private static void Complete(ref TaskCompletionSource? waiter)
+    {
+        var w = waiter;
+        waiter = null;
+        w?.TrySetResult();
+    }
+
+    private static void Fail(ref TaskCompletionSource? waiter, Exception e)
+    {
+        var w = waiter;
+        waiter = null;
+        w?.TrySetException(e);
+    }
+
+    private static async Task WithCancellation(Task task, Action? onCancel, CancellationToken ct)
+    {
+        if (!ct.CanBeCanceled || task.IsCompleted)
+        {
+            await task.ConfigureAwait(true);
+            return;
+        }
+
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (ct.Register(() => cancelled.TrySetResult()))
+        {
+            if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(true) != task)
+            {
+                onCancel?.Invoke();
+                ct.ThrowIfCancellationRequested();
+            }
+        }
+
+        await task.ConfigureAwait(true);
+    }
+
+    public override string ToString() => $"{Key} {Tcb.State.ToRfcName()}";
+}
+
+/// <summary>A passive open on one port: the SYN queue (handshakes in progress) and the accept queue.</summary>
+internal sealed class HostListener(IpAddress? localAddress, ushort port, int backlog, TcpConfig config)
+{
+    public IpAddress? LocalAddress { get; } = localAddress;
+
+    public ushort Port { get; } = port;
+
+    public int Backlog { get; } = Math.Max(1, backlog);
+
+    public TcpConfig Config { get; } = config;
+
+    public int SynQueueCount { get; set; }
+
+    public Queue<HostConnection> AcceptQueue { get; } = new();
+
+    public Queue<TaskCompletionSource<HostConnection>> AcceptWaiters { get; } = new();
+
+    public bool Stopped { get; set; }
+
+    public bool IsFull => SynQueueCount + AcceptQueue.Count >= Backlog;
+}

@@ -1,0 +1,119 @@
+using TcpKit.Net.Links;
+using TcpKit.Net.Simulation;
+using TcpKit.Wire;
+
+namespace TcpKit.Net.Host;
+
+/// <summary>A timer a host stack arms for one connection; re-arming replaces the previous deadline.</summary>
+public interface ILoopTimer
+{
+    void Set(Instant deadline);
+
+    void Cancel();
+}
+
+/// <summary>
+/// What drives a host stack: a clock, timers keyed by deadline, and a place to run work. The host and
+/// its connections are only touched from the loop, so they need no locks.
+/// </summary>
+public interface IEventLoop : IClock
+{
+    ILoopTimer CreateTimer(Action callback);
+
+    /// <summary>Runs <paramref name="action"/> on the loop soon (never inline).</summary>
+    void Post(Action action);
+
+    /// <summary>The context async API continuations resume on, so user code stays on the loop.</summary>
+    SynchronizationContext Context { get; }
+}
+
+/// <summary>
+/// The simulated network as an event loop: virtual time, and every continuation of user code queued as
+/// an event at the current instant, so a simulation is deterministic and single-threaded.
+/// </summary>
+public sealed class SimulatedEventLoop : IEventLoop
+{
+    private readonly LoopContext _context;
+
+    public SimulatedEventLoop(SimulatedNetwork network)
+    {
+        Network = network;
+        _context = new LoopContext(this);
+    }
+
+    public SimulatedNetwork Network { get; }
+
+    public Instant Now => Network.Now;
+
+    public SynchronizationContext Context => _context;
+
+    public ILoopTimer CreateTimer(Action callback) => new Timer(Network.CreateTimer(() => RunInContext(callback)));
+
+    public void Post(Action action) => Network.Schedule(Network.Now, () => RunInContext(action));
+
+    /// <summary>
+    /// Starts async user code inside the simulation: its awaits resume as simulation events.
+    /// Drive it with the network's Run methods until the returned task completes.
+    /// </summary>
+    public Task Start(Func<Task> work)
+    {
+        Task? task = null;
+        RunInContext(() => task = work());
+        return task!;
+    }
+
+    /// <inheritdoc cref="Start(Func{Task})"/>
+    public Task<T> Start<T>(Func<Task<T>> work)
+    {
+        Task<T>? task = null;
+        RunInContext(() => task = work());
+        return task!;
+    }
+
+    /// <summary>Runs the simulation until <paramref name="task"/> completes or <paramref name="limit"/> passes; returns whether it completed.</summary>
+    public bool RunUntilComplete(Task task, TimeSpan limit)
+    {
+        Network.RunWhile(() => !task.IsCompleted, Network.Now + limit);
+        return task.IsCompleted;
+    }
+
+    private void RunInContext(Action action)
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(_context);
+        try
+        {
+            action();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    private sealed class Timer(SimTimer timer) : ILoopTimer
+    {
+        public void Set(Instant deadline)
+        {
+            if (deadline == Instant.Never)
+            {
+                timer.Cancel();
+            }
+            else
+            {
+                timer.Set(deadline);
+            }
+        }
+
+        public void Cancel() => timer.Cancel();
+    }
+
+    private sealed class LoopContext(SimulatedEventLoop loop) : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => loop.Post(() => d(state));
+
+        public override void Send(SendOrPostCallback d, object? state) => d(state);
+
+        public override SynchronizationContext CreateCopy() => this;
+    }
+}

@@ -1,0 +1,413 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using TcpKit.Net.Links;
+using TcpKit.Tcp;
+using TcpKit.Wire;
+using TcpKit.Wire.Checksums;
+using TcpKit.Wire.Ip;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Net.Host;
+
+/// <summary>
+/// A host's TCP/IP stack on one link: the IP layer (IPv4 and IPv6, no fragments), demultiplexing by
+/// 4-tuple, listeners with SYN and accept queues, ephemeral ports, RST for segments to no connection
+/// (RFC 9293 section 3.10.7.1), and the pump that moves each engine's output onto the link and arms its
+/// timer. Everything runs on <see cref="Loop"/>.
+/// </summary>
+public sealed class TcpHost : ILinkReceiver
+{
+    /// <summary>Linux's default ephemeral range (net.ipv4.ip_local_port_range).</summary>
+    public const int EphemeralFirst = 32768;
+
+    public const int EphemeralLast = 60999;
+
+    private readonly ILink _link;
+    private readonly IsnGenerator _isn;
+    private readonly List<IpAddress> _addresses = [];
+    private readonly Dictionary<FlowKey, HostConnection> _connections = [];
+    private readonly Dictionary<ushort, HostListener> _listeners = [];
+    private readonly byte[] _payload = new byte[65536];
+    private readonly byte[] _packet = new byte[65536 + 120];
+    private int _nextEphemeral;
+
+    public TcpHost(string name, ILink link, IEventLoop loop, TcpConfig? config = null, ulong seed = 0)
+    {
+        Name = name;
+        _link = link;
+        Loop = loop;
+        Config = config ?? TcpConfig.Linux;
+        Config.Validate();
+
+        // A per-host key for RFC 6528 ISNs and a starting ephemeral port, both from the seed so a
+        // simulation replays exactly.
+        Span<byte> key = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(key, seed ^ 0x9E3779B97F4A7C15UL);
+        BinaryPrimitives.WriteUInt64LittleEndian(key[8..], (ulong)StringComparer.Ordinal.GetHashCode(name) * 0xBF58476D1CE4E5B9UL ^ seed);
+        key[8] ^= (byte)name.Length;
+        _isn = new IsnGenerator(key);
+        _nextEphemeral = EphemeralFirst + (int)((seed ^ (ulong)name.Length * 7919) % (EphemeralLast - EphemeralFirst + 1));
+        link.SetReceiver(this);
+    }
+
+    public string Name { get; }
+
+    public IEventLoop Loop { get; }
+
+    /// <summary>The engine settings new connections start from.</summary>
+    public TcpConfig Config { get; }
+
+    public IReadOnlyList<IpAddress> Addresses => _addresses;
+
+    public HostCounters Counters { get; } = new();
+
+    /// <summary>Every engine event of every connection (state changes with their cause, readable, closed...).</summary>
+    public event Action<HostConnection, TcpEvent>? ConnectionEvent;
+
+    /// <summary>A passive open completed its handshake but the listener was stopped meanwhile.</summary>
+    public int ConnectionCount => _connections.Count;
+
+    public IEnumerable<HostConnection> Connections => _connections.Values;
+
+    public void AddAddress(IpAddress address) => _addresses.Add(address);
+
+    // ---- API used by TcpKitListener / TcpKitClient --------------------------------------------------
+
+    internal HostListener Listen(IpAddress? localAddress, ushort port, int backlog, TcpConfig config)
+    {
+        if (_listeners.ContainsKey(port))
+        {
+            throw new SocketException((int)SocketError.AddressAlreadyInUse);
+        }
+
+        var listener = new HostListener(localAddress, port, backlog, config);
+        _listeners.Add(port, listener);
+        return listener;
+    }
+
+    internal void StopListening(HostListener listener)
+    {
+        listener.Stopped = true;
+        _listeners.Remove(listener.Port);
+        while (listener.AcceptWaiters.TryDequeue(out var waiter))
+        {
+            waiter.TrySetException(new SocketException((int)SocketError.OperationAborted));
+        }
+
+        // Connections nobody accepted are reset, as a kernel does when the listening socket closes.
+        while (listener.AcceptQueue.TryDequeue(out var pending))
+        {
+            Abort(pending);
+        }
+    }
+
+    internal Task<HostConnection> AcceptAsync(HostListener listener, CancellationToken ct)
+    {
+        if (listener.AcceptQueue.TryDequeue(out var ready))
+        {
+            ready.Listener = null;
+            return Task.FromResult(ready);
+        }
+
+        var waiter = new TaskCompletionSource<HostConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.AcceptWaiters.Enqueue(waiter);
+        if (ct.CanBeCanceled)
+        {
+            ct.Register(() => waiter.TrySetCanceled(ct));
+        }
+
+        return waiter.Task;
+    }
+
+    internal HostConnection Connect(IpAddress remote, ushort remotePort, TcpConfig config, IpAddress? local = null)
+    {
+        var localAddress = local ?? _addresses.FirstOrDefault(a => a.Version == remote.Version);
+        if (localAddress.Version != remote.Version)
+        {
+            throw new SocketException((int)SocketError.AddressFamilyNotSupported);
+        }
+
+        ushort localPort = AllocatePort(localAddress, remote, remotePort);
+        var key = new FlowKey(localAddress, localPort, remote, remotePort);
+        var iss = Isn(key);
+        var tcb = TcpConnection.Connect(ConfigFor(config, remote), localPort, remotePort, iss, Loop.Now);
+        var conn = new HostConnection(this, key, tcb, null);
+        _connections.Add(key, conn);
+        Pump(conn);
+        return conn;
+    }
+
+    internal void Abort(HostConnection conn)
+    {
+        if (conn.Tcb.State != TcpState.Closed)
+        {
+            conn.Tcb.Abort();
+            Pump(conn);
+        }
+    }
+
+    // ---- receive path ---------------------------------------------------------------------------
+
+    /// <summary>One IP packet from the link.</summary>
+    public void OnPacket(ReadOnlySpan<byte> packet, Instant now)
+    {
+        Counters.PacketsReceived++;
+        IpAddress src, dst;
+        ReadOnlySpan<byte> tcpBytes;
+        if (packet.Length > 0 && packet[0] >> 4 == 4)
+        {
+            if (!Ipv4Packet.TryParse(packet, out var ip) || ip.IsTruncated)
+            {
+                Counters.Drop(HostDropReason.MalformedIp);
+                return;
+            }
+
+            if (ip.IsFragment)
+            {
+                Counters.Drop(HostDropReason.Fragment);
+                return;
+            }
+
+            if (ip.Protocol != IpProtocol.Tcp)
+            {
+                Counters.Drop(HostDropReason.NotTcp);
+                return;
+            }
+
+            src = ip.Source;
+            dst = ip.Destination;
+            tcpBytes = ip.Payload;
+        }
+        else if (packet.Length > 0 && packet[0] >> 4 == 6)
+        {
+            if (!Ipv6Packet.TryParse(packet, out var ip) || ip.IsTruncated)
+            {
+                Counters.Drop(HostDropReason.MalformedIp);
+                return;
+            }
+
+            if (ip.HasFragmentHeader)
+            {
+                Counters.Drop(HostDropReason.Fragment);
+                return;
+            }
+
+            if (ip.UpperLayerProtocol != IpProtocol.Tcp)
+            {
+                Counters.Drop(HostDropReason.NotTcp);
+                return;
+            }
+
+            src = ip.Source;
+            dst = ip.Destination;
+            tcpBytes = ip.UpperLayerPayload;
+        }
+        else
+        {
+            Counters.Drop(HostDropReason.MalformedIp);
+            return;
+        }
+
+        if (!_addresses.Contains(dst))
+        {
+            Counters.Drop(HostDropReason.NotForUs);
+            return;
+        }
+
+        if (!TcpSegment.TryParse(tcpBytes, out var seg))
+        {
+            Counters.Drop(HostDropReason.MalformedTcp);
+            return;
+        }
+
+        if (seg.VerifyChecksum(src, dst) != ChecksumVerdict.Good)
+        {
+            Counters.Drop(HostDropReason.BadChecksum);
+            return;
+        }
+
+        var header = seg.ToHeader();
+        var key = new FlowKey(dst, header.DestinationPort, src, header.SourcePort);
+        if (_connections.TryGetValue(key, out var conn))
+        {
+            conn.Tcb.OnSegment(header, seg.Payload, now);
+            Pump(conn);
+            return;
+        }
+
+        if ((header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn
+            && _listeners.TryGetValue(header.DestinationPort, out var listener)
+            && (listener.LocalAddress is null || listener.LocalAddress == dst))
+        {
+            if (listener.IsFull)
+            {
+                // Like Linux with a full queue: drop the SYN, the peer retransmits it.
+                Counters.Drop(HostDropReason.ListenQueueFull);
+                return;
+            }
+
+            var tcb = TcpConnection.Listen(ConfigFor(listener.Config, src), header.DestinationPort, Isn(key));
+            conn = new HostConnection(this, key, tcb, listener);
+            _connections.Add(key, conn);
+            listener.SynQueueCount++;
+            tcb.OnSegment(header, seg.Payload, now);
+            Pump(conn);
+            return;
+        }
+
+        // 3.10.7.1: no connection. An RST is ignored; anything else is answered with RST.
+        Counters.Drop(HostDropReason.NoConnection);
+        if (TcpConnection.MakeResetFor(header, seg.PayloadLength, out var rst))
+        {
+            Transmit(dst, src, rst, ReadOnlySpan<byte>.Empty);
+            Counters.ResetsSent++;
+        }
+    }
+
+    // ---- pump: engine output -> link, events -> waiters, timer ----------------------------------------
+
+    internal void OnConnectionTimer(HostConnection conn)
+    {
+        conn.Tcb.OnTimer(Loop.Now);
+        Pump(conn);
+    }
+
+    /// <summary>Sends what the engine has to send, delivers its events and re-arms its timer.</summary>
+    internal void Pump(HostConnection conn)
+    {
+        if (conn.Pumping)
+        {
+            conn.PumpAgain = true;
+            return;
+        }
+
+        conn.Pumping = true;
+        try
+        {
+            do
+            {
+                conn.PumpAgain = false;
+                var now = Loop.Now;
+                while (conn.Tcb.TryPollSegment(now, _payload, out var header, out int length))
+                {
+                    Transmit(conn.Key.LocalAddress, conn.Key.RemoteAddress, header, _payload.AsSpan(0, length));
+                }
+
+                while (conn.Tcb.TryPollEvent(out var e))
+                {
+                    Dispatch(conn, e);
+                }
+            }
+            while (conn.PumpAgain);
+
+            if (conn.Tcb.State == TcpState.Closed)
+            {
+                conn.Timer.Cancel();
+                _connections.Remove(conn.Key);
+            }
+            else
+            {
+                conn.Timer.Set(conn.Tcb.NextDeadline);
+            }
+        }
+        finally
+        {
+            conn.Pumping = false;
+        }
+    }
+
+    private void Dispatch(HostConnection conn, in TcpEvent e)
+    {
+        var listener = conn.Listener;
+        if (listener is not null && e.Kind == TcpEventKind.StateChanged && e.OldState == TcpState.SynReceived)
+        {
+            listener.SynQueueCount--;
+            if (e.NewState is TcpState.Established or TcpState.CloseWait && !listener.Stopped)
+            {
+                // Handshake complete: hand it to a waiting AcceptAsync or park it in the accept queue.
+                bool handed = false;
+                while (listener.AcceptWaiters.TryDequeue(out var waiter))
+                {
+                    if (waiter.TrySetResult(conn))
+                    {
+                        conn.Listener = null;
+                        handed = true;
+                        break;
+                    }
+                }
+
+                if (!handed)
+                {
+                    listener.AcceptQueue.Enqueue(conn);
+                }
+            }
+        }
+
+        conn.OnEvent(e);
+        ConnectionEvent?.Invoke(conn, e);
+    }
+
+    private void Transmit(IpAddress source, IpAddress destination, in TcpHeader header, ReadOnlySpan<byte> payload)
+    {
+        int ipLength = source.IsIPv4 ? Ipv4Packet.MinHeaderLength : Ipv6Packet.HeaderLength;
+        int segmentLength = header.Emit(_packet.AsSpan(ipLength), payload, source, destination);
+        if (source.IsIPv4)
+        {
+            new Ipv4Header
+            {
+                DontFragment = true,
+                TimeToLive = 64,
+                Protocol = IpProtocol.Tcp,
+                Source = source,
+                Destination = destination,
+            }.Emit(_packet, segmentLength);
+        }
+        else
+        {
+            new Ipv6Header
+            {
+                NextHeader = IpProtocol.Tcp,
+                HopLimit = 64,
+                Source = source,
+                Destination = destination,
+            }.Emit(_packet, segmentLength);
+        }
+
+        Counters.PacketsSent++;
+        _link.Send(_packet.AsSpan(0, ipLength + segmentLength));
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------
+
+    private SeqNum Isn(in FlowKey key)
+    {
+        Span<byte> local = stackalloc byte[16];
+        Span<byte> remote = stackalloc byte[16];
+        int ln = key.LocalAddress.WriteTo(local);
+        int rn = key.RemoteAddress.WriteTo(remote);
+        return _isn.Generate(local[..ln], key.LocalPort, remote[..rn], key.RemotePort, Loop.Now);
+    }
+
+    /// <summary>The MSS must fit the link: MTU minus the IP and TCP headers (RFC 9293 section 3.7.1).</summary>
+    private TcpConfig ConfigFor(TcpConfig config, IpAddress remote)
+    {
+        int mss = _link.Mtu - (remote.IsIPv4 ? 40 : 60);
+        return config.Mss > mss ? config with { Mss = mss } : config;
+    }
+
+    private ushort AllocatePort(IpAddress local, IpAddress remote, ushort remotePort)
+    {
+        const int range = EphemeralLast - EphemeralFirst + 1;
+        for (int i = 0; i < range; i++)
+        {
+            int port = _nextEphemeral;
+            _nextEphemeral = port == EphemeralLast ? EphemeralFirst : port + 1;
+            if (!_listeners.ContainsKey((ushort)port) && !_connections.ContainsKey(new FlowKey(local, (ushort)port, remote, remotePort)))
+            {
+                return (ushort)port;
+            }
+        }
+
+        throw new SocketException((int)SocketError.AddressAlreadyInUse);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Sockets;
+using TcpKit.Net.Host;
+using TcpKit.Tcp;
+using TcpKit.Wire;
+
+namespace TcpKit.Net;
+
+/// <summary>
+/// Listens for connections on a <see cref="TcpHost"/>, shaped like <see cref="TcpListener"/>:
+/// <c>Start</c>, <c>AcceptTcpClientAsync</c>, <c>Stop</c>.
+/// </summary>
+public sealed class TcpKitListener
+{
+    private readonly TcpHost _host;
+    private HostListener? _listener;
+
+    public TcpKitListener(TcpHost host, int port)
+        : this(host, null, port)
+    {
+    }
+
+    public TcpKitListener(TcpHost host, IPAddress? localAddress, int port)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        _host = host;
+        LocalAddress = localAddress is null || localAddress.Equals(IPAddress.Any) || localAddress.Equals(IPAddress.IPv6Any) ? null : IpAddress.FromIPAddress(localAddress);
+        Port = (ushort)port;
+    }
+
+    public ushort Port { get; }
+
+    /// <summary>The address listened on, or null for every address of the host.</summary>
+    public IpAddress? LocalAddress { get; }
+
+    /// <summary>Engine settings for accepted connections (NoDelay, buffers, keep-alive...). Set before Start.</summary>
+    public TcpConfig Config { get; set; } = TcpConfig.Linux;
+
+    public bool Active => _listener is not null;
+
+    public void Start(int backlog = 128)
+    {
+        if (_listener is not null)
+        {
+            return;
+        }
+
+        _listener = _host.Listen(LocalAddress, Port, backlog, Config);
+    }
+
+    public void Stop()
+    {
+        if (_listener is not null)
+        {
+            _host.StopListening(_listener);
+            _listener = null;
+        }
+    }
+
+    /// <summary>Waits for the next connection whose handshake has completed.</summary>
+    public async Task<TcpKitClient> AcceptTcpClientAsync(CancellationToken cancellationToken = default)
+    {
+        var listener = _listener ?? throw new InvalidOperationException("Not listening. You must call Start() before calling this method.");
+        var conn = await _host.AcceptAsync(listener, cancellationToken).ConfigureAwait(true);
+        return new TcpKitClient(_host, conn);
+    }
+}
