@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TcpKit.Analysis.Conversations;
 using TcpKit.Wire;
 using TcpKit.Wire.Checksums;
 using TcpKit.Wire.Link;
@@ -118,6 +119,48 @@ public static class FieldCatalog
             ["tcp.options.sack.count"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Sack, static (opt, b) => b.Append(opt.SackBlockCount.ToString(Inv))),
             ["tcp.options.sack_le"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: true),
             ["tcp.options.sack_re"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: false),
+
+            ["tcp.completeness"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Completeness),
+            ["tcp.analysis"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.HasAnalysis && Bool(o, true),
+            ["tcp.analysis.flags"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.Flags != AnalysisFlags.None && Bool(o, true),
+            ["tcp.analysis.acks_frame"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.AcksFrame != 0 && Dec(o, c.Analysis.AcksFrame),
+            ["tcp.analysis.ack_rtt"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.AcksFrame != 0 && c.Analysis.AckRttNs != 0 && Time(o, c.Analysis.AckRttNs),
+            ["tcp.analysis.initial_rtt"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.HasAnalysis && c.Analysis.InitialRttNs != 0 && Time(o, c.Analysis.InitialRttNs),
+            ["tcp.analysis.bytes_in_flight"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.BytesInFlight != 0 && Dec(o, c.Analysis.BytesInFlight),
+            ["tcp.analysis.push_bytes_sent"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.BytesInFlight != 0 && Dec(o, c.Analysis.PushBytesSent),
+            ["tcp.analysis.rto"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.Retransmission) && c.Analysis.RtoNs != 0 && Time(o, c.Analysis.RtoNs),
+            ["tcp.analysis.rto_frame"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.Retransmission) && c.Analysis.RtoNs != 0 && Dec(o, c.Analysis.RtoFrame),
+            ["tcp.analysis.duplicate_ack_num"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.DupAckNum != 0 && Dec(o, c.Analysis.DupAckNum),
+            ["tcp.analysis.duplicate_ack_frame"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.DupAckNum != 0 && Dec(o, c.Analysis.DupAckFrame),
+
+            // The retransmission expert is also attached to fast and spurious retransmissions; a duplicate
+            // ACK has both a tree item and an expert item with the same name, so tshark prints "1,1".
+            ["tcp.analysis.retransmission"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.Retransmission | AnalysisFlags.FastRetransmission | AnalysisFlags.SpuriousRetransmission) && Bool(o, true),
+            ["tcp.analysis.fast_retransmission"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.FastRetransmission) && Bool(o, true),
+            ["tcp.analysis.spurious_retransmission"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.SpuriousRetransmission) && Bool(o, true),
+            ["tcp.analysis.out_of_order"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.OutOfOrder) && Bool(o, true),
+            ["tcp.analysis.lost_segment"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.LostSegment) && Bool(o, true),
+            ["tcp.analysis.ack_lost_segment"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.AckLostSegment) && Bool(o, true),
+            ["tcp.analysis.duplicate_ack"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.DuplicateAck) && c.Analysis.DupAckNum != 0 && Text(o, "1,1"),
+            ["tcp.analysis.zero_window"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.ZeroWindow) && Bool(o, true),
+            ["tcp.analysis.zero_window_probe"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.ZeroWindowProbe) && Bool(o, true),
+            ["tcp.analysis.zero_window_probe_ack"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.ZeroWindowProbeAck) && Bool(o, true),
+            ["tcp.analysis.window_full"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.WindowFull) && Bool(o, true),
+            ["tcp.analysis.window_update"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.WindowUpdate) && Bool(o, true),
+            ["tcp.analysis.keep_alive"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.KeepAlive) && Bool(o, true),
+            ["tcp.analysis.keep_alive_ack"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.KeepAliveAck) && Bool(o, true),
+            ["tcp.analysis.reused_ports"] = (in FieldContext c, StringBuilder o) => Has(c, AnalysisFlags.ReusedPorts) && Bool(o, true),
+
+            // TcpKit's own: each endpoint's inferred RFC 9293 state around this segment, and Zeek's summary so far.
+            ["tcpkit.state.client"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.ClientAfter.ToString()),
+            ["tcpkit.state.server"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.ServerAfter.ToString()),
+            ["tcpkit.state.client.before"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.ClientBefore.ToString()),
+            ["tcpkit.state.server.before"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.ServerBefore.ToString()),
+            ["tcpkit.state.client.after"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.ClientAfter.ToString()),
+            ["tcpkit.state.server.after"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.ServerAfter.ToString()),
+            ["tcpkit.state.sender"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.FromClient ? "client" : "server"),
+            ["tcpkit.conn_state"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.Conversation.States.ConnState),
+            ["tcpkit.history"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.Conversation.States.History),
         };
         d["tcp.port"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, $"{c.Decoded.SourcePort},{c.Decoded.DestinationPort}");
         return d;
@@ -178,6 +221,8 @@ public static class FieldCatalog
 
         return any;
     }
+
+    private static bool Has(in FieldContext c, AnalysisFlags flags) => c.HasTcp && (c.Analysis.Flags & flags) != 0;
 
     private static bool V4(in FieldContext c) => c.HasIp && c.Decoded.IpVersion == 4;
 

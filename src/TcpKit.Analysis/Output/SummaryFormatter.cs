@@ -38,6 +38,7 @@ public static class SummaryFormatter
     public static void AppendTcpInfo(StringBuilder sb, in DecodedPacket p, in SegmentAnalysis a, ReadOnlySpan<byte> frame)
     {
         var inv = CultureInfo.InvariantCulture;
+        AppendExpertPrefixes(sb, a);
         sb.Append(p.SourcePort.ToString(inv)).Append(Arrow).Append(p.DestinationPort.ToString(inv)).Append(' ');
         AppendFlags(sb, p.Flags);
         sb.Append(" Seq=").Append(a.RelativeSeq.ToString(inv));
@@ -87,6 +88,39 @@ public static class SummaryFormatter
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// tshark's analysis prefixes, e.g. "[TCP ZeroWindowProbeAck] [TCP ZeroWindow] ". Wireshark prepends each
+    /// text in turn, so the one added last comes first: this is the reverse of its call order.
+    /// </summary>
+    public static void AppendExpertPrefixes(StringBuilder sb, in SegmentAnalysis a)
+    {
+        var f = a.Flags;
+        if (f == AnalysisFlags.None)
+        {
+            return;
+        }
+
+        if ((f & AnalysisFlags.ZeroWindowProbeAck) != 0) sb.Append("[TCP ZeroWindowProbeAck] ");
+        if ((f & AnalysisFlags.ZeroWindow) != 0) sb.Append("[TCP ZeroWindow] ");
+        if ((f & AnalysisFlags.ZeroWindowProbe) != 0) sb.Append("[TCP ZeroWindowProbe] ");
+        if ((f & AnalysisFlags.DuplicateAck) != 0 && a.DupAckNum != 0)
+        {
+            sb.Append("[TCP Dup ACK ").Append(a.DupAckFrame.ToString(CultureInfo.InvariantCulture)).Append('#').Append(a.DupAckNum.ToString(CultureInfo.InvariantCulture)).Append("] ");
+        }
+
+        if ((f & AnalysisFlags.KeepAliveAck) != 0) sb.Append("[TCP Keep-Alive ACK] ");
+        if ((f & AnalysisFlags.KeepAlive) != 0) sb.Append("[TCP Keep-Alive] ");
+        if ((f & AnalysisFlags.WindowFull) != 0) sb.Append("[TCP Window Full] ");
+        if ((f & AnalysisFlags.WindowUpdate) != 0) sb.Append("[TCP Window Update] ");
+        if ((f & AnalysisFlags.AckLostSegment) != 0) sb.Append("[TCP ACKed unseen segment] ");
+        if ((f & AnalysisFlags.LostSegment) != 0) sb.Append("[TCP Previous segment not captured] ");
+        if ((f & AnalysisFlags.OutOfOrder) != 0) sb.Append("[TCP Out-Of-Order] ");
+        if ((f & AnalysisFlags.SpuriousRetransmission) != 0) sb.Append("[TCP Spurious Retransmission] ");
+        if ((f & AnalysisFlags.FastRetransmission) != 0) sb.Append("[TCP Fast Retransmission] ");
+        if ((f & AnalysisFlags.Retransmission) != 0) sb.Append("[TCP Retransmission] ");
+        if ((f & AnalysisFlags.ReusedPorts) != 0) sb.Append("[TCP Port numbers reused] ");
     }
 
     /// <summary>Wireshark's flag list: "[SYN, ACK]", in bit order from FIN upward, "[&lt;None&gt;]" when empty.</summary>
