@@ -9,6 +9,7 @@ public static class Program
     {
         var root = new RootCommand("tcpkit: TCP you can see. A user-space TCP/IP stack and a TCP capture analyzer.")
         {
+            DemoCommand.Create(),
             ReadCommand.Create(),
             LadderCommand.Create(),
         };
