@@ -89,6 +89,9 @@ public sealed record LinkProfile
 
     internal const int MaxCorruptBitsLimit = 15;
 
+    /// <summary>Upper bound for every delay setting; keeps nanosecond arithmetic far from overflow.</summary>
+    public static TimeSpan MaxDelay { get; } = TimeSpan.FromDays(1);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -132,9 +135,9 @@ public sealed record LinkProfile
 
     private static void CheckNonNegative(TimeSpan t, string name)
     {
-        if (t < TimeSpan.Zero)
+        if (t < TimeSpan.Zero || t > MaxDelay)
         {
-            throw new ArgumentException($"{name} must not be negative, was {t}.", name);
+            throw new ArgumentException($"{name} must be between zero and {MaxDelay}, was {t}.", name);
         }
     }
 }
