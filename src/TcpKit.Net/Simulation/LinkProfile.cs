@@ -65,7 +65,10 @@ public sealed record LinkProfile
     /// <summary>Extra delay of a packet chosen for reordering.</summary>
     public TimeSpan ReorderDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>Probability that a packet is delivered twice (the copy arrives right after the original).</summary>
+    /// <summary>
+    /// Probability that a packet is delivered twice. The copy arrives right after the original with
+    /// the same bytes (including any corruption) and uses no extra bandwidth, as in netem.
+    /// </summary>
     public double DuplicateProbability { get; init; }
 
     /// <summary>Probability that a packet has bits flipped in transit.</summary>
