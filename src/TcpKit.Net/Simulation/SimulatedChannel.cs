@@ -14,8 +14,9 @@ internal interface IPacketSink
 
 /// <summary>
 /// One direction of a simulated link, with its own <see cref="LinkProfile"/>, counters and random
-/// stream. Packets pass, in order: MTU check, drop-tail queue and serialization, burst loss, random
-/// loss, delay and jitter, reordering, corruption, duplication; then they are scheduled to arrive.
+/// stream. Packets pass, in order: drop filter, MTU check, drop-tail queue and serialization, burst
+/// loss, random loss, delay and jitter, reordering, corruption, duplication; then they are scheduled
+/// to arrive.
 /// </summary>
 public sealed class SimulatedChannel
 {
