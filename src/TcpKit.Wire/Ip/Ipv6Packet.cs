@@ -17,8 +17,9 @@ public readonly ref struct Ipv6Packet
     private readonly ReadOnlySpan<byte> _data;
     private readonly int _fragmentHeaderOffset;
 
-    private Ipv6Packet(ReadOnlySpan<byte> data, int totalLength, int upperOffset, byte upperProtocol, int fragmentHeaderOffset, int extensionCount)
+    private Ipv6Packet(ReadOnlySpan<byte> data, int totalLength, bool exceeds, int upperOffset, byte upperProtocol, int fragmentHeaderOffset, int extensionCount)
     {
+        LengthExceedsFrame = exceeds;
         _data = data;
         TotalLength = totalLength;
         UpperLayerOffset = upperOffset;
@@ -48,8 +49,14 @@ public readonly ref struct Ipv6Packet
 
     public IpAddress Destination => IpAddress.FromIPv6(_data.Slice(24, 16));
 
-    /// <summary>40 + payload length; a zero payload length (TSO, or a jumbogram) is taken as everything captured.</summary>
+    /// <summary>
+    /// 40 + payload length, bounded by the frame's length on the wire when known. A zero payload
+    /// length means an empty payload, as Wireshark 4.0 reads it (jumbograms, RFC 2675, are not supported).
+    /// </summary>
     public int TotalLength { get; }
+
+    /// <summary>The payload length claims more bytes than the frame had on the wire (Wireshark: "IPv6 payload length exceeds framing length").</summary>
+    public bool LengthExceedsFrame { get; }
 
     public bool IsTruncated => _data.Length < TotalLength;
 
@@ -90,7 +97,15 @@ public readonly ref struct Ipv6Packet
 
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv6Packet packet) => TryParse(data, out packet, out _);
 
+    /// <summary>Parses when the packet's length on the wire is unknown: a payload length beyond the bytes present means a capture cut.</summary>
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv6Packet packet, out WireError error)
+        => TryParse(data, -1, out packet, out error);
+
+    /// <summary>
+    /// Parses a packet that had <paramref name="wireLength"/> bytes on the wire (-1 when unknown),
+    /// of which <paramref name="data"/> were captured.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> data, int wireLength, out Ipv6Packet packet, out WireError error)
     {
         packet = default;
         if (data.Length < HeaderLength)
@@ -106,7 +121,13 @@ public readonly ref struct Ipv6Packet
         }
 
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
-        int totalLength = payloadLength == 0 ? data.Length : HeaderLength + payloadLength;
+        int totalLength = HeaderLength + payloadLength;
+        bool exceeds = wireLength >= 0 && totalLength > Math.Max(wireLength, data.Length);
+        if (exceeds)
+        {
+            totalLength = Math.Max(wireLength, data.Length);
+        }
+
         int captured = Math.Min(totalLength, data.Length);
 
         byte next = data[6];
@@ -145,7 +166,7 @@ public readonly ref struct Ipv6Packet
                     break;
 
                 default:
-                    packet = new Ipv6Packet(data, totalLength, offset, next, fragmentOffset, count);
+                    packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, count);
                     error = WireError.None;
                     return true;
             }
@@ -167,7 +188,7 @@ public readonly ref struct Ipv6Packet
             count++;
             if (laterFragment)
             {
-                packet = new Ipv6Packet(data, totalLength, offset, next, fragmentOffset, count);
+                packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, count);
                 error = WireError.None;
                 return true;
             }

@@ -169,6 +169,18 @@ public class Ipv6PacketTests
     }
 
     [Fact]
+    public void A_zero_payload_length_means_an_empty_payload_as_in_wireshark()
+    {
+        var bytes = Packet(IpProtocol.Tcp, Syn);
+        bytes[4] = bytes[5] = 0;
+        Assert.True(Ipv6Packet.TryParse(bytes, out var p));
+        Assert.Equal(40, p.TotalLength);
+        Assert.Equal(0, p.UpperLayerPayload.Length);
+        Assert.Equal(DecodeStatus.Malformed, PacketDecoder.Decode(LinkType.Ipv6, bytes, bytes.Length, out var d));
+        Assert.Equal(WireError.TcpHeaderBeyondPacket, d.Error);
+    }
+
+    [Fact]
     public void A_wrong_version_nibble_is_refused()
     {
         var bytes = Packet(IpProtocol.Tcp, Syn);
