@@ -47,6 +47,9 @@ public struct DecodedPacket
     public byte IpVersion;
     public IpAddress Source;
     public IpAddress Destination;
+
+    /// <summary>The destination in the TCP pseudo-header: <see cref="Destination"/> unless an IPv6 routing header names a final one.</summary>
+    public IpAddress PseudoHeaderDestination;
     public int IpOffset;
     public int IpHeaderLength;
 
@@ -141,7 +144,7 @@ public struct DecodedPacket
         }
 
         var segment = frame.Slice(TcpOffset, TcpHeaderLength + TcpPayloadLength);
-        return InternetChecksum.VerifyTcp(Source, Destination, segment) ? ChecksumVerdict.Good : ChecksumVerdict.Bad;
+        return InternetChecksum.VerifyTcp(Source, PseudoHeaderDestination, segment) ? ChecksumVerdict.Good : ChecksumVerdict.Bad;
     }
 
     public readonly ChecksumVerdict VerifyIpv4HeaderChecksum(ReadOnlySpan<byte> frame)
@@ -199,6 +202,7 @@ public static class PacketDecoder
             packet.IpVersion = 4;
             packet.Source = v4.Source;
             packet.Destination = v4.Destination;
+            packet.PseudoHeaderDestination = packet.Destination;
             packet.IpHeaderLength = v4.HeaderLength;
             packet.IpTotalLength = v4.TotalLength;
             packet.Ttl = v4.TimeToLive;
@@ -235,6 +239,7 @@ public static class PacketDecoder
             packet.IpVersion = 6;
             packet.Source = v6.Source;
             packet.Destination = v6.Destination;
+            packet.PseudoHeaderDestination = v6.PseudoHeaderDestination;
             packet.IpHeaderLength = Ipv6Packet.HeaderLength;
             packet.IpTotalLength = v6.TotalLength;
             packet.Ttl = v6.HopLimit;

@@ -42,7 +42,8 @@ public static class InternetChecksum
         {
             acc += SumVector256(ref start, length, ref i);
         }
-        else if (Vector128.IsHardwareAccelerated && length >= 32)
+
+        if (Vector128.IsHardwareAccelerated && length - i >= 32)
         {
             acc += SumVector128(ref start, length, ref i);
         }

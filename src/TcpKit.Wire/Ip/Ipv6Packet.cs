@@ -16,9 +16,11 @@ public readonly ref struct Ipv6Packet
 
     private readonly ReadOnlySpan<byte> _data;
     private readonly int _fragmentHeaderOffset;
+    private readonly int _routingHeaderOffset;
 
-    private Ipv6Packet(ReadOnlySpan<byte> data, int totalLength, bool exceeds, int upperOffset, byte upperProtocol, int fragmentHeaderOffset, int extensionCount)
+    private Ipv6Packet(ReadOnlySpan<byte> data, int totalLength, bool exceeds, int upperOffset, byte upperProtocol, int fragmentHeaderOffset, int routingHeaderOffset, int extensionCount)
     {
+        _routingHeaderOffset = routingHeaderOffset;
         LengthExceedsFrame = exceeds;
         _data = data;
         TotalLength = totalLength;
@@ -95,6 +97,33 @@ public readonly ref struct Ipv6Packet
 
     public ReadOnlySpan<byte> Header => _data[..HeaderLength];
 
+    /// <summary>
+    /// The destination the upper-layer checksum covers (RFC 8200 section 8.1): with a routing header
+    /// that still has segments left, the final one (type 0: the last address; type 2, RFC 6275: the
+    /// home address; type 4 SRH, RFC 8754: Segment List[0]); otherwise <see cref="Destination"/>.
+    /// RPL's compressed type 3 is not expanded.
+    /// </summary>
+    public IpAddress PseudoHeaderDestination
+    {
+        get
+        {
+            int at = _routingHeaderOffset;
+            if (at == 0)
+            {
+                return Destination;
+            }
+
+            int length = (_data[at + 1] + 1) * 8;
+            int addresses = (length - 8) / 16;
+            return _data[at + 2] switch
+            {
+                0 when addresses > 0 => IpAddress.FromIPv6(_data.Slice(at + 8 + (16 * (addresses - 1)), 16)),
+                2 or 4 when addresses > 0 => IpAddress.FromIPv6(_data.Slice(at + 8, 16)),
+                _ => Destination,
+            };
+        }
+    }
+
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv6Packet packet) => TryParse(data, out packet, out _);
 
     /// <summary>Parses when the packet's length on the wire is unknown: a payload length beyond the bytes present means a capture cut.</summary>
@@ -133,6 +162,7 @@ public readonly ref struct Ipv6Packet
         byte next = data[6];
         int offset = HeaderLength;
         int fragmentOffset = 0;
+        int routingOffset = 0;
         int count = 0;
         while (true)
         {
@@ -166,7 +196,7 @@ public readonly ref struct Ipv6Packet
                     break;
 
                 default:
-                    packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, count);
+                    packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, routingOffset, count);
                     error = WireError.None;
                     return true;
             }
@@ -174,6 +204,12 @@ public readonly ref struct Ipv6Packet
             if (offset + length > captured)
             {
                 return Fail(offset + length, totalLength, out error);
+            }
+
+            // The first routing header with segments left names the final destination.
+            if (next == IpProtocol.Ipv6Routing && routingOffset == 0 && data[offset + 3] != 0)
+            {
+                routingOffset = offset;
             }
 
             bool laterFragment = false;
@@ -188,7 +224,7 @@ public readonly ref struct Ipv6Packet
             count++;
             if (laterFragment)
             {
-                packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, count);
+                packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, routingOffset, count);
                 error = WireError.None;
                 return true;
             }

@@ -310,5 +310,35 @@ public class TsharkOracleTests
         }
     }
 
+    [SkippableFact]
+    public void Checksum_under_a_segment_routing_header_matches_tshark()
+    {
+        Skip.If(Tshark is null, "tshark is not installed");
+        var final = IpAddress.Parse("2001:db8:ffff::99");
+        var segment = TestFrames.Segment(TestFrames.LinuxSyn(), "data"u8, TestFrames.ClientV6, final);
+        var srh = Ipv6PacketTests.Srh(IpProtocol.Tcp, 1, final, TestFrames.ServerV6);
+        var packet = new byte[40 + srh.Length + segment.Length];
+        new Ip.Ipv6Header { NextHeader = IpProtocol.Ipv6Routing, HopLimit = 64, Source = TestFrames.ClientV6, Destination = TestFrames.ServerV6 }
+            .Emit(packet, srh.Length + segment.Length);
+        srh.CopyTo(packet, 40);
+        segment.CopyTo(packet, 40 + srh.Length);
+        var wrong = (byte[])packet.Clone();
+        wrong[^1] ^= 0x20;
+        var dir = Directory.CreateTempSubdirectory("tcpkit-wire-");
+        try
+        {
+            var pcap = Path.Combine(dir.FullName, "srh.pcap");
+            PcapFile.Write(pcap, LinkType.Ipv6, 65535, (packet, packet.Length), (wrong, wrong.Length));
+            var rows = Dissect(pcap, "tcp.checksum.status");
+            PacketDecoder.Decode(LinkType.Ipv6, packet, packet.Length, out var p);
+            PacketDecoder.Decode(LinkType.Ipv6, wrong, wrong.Length, out var q);
+            Assert.Equal(rows.Select(r => r[0]), new[] { ChecksumStatus(p.VerifyTcpChecksum(packet)), ChecksumStatus(q.VerifyTcpChecksum(wrong)) });
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static string Str<T>(T value) where T : IFormattable => value.ToString(null, CultureInfo.InvariantCulture);
 }
