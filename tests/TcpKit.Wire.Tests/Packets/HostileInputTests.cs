@@ -16,9 +16,9 @@ public class HostileInputTests
     ];
 
     /// <summary>Touches everything a consumer of a decoded packet may call.</summary>
-    private static void UseEverything(LinkType link, byte[] frame)
+    private static void UseEverything(LinkType link, byte[] frame, int originalLength = -1)
     {
-        var status = PacketDecoder.Decode(link, frame, out var p);
+        var status = PacketDecoder.Decode(link, frame, originalLength, out var p);
         Assert.True(Enum.IsDefined(status));
         if (status != DecodeStatus.Ok)
         {
@@ -70,6 +70,8 @@ public class HostileInputTests
 
             UseEverything(LinkType.Ethernet, frame);
             UseEverything(LinkType.Ethernet, frame[..Math.Min(cut, frame.Length)]);
+            UseEverything(LinkType.Ethernet, frame[..Math.Min(cut, frame.Length)], frame.Length);
+            UseEverything(LinkType.Ethernet, frame, cut + frame.Length - 65);
         }, iter: 20000);
     }
 
