@@ -46,6 +46,7 @@ public sealed class CaptureReader : IDisposable
     private bool _big;
     private bool _done;
     private bool _inFileHeader;
+    private bool _skippingSection;
 
     // pcap
     private bool _nano;
@@ -362,6 +363,12 @@ public sealed class CaptureReader : IDisposable
             return false;
         }
 
+        if (_skippingSection && type != ShbType)
+        {
+            Counters.OtherBlocksSkipped++;
+            return false;
+        }
+
         switch (type)
         {
             case EpbType:
@@ -594,10 +601,15 @@ public sealed class CaptureReader : IDisposable
         ushort minor = big ? BinaryPrimitives.ReadUInt16BigEndian(body[6..]) : BinaryPrimitives.ReadUInt16LittleEndian(body[6..]);
         if (major != 1)
         {
-            // A different major version may lay blocks out differently: nothing after it can be trusted.
-            Stop(CaptureErrorKind.UnsupportedVersion, at, $"pcapng section version {major}.{minor} is not supported (only 1.x)");
+            // Section 4.1: a reader that cannot read a section's version skips everything up to the
+            // next section header; every block still starts with type and length, so framing holds.
+            Reject(CaptureErrorKind.UnsupportedVersion, at, $"pcapng section version {major}.{minor} is not supported (only 1.x)");
+            _big = big;
+            _skippingSection = true;
             return;
         }
+
+        _skippingSection = false;
 
         string? hardware = null, os = null, application = null, comment = null;
         var options = new OptionReader(body[16..], big);
