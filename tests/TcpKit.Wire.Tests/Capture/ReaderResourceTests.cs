@@ -42,21 +42,29 @@ public class ReaderResourceTests
         File.WriteAllBytes(path, file);
         try
         {
-            using var reader = access == CaptureAccess.Streaming
+            CaptureReader Open() => access == CaptureAccess.Streaming
                 ? CaptureReader.Open(new MemoryStream(file), new CaptureReadOptions { Access = access })
                 : CaptureReader.Open(path, new CaptureReadOptions { Access = access });
-            Assert.True(reader.TryRead(out _)); // first packet: the buffer is in place
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            long sum = 0;
-            while (reader.TryRead(out var p))
-            {
-                sum += p.CapturedLength + p.CommentUtf8.Length + p.Flags;
-            }
 
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.Equal(20_000, reader.Counters.PacketsRead);
-            Assert.True(sum > 0);
-            Assert.Equal(0, allocated);
+            // A first pass gets every path jitted; the measured second pass then shows steady state.
+            for (int pass = 0; pass < 2; pass++)
+            {
+                using var reader = Open();
+                Assert.True(reader.TryRead(out _)); // first packet: the buffer is in place
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                long sum = 0;
+                while (reader.TryRead(out var p))
+                {
+                    sum += p.CapturedLength + p.CommentUtf8.Length + p.Flags;
+                }
+
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Assert.Equal(20_000, reader.Counters.PacketsRead);
+                Assert.True(sum > 0);
+                // 20,000 packets: even one small allocation per packet would be hundreds of KB. The
+                // slack covers runtime bookkeeping (tiering) that can land on this thread.
+                Assert.True(pass == 0 || allocated < 1024, $"allocated {allocated} bytes reading 20,000 packets");
+            }
         }
         finally
         {
