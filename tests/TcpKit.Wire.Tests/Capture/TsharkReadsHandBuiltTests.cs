@@ -72,20 +72,27 @@ public class TsharkReadsHandBuiltTests
 
     [SkippableTheory]
     [InlineData((byte)(0x80 | 10))]
+    [InlineData((byte)(0x80 | 20))]
     [InlineData((byte)(0x80 | 30))]
     [InlineData((byte)0x80)]
     [InlineData((byte)0)]
     [InlineData((byte)1)]
-    public void Tshark_agrees_on_timestamps_at_exactly_representable_resolutions(byte tsresol)
+    [InlineData((byte)12)]
+    public void Tshark_agrees_on_timestamps_at_power_of_two_and_decimal_resolutions(byte tsresol)
     {
         Skip.IfNot(ExternalTool.Exists("tshark"), "tshark not installed");
-        // Unit counts that are whole multiples of a 1/1024 s (or coarser) step are exact in nanoseconds.
-        ulong perSecond = (tsresol & 0x80) != 0 ? 1UL << (tsresol & 0x7F) : tsresol == 0 ? 1UL : 10UL;
+        // Whole-step values and values that fall between nanoseconds: both floor the same way.
+        // (For resolutions finer than 1 ns Wireshark 4.0 overflows once the sub-second remainder
+        // times 10^9 exceeds 64 bits; we stay exact, so large picosecond values are not compared.)
+        bool binary = (tsresol & 0x80) != 0;
+        ulong perSecond = binary ? 1UL << (tsresol & 0x7F) : (ulong)Math.Pow(10, tsresol);
         var b = new PcapngBuilder().Shb(false).Idb(1, 0, Opt.Byte(9, tsresol));
-        ulong step = Math.Max(1, perSecond / 1024);
-        foreach (ulong seconds in new ulong[] { 0, 1, 1_700_000_000 })
+        var units = tsresol == 12
+            ? new ulong[] { 1, 1_999, 1_234_567, 15_000_000_001 }
+            : new ulong[] { 0, 1, 3, perSecond + 1, (perSecond * 1_700_000_000) + (perSecond / 3), (perSecond * 1_700_000_000) + 7 };
+        foreach (ulong u in units)
         {
-            b.Epb(0, seconds * perSecond + 3 * step, A);
+            b.Epb(0, u, A);
         }
 
         AssertSameAsTshark(b.ToArray());
