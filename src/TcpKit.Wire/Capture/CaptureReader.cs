@@ -11,12 +11,23 @@ namespace TcpKit.Wire.Capture;
 /// </summary>
 /// <remarks>
 /// Rules for bad input (a <see cref="CaptureFormatException"/> names the offset of the record/block):
-/// captured lengths above 256 KiB are always an error; a captured length above the interface's
+/// <list type="bullet">
+/// <item>Captured lengths above 256 KiB are always an error. A captured length above the interface's
 /// snapshot length (but within 256 KiB) is accepted and the packet delivered whole, as Wireshark
-/// does, and only counted in <see cref="CaptureCounters.CapturedLengthAboveSnapLength"/>.
-/// In lenient mode a block whose framing is intact but whose content is bad is skipped by its
+/// does; it is only counted in <see cref="CaptureCounters.CapturedLengthAboveSnapLength"/>.</item>
+/// <item>In lenient mode a block whose framing is intact but whose content is bad is skipped by its
 /// length; after damaged framing the reader scans forward (at most one maximal block) for the next
-/// plausible record/block and stops if there is none; a truncated tail stops the reader.
+/// plausible record/block and stops if there is none; a truncated tail stops the reader. A section
+/// of an unsupported version is skipped up to the next section header (pcapng section 4.1).</item>
+/// <item>File-level damage (unknown magic, truncated file header or first section header,
+/// unsupported version there) always throws, lenient or not.</item>
+/// </list>
+/// Other decisions: pcap thiszone/sigfigs are ignored (as libpcap and Wireshark do). Simple packet
+/// blocks take min(original length, snaplen, block room) bytes and carry no timestamp. Custom (0xBAD),
+/// decryption-secrets, systemd-journal and unknown blocks are skipped and counted in
+/// <see cref="CaptureCounters.OtherBlocksSkipped"/> (tshark lists custom blocks as records of their own).
+/// Timestamps are floored to whole nanoseconds with integer arithmetic and saturate at the range of
+/// <see cref="long"/>.
 /// </remarks>
 public sealed class CaptureReader : IDisposable
 {
