@@ -867,9 +867,16 @@ public sealed class CaptureReader : IDisposable
         long ts = iface.Scale.ToNanoseconds(((ulong)U32(body[4..]) << 32) | U32(body[8..]));
         long? start = null, end = null;
         ulong? received = null, dropped = null, accepted = null, osDropped = null, delivered = null;
+        string? comment = null;
         var options = new OptionReader(body[12..], _big);
         while (options.Next(out ushort code, out var value))
         {
+            if (code == OptionReader.Comment)
+            {
+                comment ??= Utf8(value);
+                continue;
+            }
+
             if (value.Length < 8)
             {
                 continue;
@@ -893,7 +900,7 @@ public sealed class CaptureReader : IDisposable
             return;
         }
 
-        iface.Statistics = new InterfaceStatistics(ts, start, end, received, dropped, accepted, osDropped, delivered);
+        iface.Statistics = new InterfaceStatistics(ts, start, end, received, dropped, accepted, osDropped, delivered, comment);
     }
 
     // ---- helpers -----------------------------------------------------------------------------

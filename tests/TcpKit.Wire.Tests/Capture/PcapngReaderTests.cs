@@ -236,6 +236,7 @@ public class PcapngReaderTests
         Assert.Equal(3UL, s.InterfaceDropped);
         Assert.Equal(74UL, s.DeliveredToUser);
         Assert.Null(s.OsDropped);
+        Assert.Equal("stats", s.Comment);
     }
 
     [Fact]
