@@ -760,10 +760,16 @@ public sealed partial class TcpConnection
 
     private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Capacity / 2, _config.Mss));
 
+    /// <summary>
+    /// A pure window update after a read is worth a segment when the window may move by the SWS threshold
+    /// and at least doubles (as Linux does), so a steadily reading application causes no ACK storm;
+    /// the regular ACKs carry the larger window anyway.
+    /// </summary>
     private bool WindowUpdateWorthSending()
     {
         int candidate = Math.Min(_recvBuffer.Free, 65535 << _negotiated.ReceiveWindowShift);
-        return candidate - RcvWnd >= ReceiveSwsThreshold;
+        int current = RcvWnd;
+        return candidate - current >= ReceiveSwsThreshold && candidate >= 2 * current;
     }
 
     private void UpdatePersistTimer(Instant now)
