@@ -448,7 +448,7 @@ public sealed partial class TcpConnection
         if ((flags & TcpFlags.Urg) != 0 && receiving)
         {
             Stats.UrgentSegments++;
-            SeqNum up = dataSeq + seg.UrgentPointer;
+            SeqNum up = seg.Seq + seg.UrgentPointer; // SEG.UP is an offset from the segment's own SEQ
             if (up > RcvUp || RcvUp == default)
             {
                 RcvUp = up;

@@ -383,6 +383,7 @@ public sealed partial class TcpConnection
             }
 
             _retries++;
+            SignalR1();
             _rto.Backoff();
             _synPending = true;
             _synIsRetransmission = true;
@@ -404,12 +405,21 @@ public sealed partial class TcpConnection
         }
 
         _retries++;
+        SignalR1();
         _cc.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
         _rto.Backoff(); // RFC 6298 (5.5)
         Stats.Rto = _rto.Rto;
         _sendNext = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
         _retransmitHead = false;
         _ = now;
+    }
+
+    private void SignalR1()
+    {
+        if (_retries == _config.R1Retries)
+        {
+            _events.Enqueue(new TcpEvent(TcpEventKind.ExcessiveRetransmissions, State, State, _cause, TcpError.None));
+        }
     }
 
     private void OnKeepaliveTimer(Instant now)

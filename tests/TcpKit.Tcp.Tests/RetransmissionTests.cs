@@ -152,3 +152,30 @@ public class RtoEstimatorTests
         Assert.Equal(TimeSpan.FromMilliseconds(200), e.Rto);
     }
 }
+
+public class ConnectionFailureTests
+{
+    [Fact]
+    public void RFC_profile_keeps_retrying_a_SYN_for_at_least_three_minutes()
+    {
+        var client = TcpConnection.Connect(TcpConfig.Rfc, 40000, 9999, new SeqNum(1), Instant.Zero);
+        var h = new Harness(client, null);
+        h.DropEverything();
+        h.RunUntil(Instant.FromSeconds(400));
+        Assert.Equal([0L, 1, 3, 7, 15, 31, 63, 123], h.Wire.Select(r => r.Time.Milliseconds / 1000));
+        Assert.Equal(183, h.ClientEvents.Single(e => e.Event.Kind == TcpEventKind.Closed).Time.Milliseconds / 1000);
+    }
+
+    [Fact]
+    public void User_is_told_when_retransmissions_reach_R1()
+    {
+        var h = Harness.Pair();
+        h.RunUntilMs(100);
+        h.DropEverything();
+        h.Client.Send(new byte[10]);
+        h.RunUntil(Instant.FromSeconds(10));
+        var warning = Assert.Single(h.ClientEvents, e => e.Event.Kind == TcpEventKind.ExcessiveRetransmissions);
+        Assert.Equal(1500, warning.Time.Milliseconds); // third RTO: 100 + 200 + 400 + 800 ms
+        Assert.Equal(TcpState.Established, h.Client.State);
+    }
+}
