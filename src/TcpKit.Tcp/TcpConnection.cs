@@ -333,7 +333,7 @@ public sealed partial class TcpConnection
         if (_timers.IsDue(TimerKind.Retransmission, now))
         {
             _cause = TransitionCause.FromTimer(TimerKind.Retransmission);
-            OnRetransmissionTimeout(now);
+            OnRetransmissionTimeout();
             if (State == TcpState.Closed)
             {
                 return;
@@ -369,7 +369,7 @@ public sealed partial class TcpConnection
         SyncCongestionStats();
     }
 
-    private void OnRetransmissionTimeout(Instant now)
+    private void OnRetransmissionTimeout()
     {
         _timers.Cancel(TimerKind.Retransmission);
         Stats.RetransmissionTimeouts++;
@@ -411,7 +411,6 @@ public sealed partial class TcpConnection
         Stats.Rto = _rto.Rto;
         _sendNext = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
         _retransmitHead = false;
-        _ = now;
     }
 
     private void SignalR1()
@@ -481,9 +480,9 @@ public sealed partial class TcpConnection
         {
             TcpState.Closed or TcpState.Listen => NoSegment(out header),
             TcpState.SynSent => TryPollSyn(now, withAck: false, out header),
-            TcpState.SynReceived => _synPending ? TryPollSyn(now, withAck: true, out header) : TryPollAck(now, out header),
-            TcpState.TimeWait or TcpState.FinWait2 => TryPollAck(now, out header),
-            _ => TryPollData(now, payloadBuffer, out header, out payloadLength) || TryPollAck(now, out header),
+            TcpState.SynReceived => _synPending ? TryPollSyn(now, withAck: true, out header) : TryPollAck(out header),
+            TcpState.TimeWait or TcpState.FinWait2 => TryPollAck(out header),
+            _ => TryPollData(now, payloadBuffer, out header, out payloadLength) || TryPollAck(out header),
         };
 
         if (sent)
@@ -531,12 +530,12 @@ public sealed partial class TcpConnection
             _timers.Cancel(TimerKind.Retransmission);
         }
 
-        OnSequenceSpaceSent(Iss, 1, now, _synIsRetransmission, armTimer: true);
+        OnSequenceSpaceSent(Iss, 1, now, _synIsRetransmission);
         _synIsRetransmission = false;
         return true;
     }
 
-    private bool TryPollAck(Instant now, out TcpHeader header)
+    private bool TryPollAck(out TcpHeader header)
     {
         if (_sendKeepalive)
         {
@@ -553,7 +552,6 @@ public sealed partial class TcpConnection
         }
 
         header = MakeHeader(_sndMax, TcpFlags.Ack); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
-        _ = now;
         return true;
     }
 
@@ -692,11 +690,11 @@ public sealed partial class TcpConnection
             Stats.RetransmittedBytes += len;
         }
 
-        OnSequenceSpaceSent(seq, seqLen, now, retransmission, armTimer: true);
+        OnSequenceSpaceSent(seq, seqLen, now, retransmission);
         _lastSendTime = now;
     }
 
-    private void OnSequenceSpaceSent(SeqNum seq, int seqLen, Instant now, bool retransmission, bool armTimer)
+    private void OnSequenceSpaceSent(SeqNum seq, int seqLen, Instant now, bool retransmission)
     {
         SeqNum end = seq + seqLen;
         if (retransmission)
@@ -721,7 +719,7 @@ public sealed partial class TcpConnection
             _sndMax = end;
         }
 
-        if (armTimer && !_timers.IsArmed(TimerKind.Retransmission))
+        if (!_timers.IsArmed(TimerKind.Retransmission))
         {
             _timers.Set(TimerKind.Retransmission, now + _rto.Rto); // RFC 6298 (5.1)
             Stats.Rto = _rto.Rto;
