@@ -55,6 +55,7 @@ public sealed class ReceiveBuffer
         int first = Math.Min(n, _ring.Length - _head);
         _ring.AsSpan(_head, first).CopyTo(destination);
         _ring.AsSpan(0, n - first).CopyTo(destination[first..]);
+        // The head is never reset to 0 when empty: out-of-order bytes may already sit beyond it.
         _head = (_head + n) % _ring.Length;
         // _head is never reset when the ring empties: out-of-order bytes may already sit beyond it.
         Count -= n;

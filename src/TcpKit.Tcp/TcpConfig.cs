@@ -47,8 +47,15 @@ public sealed record TcpConfig
 
     public TimeSpan MaxRto { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Retransmissions of a SYN (or SYN-ACK) before giving up with TcpError.TimedOut.</summary>
-    public int SynRetries { get; init; } = 6;
+    /// <summary>
+    /// Retransmissions of a SYN (or SYN-ACK) before giving up with TcpError.TimedOut. The RFC default of 7
+    /// with a 1 s initial and 60 s maximum RTO gives up after 183 s, meeting MUST-23 (R2 for SYN at least 3 minutes).
+    /// </summary>
+    public int SynRetries { get; init; } = 7;
+
+    /// <summary>R1 of RFC 9293 section 3.8.3: after this many retransmissions of one segment the user is told
+    /// (<see cref="TcpEventKind.ExcessiveRetransmissions"/>) so the host can give IP negative advice (MUST-20).</summary>
+    public int R1Retries { get; init; } = 3;
 
     /// <summary>R2 of RFC 9293 section 3.8.3: retransmissions of one segment before giving up.</summary>
     public int DataRetries { get; init; } = 15;
@@ -109,7 +116,7 @@ public sealed record TcpConfig
             throw new ArgumentOutOfRangeException(nameof(MinRto), "RTO bounds must satisfy 0 < MinRto <= MaxRto and InitialRto > 0.");
         }
 
-        if (SynRetries < 0 || DataRetries < 0 || InitialWindowSegments < 1 || MaxReassemblyRanges < 1 || ChallengeAckLimitPerSecond < 0)
+        if (SynRetries < 0 || DataRetries < 0 || R1Retries < 1 || InitialWindowSegments < 1 || MaxReassemblyRanges < 1 || ChallengeAckLimitPerSecond < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(SynRetries), "Counts must not be negative.");
         }

@@ -79,7 +79,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = SndWnd;
             SndWl1 = seg.Seq;
             SndUna = Iss;
-            SndNxt = Iss;
+            _sendNext = Iss;
             _sndMax = Iss;
             _synPending = true;
             if (payload.Length > 0)
@@ -279,8 +279,10 @@ public sealed partial class TcpConnection
             }
 
             // ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "connection reset"; CLOSING, LAST-ACK, TIME-WAIT: delete the TCB.
+            // In TIME-WAIT both FINs were already exchanged, so the close stays orderly (TcpError.None); the
+            // RST only cuts the 2 MSL wait short (the hazard RFC 1337 describes).
             _sendBuffer.Clear();
-            Terminate(TcpError.Reset);
+            Terminate(State == TcpState.TimeWait ? TcpError.None : TcpError.Reset);
             return;
         }
 
@@ -355,9 +357,9 @@ public sealed partial class TcpConnection
             _sendBuffer.Drop(dataAcked);
             _sendBufferSeq += dataAcked;
             SndUna = ack;
-            if (SndNxt < SndUna)
+            if (_sendNext < SndUna)
             {
-                SndNxt = SndUna;
+                _sendNext = SndUna;
             }
 
             TimeSpan? sample = SampleRtt(ack, now);
@@ -367,7 +369,7 @@ public sealed partial class TcpConnection
             // RFC 6298 (5.2) and (5.3).
             _timers.Cancel(TimerKind.Retransmission);
             _timers.Cancel(TimerKind.UserTimeout);
-            if (SndUna != _sndMax && SndNxt > SndUna)
+            if (SndUna != _sndMax && _sendNext > SndUna)
             {
                 _timers.Set(TimerKind.Retransmission, now + _rto.Rto);
                 if (_config.UserTimeout is TimeSpan ut)
@@ -446,7 +448,7 @@ public sealed partial class TcpConnection
         if ((flags & TcpFlags.Urg) != 0 && receiving)
         {
             Stats.UrgentSegments++;
-            SeqNum up = dataSeq + seg.UrgentPointer;
+            SeqNum up = seg.Seq + seg.UrgentPointer; // SEG.UP is an offset from the segment's own SEQ
             if (up > RcvUp || RcvUp == default)
             {
                 RcvUp = up;
@@ -641,7 +643,7 @@ public sealed partial class TcpConnection
         RcvNxt = default;
         _rcvEdge = default;
         SndUna = Iss;
-        SndNxt = Iss;
+        _sendNext = Iss;
         _sndMax = Iss;
         SndWnd = 0;
         _retries = 0;

@@ -29,9 +29,10 @@ public sealed partial class TcpConnection
     private bool _passiveOpen;
     private NegotiatedOptions _negotiated = NegotiatedOptions.Initial;
 
-    // Send sequence space (RFC 9293 section 3.3.1). SndMax is the highest sequence number ever sent:
-    // after a timeout SND.NXT goes back to SND.UNA (go-back-N) while ACKs up to SndMax stay acceptable.
+    // Send sequence space (RFC 9293 section 3.3.1). _sndMax is SND.NXT of the RFC, the highest sequence
+    // number ever sent; _sendNext is the transmit pointer that goes back to SND.UNA after a timeout.
     private SeqNum _sndMax;
+    private SeqNum _sendNext;
     private int _maxSndWnd;
     private SeqNum _sendBufferSeq;
     private bool _finQueued;
@@ -80,7 +81,7 @@ public sealed partial class TcpConnection
         RemotePort = remotePort;
         Iss = iss;
         SndUna = iss;
-        SndNxt = iss;
+        _sendNext = iss;
         _sndMax = iss;
         _sendBufferSeq = iss + 1;
         _sendBuffer = new SendBuffer(config.SendBufferSize);
@@ -129,10 +130,17 @@ public sealed partial class TcpConnection
 
     public SeqNum SndUna { get; private set; }
 
-    public SeqNum SndNxt { get; private set; }
+    /// <summary>
+    /// SND.NXT as RFC 9293 defines it: the next new sequence number to send, i.e. one past the highest ever
+    /// sent. Pure ACKs, challenge ACKs and RSTs carry it.
+    /// </summary>
+    public SeqNum SndNxt => _sndMax;
 
-    /// <summary>The highest sequence number sent so far (SND.NXT before any go-back-N retransmission).</summary>
-    public SeqNum SndMax => _sndMax;
+    /// <summary>
+    /// Where transmission continues: equal to SND.NXT, except after a retransmission timeout when it goes
+    /// back to SND.UNA and walks forward again (go-back-N) while SND.NXT stays put.
+    /// </summary>
+    public SeqNum SendNext => _sendNext;
 
     /// <summary>The peer's advertised window in bytes (after window scaling).</summary>
     public int SndWnd { get; private set; }
@@ -270,7 +278,7 @@ public sealed partial class TcpConnection
             case TcpState.FinWait1:
             case TcpState.FinWait2:
             case TcpState.CloseWait:
-                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = SndNxt, Flags = TcpFlags.Rst });
+                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = _sndMax, Flags = TcpFlags.Rst });
                 break;
         }
 
@@ -325,7 +333,7 @@ public sealed partial class TcpConnection
         if (_timers.IsDue(TimerKind.Retransmission, now))
         {
             _cause = TransitionCause.FromTimer(TimerKind.Retransmission);
-            OnRetransmissionTimeout(now);
+            OnRetransmissionTimeout();
             if (State == TcpState.Closed)
             {
                 return;
@@ -361,7 +369,7 @@ public sealed partial class TcpConnection
         SyncCongestionStats();
     }
 
-    private void OnRetransmissionTimeout(Instant now)
+    private void OnRetransmissionTimeout()
     {
         _timers.Cancel(TimerKind.Retransmission);
         Stats.RetransmissionTimeouts++;
@@ -375,6 +383,7 @@ public sealed partial class TcpConnection
             }
 
             _retries++;
+            SignalR1();
             _rto.Backoff();
             _synPending = true;
             _synIsRetransmission = true;
@@ -396,12 +405,20 @@ public sealed partial class TcpConnection
         }
 
         _retries++;
+        SignalR1();
         _cc.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
         _rto.Backoff(); // RFC 6298 (5.5)
         Stats.Rto = _rto.Rto;
-        SndNxt = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
+        _sendNext = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
         _retransmitHead = false;
-        _ = now;
+    }
+
+    private void SignalR1()
+    {
+        if (_retries == _config.R1Retries)
+        {
+            _events.Enqueue(new TcpEvent(TcpEventKind.ExcessiveRetransmissions, State, State, _cause, TcpError.None));
+        }
     }
 
     private void OnKeepaliveTimer(Instant now)
@@ -413,7 +430,7 @@ public sealed partial class TcpConnection
         }
 
         // Only probe an idle connection: with data outstanding the retransmission timer decides.
-        if (_sndMax != SndUna || _sendBuffer.Count > SndNxt - _sendBufferSeq)
+        if (_sndMax != SndUna || _sendBuffer.Count > _sendNext - _sendBufferSeq)
         {
             _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
             return;
@@ -463,9 +480,9 @@ public sealed partial class TcpConnection
         {
             TcpState.Closed or TcpState.Listen => NoSegment(out header),
             TcpState.SynSent => TryPollSyn(now, withAck: false, out header),
-            TcpState.SynReceived => _synPending ? TryPollSyn(now, withAck: true, out header) : TryPollAck(now, out header),
-            TcpState.TimeWait or TcpState.FinWait2 => TryPollAck(now, out header),
-            _ => TryPollData(now, payloadBuffer, out header, out payloadLength) || TryPollAck(now, out header),
+            TcpState.SynReceived => _synPending ? TryPollSyn(now, withAck: true, out header) : TryPollAck(out header),
+            TcpState.TimeWait or TcpState.FinWait2 => TryPollAck(out header),
+            _ => TryPollData(now, payloadBuffer, out header, out payloadLength) || TryPollAck(out header),
         };
 
         if (sent)
@@ -513,19 +530,19 @@ public sealed partial class TcpConnection
             _timers.Cancel(TimerKind.Retransmission);
         }
 
-        OnSequenceSpaceSent(Iss, 1, now, _synIsRetransmission, armTimer: true);
+        OnSequenceSpaceSent(Iss, 1, now, _synIsRetransmission);
         _synIsRetransmission = false;
         return true;
     }
 
-    private bool TryPollAck(Instant now, out TcpHeader header)
+    private bool TryPollAck(out TcpHeader header)
     {
         if (_sendKeepalive)
         {
             // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1 and no data, so the peer must answer with an ACK.
             _sendKeepalive = false;
             Stats.KeepaliveProbes++;
-            header = MakeHeader(SndNxt - 1, TcpFlags.Ack);
+            header = MakeHeader(_sndMax - 1, TcpFlags.Ack);
             return true;
         }
 
@@ -534,8 +551,7 @@ public sealed partial class TcpConnection
             return NoSegment(out header);
         }
 
-        header = MakeHeader(SndNxt, TcpFlags.Ack);
-        _ = now;
+        header = MakeHeader(_sndMax, TcpFlags.Ack); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
         return true;
     }
 
@@ -563,9 +579,9 @@ public sealed partial class TcpConnection
             }
         }
 
-        int offset = SndNxt - _sendBufferSeq;
+        int offset = _sendNext - _sendBufferSeq;
         int available = _sendBuffer.Count - offset;
-        bool finPending = _finQueued && SndNxt <= FinSeq;
+        bool finPending = _finQueued && _sendNext <= FinSeq;
 
         // RFC 9293 3.8.6.1: with a zero window, the persist timer sends one byte beyond the window.
         if (_sendWindowProbe)
@@ -575,10 +591,10 @@ public sealed partial class TcpConnection
             {
                 Stats.ZeroWindowProbes++;
                 _sendBuffer.Peek(offset, buffer[..1]);
-                header = MakeHeader(SndNxt, TcpFlags.Ack);
-                if (SndNxt + 1 > _sndMax)
+                header = MakeHeader(_sendNext, TcpFlags.Ack);
+                if (_sendNext + 1 > _sndMax)
                 {
-                    _sndMax = SndNxt + 1;
+                    _sndMax = _sendNext + 1;
                 }
 
                 payloadLength = 1;
@@ -591,11 +607,11 @@ public sealed partial class TcpConnection
             return NoSegment(out header);
         }
 
-        bool retransmitting = SndNxt < _sndMax;
+        bool retransmitting = _sendNext < _sndMax;
         int window = Math.Min(SndWnd, _cc.Cwnd);
-        int usable = Math.Max(0, (SndUna + window) - SndNxt);
+        int usable = Math.Max(0, (SndUna + window) - _sendNext);
         int len = Math.Max(0, Math.Min(Math.Min(available, usable), mss));
-        bool fin = finPending && SndNxt + len == FinSeq;
+        bool fin = finPending && _sendNext + len == FinSeq;
         if (len == 0 && !fin)
         {
             return NoSegment(out header);
@@ -613,7 +629,7 @@ public sealed partial class TcpConnection
         }
 
         _persistForce = false;
-        EmitData(now, SndNxt, offset, len, fin, buffer, out header);
+        EmitData(now, _sendNext, offset, len, fin, buffer, out header);
         payloadLength = len;
         return true;
     }
@@ -633,7 +649,7 @@ public sealed partial class TcpConnection
             return true;
         }
 
-        bool idle = SndNxt == SndUna && _sndMax == SndUna;
+        bool idle = _sendNext == SndUna && _sndMax == SndUna;
         bool nagleAllows = _config.NoDelay || idle;
         if (len == available && nagleAllows)
         {
@@ -674,11 +690,11 @@ public sealed partial class TcpConnection
             Stats.RetransmittedBytes += len;
         }
 
-        OnSequenceSpaceSent(seq, seqLen, now, retransmission, armTimer: true);
+        OnSequenceSpaceSent(seq, seqLen, now, retransmission);
         _lastSendTime = now;
     }
 
-    private void OnSequenceSpaceSent(SeqNum seq, int seqLen, Instant now, bool retransmission, bool armTimer)
+    private void OnSequenceSpaceSent(SeqNum seq, int seqLen, Instant now, bool retransmission)
     {
         SeqNum end = seq + seqLen;
         if (retransmission)
@@ -693,9 +709,9 @@ public sealed partial class TcpConnection
             _rttStart = now;
         }
 
-        if (end > SndNxt)
+        if (end > _sendNext)
         {
-            SndNxt = end;
+            _sendNext = end;
         }
 
         if (end > _sndMax)
@@ -703,7 +719,7 @@ public sealed partial class TcpConnection
             _sndMax = end;
         }
 
-        if (armTimer && !_timers.IsArmed(TimerKind.Retransmission))
+        if (!_timers.IsArmed(TimerKind.Retransmission))
         {
             _timers.Set(TimerKind.Retransmission, now + _rto.Rto); // RFC 6298 (5.1)
             Stats.Rto = _rto.Rto;
@@ -760,17 +776,23 @@ public sealed partial class TcpConnection
 
     private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Capacity / 2, _config.Mss));
 
+    /// <summary>
+    /// A pure window update after a read is worth a segment when the window may move by the SWS threshold
+    /// and at least doubles (as Linux does), so a steadily reading application causes no ACK storm;
+    /// the regular ACKs carry the larger window anyway.
+    /// </summary>
     private bool WindowUpdateWorthSending()
     {
         int candidate = Math.Min(_recvBuffer.Free, 65535 << _negotiated.ReceiveWindowShift);
-        return candidate - RcvWnd >= ReceiveSwsThreshold;
+        int current = RcvWnd;
+        return candidate - current >= ReceiveSwsThreshold && candidate >= 2 * current;
     }
 
     private void UpdatePersistTimer(Instant now)
     {
-        int offset = SndNxt - _sendBufferSeq;
+        int offset = _sendNext - _sendBufferSeq;
         bool unsent = _sendBuffer.Count - offset > 0;
-        bool nothingInFlight = SndNxt == SndUna && !_timers.IsArmed(TimerKind.Retransmission);
+        bool nothingInFlight = _sendNext == SndUna && !_timers.IsArmed(TimerKind.Retransmission);
         if (unsent && nothingInFlight)
         {
             if (!_timers.IsArmed(TimerKind.Persist))

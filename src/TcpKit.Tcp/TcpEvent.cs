@@ -12,6 +12,8 @@ public enum TcpEventKind : byte
     Writable,
     /// <summary>The connection reached CLOSED; <see cref="TcpEvent.Error"/> says why.</summary>
     Closed,
+    /// <summary>R1 retransmissions of one segment (RFC 9293 section 3.8.3, SHLD-9): the path may be failing.</summary>
+    ExcessiveRetransmissions,
 }
 
 /// <summary>Why a connection ended.</summary>

@@ -33,6 +33,9 @@ public struct DecodedPacket
     public LinkType Link;
     public WireError Error;
 
+    /// <summary>The frame's length on the wire as the capture recorded it, or -1 when the caller did not say.</summary>
+    public int OriginalLength;
+
     // Link layer.
     public ushort EtherType;
     public byte VlanCount;
@@ -44,6 +47,9 @@ public struct DecodedPacket
     public byte IpVersion;
     public IpAddress Source;
     public IpAddress Destination;
+
+    /// <summary>The destination in the TCP pseudo-header: <see cref="Destination"/> unless an IPv6 routing header names a final one.</summary>
+    public IpAddress PseudoHeaderDestination;
     public int IpOffset;
     public int IpHeaderLength;
 
@@ -69,6 +75,12 @@ public struct DecodedPacket
 
     /// <summary>IPv4 options had a bad length byte (the packet is still decoded, as Wireshark does).</summary>
     public bool IpOptionsMalformed;
+
+    /// <summary>
+    /// The IP length field claimed more than the frame had on the wire; lengths were cut to the
+    /// frame (Wireshark: "IPv4 total length exceeds packet length").
+    /// </summary>
+    public bool IpLengthExceedsFrame;
 
     // Transport layer.
     public int TcpOffset;
@@ -101,12 +113,14 @@ public struct DecodedPacket
     public readonly ReadOnlySpan<byte> GetIpBytes(ReadOnlySpan<byte> frame)
         => frame.Slice(IpOffset, Math.Min(frame.Length - IpOffset, IpTotalLength));
 
+    private readonly int IpWireLength => OriginalLength < 0 ? -1 : OriginalLength - IpOffset;
+
     public readonly Ipv4Packet GetIpv4(ReadOnlySpan<byte> frame)
-        => IpVersion == 4 && Ipv4Packet.TryParse(frame[IpOffset..], out var p) ? p
+        => IpVersion == 4 && Ipv4Packet.TryParse(frame[IpOffset..], IpWireLength, out var p, out _) ? p
             : throw new InvalidOperationException("The frame holds no IPv4 packet.");
 
     public readonly Ipv6Packet GetIpv6(ReadOnlySpan<byte> frame)
-        => IpVersion == 6 && Ipv6Packet.TryParse(frame[IpOffset..], out var p) ? p
+        => IpVersion == 6 && Ipv6Packet.TryParse(frame[IpOffset..], IpWireLength, out var p, out _) ? p
             : throw new InvalidOperationException("The frame holds no IPv6 packet.");
 
     public readonly TcpSegment GetTcp(ReadOnlySpan<byte> frame)
@@ -130,7 +144,7 @@ public struct DecodedPacket
         }
 
         var segment = frame.Slice(TcpOffset, TcpHeaderLength + TcpPayloadLength);
-        return InternetChecksum.VerifyTcp(Source, Destination, segment) ? ChecksumVerdict.Good : ChecksumVerdict.Bad;
+        return InternetChecksum.VerifyTcp(Source, PseudoHeaderDestination, segment) ? ChecksumVerdict.Good : ChecksumVerdict.Bad;
     }
 
     public readonly ChecksumVerdict VerifyIpv4HeaderChecksum(ReadOnlySpan<byte> frame)
@@ -140,10 +154,24 @@ public struct DecodedPacket
 /// <summary>One call from a captured frame to the fields the analyzer needs, allocating nothing.</summary>
 public static class PacketDecoder
 {
+    /// <summary>
+    /// Decodes a frame whose length on the wire is unknown: IP lengths beyond the bytes present
+    /// are taken as a capture cut (snaplen).
+    /// </summary>
     public static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, out DecodedPacket packet)
+        => Decode(link, frame, -1, out packet);
+
+    /// <summary>
+    /// Decodes a captured frame that had <paramref name="originalLength"/> bytes on the wire (the
+    /// pcap record's original length). As in Wireshark, IP lengths beyond the bytes captured but
+    /// within the original length mean truncation; beyond the original length, a lying header
+    /// whose lengths are cut to the frame (<see cref="DecodedPacket.IpLengthExceedsFrame"/>).
+    /// </summary>
+    public static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, int originalLength, out DecodedPacket packet)
     {
         packet = default;
         packet.Link = link;
+        packet.OriginalLength = originalLength < 0 ? -1 : Math.Max(originalLength, frame.Length);
         switch (LinkLayer.TryDecode(link, frame, out var info))
         {
             case LinkStatus.Truncated:
@@ -159,13 +187,14 @@ public static class PacketDecoder
         packet.InnerVlanId = info.InnerVlanId;
         packet.IpOffset = info.NetworkOffset;
         var ip = frame[info.NetworkOffset..];
+        int ipWireLength = packet.OriginalLength < 0 ? -1 : packet.OriginalLength - info.NetworkOffset;
 
         ReadOnlySpan<byte> upper;
         int upperLength;
         int upperOffset;
         if (info.EtherType == EtherType.Ipv4)
         {
-            if (!Ipv4Packet.TryParse(ip, out var v4, out var error))
+            if (!Ipv4Packet.TryParse(ip, ipWireLength, out var v4, out var error))
             {
                 return Fail(ref packet, error);
             }
@@ -173,6 +202,7 @@ public static class PacketDecoder
             packet.IpVersion = 4;
             packet.Source = v4.Source;
             packet.Destination = v4.Destination;
+            packet.PseudoHeaderDestination = packet.Destination;
             packet.IpHeaderLength = v4.HeaderLength;
             packet.IpTotalLength = v4.TotalLength;
             packet.Ttl = v4.TimeToLive;
@@ -183,6 +213,7 @@ public static class PacketDecoder
             packet.FragmentOffset = v4.FragmentOffsetBytes;
             packet.Protocol = v4.Protocol;
             packet.IpOptionsMalformed = !v4.OptionsWellFormed;
+            packet.IpLengthExceedsFrame = v4.LengthExceedsFrame;
             packet.IsTruncated = v4.IsTruncated;
             upper = v4.Payload;
             upperLength = v4.PayloadLength;
@@ -190,7 +221,7 @@ public static class PacketDecoder
         }
         else if (info.EtherType == EtherType.Ipv6)
         {
-            if (!Ipv6Packet.TryParse(ip, out var v6, out var error))
+            if (!Ipv6Packet.TryParse(ip, ipWireLength, out var v6, out var error))
             {
                 // The fixed header may still be whole: keep its fields for the caller's report.
                 if (ip.Length >= Ipv6Packet.HeaderLength && ip[0] >> 4 == 6)
@@ -208,6 +239,7 @@ public static class PacketDecoder
             packet.IpVersion = 6;
             packet.Source = v6.Source;
             packet.Destination = v6.Destination;
+            packet.PseudoHeaderDestination = v6.PseudoHeaderDestination;
             packet.IpHeaderLength = Ipv6Packet.HeaderLength;
             packet.IpTotalLength = v6.TotalLength;
             packet.Ttl = v6.HopLimit;
@@ -216,6 +248,7 @@ public static class PacketDecoder
             packet.MoreFragments = v6.MoreFragments;
             packet.FragmentOffset = v6.FragmentOffset * 8;
             packet.Protocol = v6.UpperLayerProtocol;
+            packet.IpLengthExceedsFrame = v6.LengthExceedsFrame;
             packet.IsTruncated = v6.IsTruncated;
             upper = v6.UpperLayerPayload;
             upperLength = v6.UpperLayerLength;

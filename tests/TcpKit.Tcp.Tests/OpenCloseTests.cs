@@ -260,3 +260,68 @@ public class OpenCloseTests
         Assert.Equal(TimeSpan.FromSeconds(3), h.Client.RtoEstimator.Rto);
     }
 }
+
+public class HandshakeEdgeTests
+{
+    [Fact]
+    public void Text_on_a_SYN_ACK_is_accepted_once_ESTABLISHED()
+    {
+        var c = TcpConnection.Connect(TcpConfig.Linux, 40000, 80, new SeqNum(100), Instant.Zero);
+        var buf = new byte[1500];
+        Assert.True(c.TryPollSegment(Instant.Zero, buf, out _, out _));
+        c.OnSegment(Harness.SegmentTo(c, TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Fin, new SeqNum(7000), new SeqNum(101)), "hello"u8, Instant.FromMilliseconds(10));
+        Assert.Equal(TcpState.CloseWait, c.State);
+        Assert.Equal(5, c.BytesAvailable);
+        Assert.True(c.RemoteClosed);
+        Assert.True(c.TryPollSegment(Instant.FromMilliseconds(10), buf, out TcpHeader ack, out _));
+        Assert.Equal(new SeqNum(7000 + 1 + 5 + 1), ack.Ack);
+    }
+
+    [Fact]
+    public void Text_on_a_SYN_in_LISTEN_is_not_acknowledged_so_the_peer_sends_it_again()
+    {
+        var l = TcpConnection.Listen(TcpConfig.Linux, 80, new SeqNum(0));
+        l.OnSegment(new TcpHeader { SourcePort = 9, DestinationPort = 80, Seq = new SeqNum(50), Flags = TcpFlags.Syn, Window = 100 }, "early"u8, Instant.Zero);
+        Assert.True(l.TryPollSegment(Instant.Zero, new byte[100], out TcpHeader synAck, out _));
+        Assert.Equal(new SeqNum(51), synAck.Ack);
+        Assert.Equal(1, l.Stats.Drops(DropReason.DataOnSyn));
+    }
+
+    [Fact]
+    public void Unacceptable_ACK_in_SYN_RECEIVED_is_answered_with_a_reset()
+    {
+        var l = TcpConnection.Listen(TcpConfig.Linux, 80, new SeqNum(0));
+        l.OnSegment(new TcpHeader { SourcePort = 9, DestinationPort = 80, Seq = new SeqNum(50), Flags = TcpFlags.Syn, Window = 100 }, default, Instant.Zero);
+        var buf = new byte[100];
+        Assert.True(l.TryPollSegment(Instant.Zero, buf, out _, out _));
+        l.OnSegment(new TcpHeader { SourcePort = 9, DestinationPort = 80, Seq = new SeqNum(51), Ack = new SeqNum(999), Flags = TcpFlags.Ack, Window = 100 }, default, Instant.Zero);
+        Assert.True(l.TryPollSegment(Instant.Zero, buf, out TcpHeader rst, out _));
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(new SeqNum(999), rst.Seq);
+        Assert.Equal(TcpState.SynReceived, l.State);
+    }
+
+    [Fact]
+    public void Unanswered_SYN_ACK_times_out_the_embryonic_connection()
+    {
+        var l = TcpConnection.Listen(TcpConfig.Linux with { SynRetries = 2 }, 80, new SeqNum(0));
+        l.OnSegment(new TcpHeader { SourcePort = 9, DestinationPort = 80, Seq = new SeqNum(50), Flags = TcpFlags.Syn, Window = 100 }, default, Instant.Zero);
+        var buf = new byte[100];
+        var sent = new List<long>();
+        var now = Instant.Zero;
+        while (l.State != TcpState.Closed)
+        {
+            while (l.TryPollSegment(now, buf, out _, out _))
+            {
+                sent.Add(now.Milliseconds);
+            }
+
+            now = l.NextDeadline;
+            l.OnTimer(now);
+        }
+
+        Assert.Equal([0L, 1000, 3000], sent);
+        Assert.Equal(7000, now.Milliseconds);
+        Assert.Equal(TcpError.TimedOut, l.Error);
+    }
+}

@@ -69,9 +69,11 @@ public class ResetTests
         long sentBefore = h.Client.Stats.SegmentsOut;
         h.Inject(toServer: false, Harness.SegmentTo(h.Client, TcpFlags.Rst, h.Client.RcvNxt));
 
+        // In TIME-WAIT the stream had already closed in order; the RST only ends the wait early.
+        TcpError expected = state == TcpState.TimeWait ? TcpError.None : TcpError.Reset;
         Assert.Equal(TcpState.Closed, h.Client.State);
-        Assert.Equal(TcpError.Reset, h.Client.Error);
-        Assert.Equal(TcpError.Reset, h.ClosedEvent(client: true)!.Value.Error);
+        Assert.Equal(expected, h.Client.Error);
+        Assert.Equal(expected, h.ClosedEvent(client: true)!.Value.Error);
         Assert.Equal(sentBefore, h.Client.Stats.SegmentsOut); // A RST is never answered.
         Assert.Equal(Instant.Never, h.Client.NextDeadline);
         Assert.Equal(CauseKind.Segment, h.ClientEvents.Last(e => e.Event.Kind == TcpEventKind.StateChanged).Event.Cause.Kind);

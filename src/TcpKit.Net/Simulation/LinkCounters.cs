@@ -13,6 +13,9 @@ public sealed class LinkCounters
 
     public long DeliveredBytes { get; internal set; }
 
+    /// <summary>Chosen by the channel's <see cref="SimulatedChannel.DropFilter"/>.</summary>
+    public long DroppedByFilter { get; internal set; }
+
     /// <summary>Lost to <see cref="LinkProfile.LossRate"/>.</summary>
     public long DroppedLoss { get; internal set; }
 
@@ -40,11 +43,26 @@ public sealed class LinkCounters
     /// <summary>Packets held back by the reorder delay.</summary>
     public long Reordered { get; internal set; }
 
-    public long Dropped => DroppedLoss + DroppedBurstLoss + DroppedQueueOverflow + DroppedMtu + DroppedNoRoute + DroppedNoReceiver;
+    public long Dropped => DroppedByFilter + DroppedLoss + DroppedBurstLoss + DroppedQueueOverflow + DroppedMtu + DroppedNoRoute + DroppedNoReceiver;
 
     /// <summary>Packets (including duplicates) scheduled for arrival but not yet arrived.</summary>
     public long InFlight => Sent + Duplicated - Delivered - Dropped;
 
+    internal void CountDrop(DropReason reason)
+    {
+        switch (reason)
+        {
+            case DropReason.Filter: DroppedByFilter++; break;
+            case DropReason.Mtu: DroppedMtu++; break;
+            case DropReason.QueueOverflow: DroppedQueueOverflow++; break;
+            case DropReason.BurstLoss: DroppedBurstLoss++; break;
+            case DropReason.Loss: DroppedLoss++; break;
+            case DropReason.NoRoute: DroppedNoRoute++; break;
+            case DropReason.NoReceiver: DroppedNoReceiver++; break;
+            default: throw new ArgumentOutOfRangeException(nameof(reason), reason, null);
+        }
+    }
+
     public override string ToString() =>
-        $"sent {Sent}, delivered {Delivered}, dropped {Dropped} (loss {DroppedLoss}, burst {DroppedBurstLoss}, queue {DroppedQueueOverflow}, mtu {DroppedMtu}, no route {DroppedNoRoute}, no receiver {DroppedNoReceiver}), duplicated {Duplicated}, corrupted {Corrupted}, reordered {Reordered}";
+        $"sent {Sent}, delivered {Delivered}, dropped {Dropped} (filter {DroppedByFilter}, loss {DroppedLoss}, burst {DroppedBurstLoss}, queue {DroppedQueueOverflow}, mtu {DroppedMtu}, no route {DroppedNoRoute}, no receiver {DroppedNoReceiver}), duplicated {Duplicated}, corrupted {Corrupted}, reordered {Reordered}";
 }

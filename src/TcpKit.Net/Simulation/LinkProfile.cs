@@ -65,7 +65,10 @@ public sealed record LinkProfile
     /// <summary>Extra delay of a packet chosen for reordering.</summary>
     public TimeSpan ReorderDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>Probability that a packet is delivered twice (the copy arrives right after the original).</summary>
+    /// <summary>
+    /// Probability that a packet is delivered twice. The copy arrives right after the original with
+    /// the same bytes (including any corruption) and uses no extra bandwidth, as in netem.
+    /// </summary>
     public double DuplicateProbability { get; init; }
 
     /// <summary>Probability that a packet has bits flipped in transit.</summary>
@@ -88,6 +91,9 @@ public sealed record LinkProfile
     public int QueueLimitPackets { get; init; } = 1000;
 
     internal const int MaxCorruptBitsLimit = 15;
+
+    /// <summary>Upper bound for every delay setting; keeps nanosecond arithmetic far from overflow.</summary>
+    public static TimeSpan MaxDelay { get; } = TimeSpan.FromDays(1);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
@@ -132,9 +138,9 @@ public sealed record LinkProfile
 
     private static void CheckNonNegative(TimeSpan t, string name)
     {
-        if (t < TimeSpan.Zero)
+        if (t < TimeSpan.Zero || t > MaxDelay)
         {
-            throw new ArgumentException($"{name} must not be negative, was {t}.", name);
+            throw new ArgumentException($"{name} must be between zero and {MaxDelay}, was {t}.", name);
         }
     }
 }

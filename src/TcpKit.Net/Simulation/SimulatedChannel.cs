@@ -14,8 +14,9 @@ internal interface IPacketSink
 
 /// <summary>
 /// One direction of a simulated link, with its own <see cref="LinkProfile"/>, counters and random
-/// stream. Packets pass, in order: MTU check, drop-tail queue and serialization, burst loss, random
-/// loss, delay and jitter, reordering, corruption, duplication; then they are scheduled to arrive.
+/// stream. Packets pass, in order: drop filter, MTU check, drop-tail queue and serialization, burst
+/// loss, random loss, delay and jitter, reordering, corruption, duplication; then they are scheduled
+/// to arrive.
 /// </summary>
 public sealed class SimulatedChannel
 {
@@ -66,6 +67,13 @@ public sealed class SimulatedChannel
         }
     }
 
+    /// <summary>
+    /// Deterministic drops for scenario tests ("lose the first SYN-ACK"): called with each packet
+    /// offered to this direction before any impairment; returning true drops it (counted as
+    /// <see cref="DropReason.Filter"/>). Null for none.
+    /// </summary>
+    public Func<ReadOnlySpan<byte>, bool>? DropFilter { get; set; }
+
     /// <summary>Random values this direction has consumed; stays zero while its profile has no random impairment.</summary>
     public long RandomDraws => _random.Draws;
 
@@ -85,10 +93,15 @@ public sealed class SimulatedChannel
         Counters.Sent++;
         Counters.SentBytes += length;
 
+        if (DropFilter is { } filter && filter(packet))
+        {
+            Drop(DropReason.Filter, packet, owned);
+            return;
+        }
+
         if (p.Mtu is int mtu && length > mtu)
         {
-            Counters.DroppedMtu++;
-            Release(owned);
+            Drop(DropReason.Mtu, packet, owned);
             return;
         }
 
@@ -103,8 +116,7 @@ public sealed class SimulatedChannel
 
             if (waiting.Count >= p.QueueLimitPackets && _busyUntil > now)
             {
-                Counters.DroppedQueueOverflow++;
-                Release(owned);
+                Drop(DropReason.QueueOverflow, packet, owned);
                 return;
             }
 
@@ -125,16 +137,14 @@ public sealed class SimulatedChannel
             _burstBad = _random.NextBernoulli(_burstBad ? 1 - ge.R : ge.P);
             if (lost)
             {
-                Counters.DroppedBurstLoss++;
-                Release(owned);
+                Drop(DropReason.BurstLoss, packet, owned);
                 return;
             }
         }
 
         if (p.LossRate > 0 && _random.NextBernoulli(p.LossRate))
         {
-            Counters.DroppedLoss++;
-            Release(owned);
+            Drop(DropReason.Loss, packet, owned);
             return;
         }
 
@@ -249,8 +259,11 @@ public sealed class SimulatedChannel
         return buffer;
     }
 
-    private void Release(byte[]? owned)
+    /// <summary>Counts a drop, shows it to the network's drop observer, and frees the buffer if one is owned.</summary>
+    internal void Drop(DropReason reason, ReadOnlySpan<byte> packet, byte[]? owned)
     {
+        Counters.CountDrop(reason);
+        _network.DropObserver?.Invoke(this, reason, packet, _network.Now);
         if (owned is not null)
         {
             _network.Buffers.Return(owned);

@@ -57,6 +57,12 @@ public sealed class SimulatedNetwork : IClock
 
     public IReadOnlyList<SimulatedSwitch> Switches => _switches;
 
+    /// <summary>
+    /// Called for every packet a channel discards, with the reason and the current time; lets a demo
+    /// or a test show losses that no host ever sees. The packet span is only valid during the call.
+    /// </summary>
+    public Action<SimulatedChannel, DropReason, ReadOnlySpan<byte>, Instant>? DropObserver { get; set; }
+
     /// <summary>Buffers for packets in flight; every copy a channel makes comes from here and returns on arrival or drop.</summary>
     internal PacketBufferPool Buffers { get; } = new();
 

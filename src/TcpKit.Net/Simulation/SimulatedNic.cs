@@ -99,14 +99,14 @@ public sealed class SimulatedNic : ILink, IPacketSink
 
     bool IPacketSink.Accept(SimulatedChannel from, byte[] buffer, int length)
     {
+        if (_receiver is null)
+        {
+            from.Drop(DropReason.NoReceiver, buffer.AsSpan(0, length), buffer);
+            return false;
+        }
+
         try
         {
-            if (_receiver is null)
-            {
-                from.Counters.DroppedNoReceiver++;
-                return false;
-            }
-
             _receiver.OnPacket(buffer.AsSpan(0, length), Network.Now);
             return true;
         }

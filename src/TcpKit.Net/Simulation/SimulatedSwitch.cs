@@ -72,9 +72,8 @@ public sealed class SimulatedSwitch : IPacketSink
         if (!IpAddressKey.TryReadDestination(packet, out IpAddressKey destination) ||
             !_routes.TryGetValue(destination, out SwitchPort? port))
         {
-            from.Counters.DroppedNoRoute++;
             DroppedNoRoute++;
-            _network.Buffers.Return(buffer);
+            from.Drop(DropReason.NoRoute, packet, buffer);
             return false;
         }
 

@@ -82,7 +82,8 @@ public sealed record InterfaceStatistics(
     ulong? InterfaceDropped,
     ulong? FilterAccepted,
     ulong? OsDropped,
-    ulong? DeliveredToUser);
+    ulong? DeliveredToUser,
+    string? Comment);
 
 /// <summary>One IPv4/IPv6 record of a pcapng name resolution block.</summary>
 public sealed record NameResolutionRecord(IPAddress Address, IReadOnlyList<string> Names, int SectionIndex);

@@ -11,12 +11,23 @@ namespace TcpKit.Wire.Capture;
 /// </summary>
 /// <remarks>
 /// Rules for bad input (a <see cref="CaptureFormatException"/> names the offset of the record/block):
-/// captured lengths above 256 KiB are always an error; a captured length above the interface's
+/// <list type="bullet">
+/// <item>Captured lengths above 256 KiB are always an error. A captured length above the interface's
 /// snapshot length (but within 256 KiB) is accepted and the packet delivered whole, as Wireshark
-/// does, and only counted in <see cref="CaptureCounters.CapturedLengthAboveSnapLength"/>.
-/// In lenient mode a block whose framing is intact but whose content is bad is skipped by its
+/// does; it is only counted in <see cref="CaptureCounters.CapturedLengthAboveSnapLength"/>.</item>
+/// <item>In lenient mode a block whose framing is intact but whose content is bad is skipped by its
 /// length; after damaged framing the reader scans forward (at most one maximal block) for the next
-/// plausible record/block and stops if there is none; a truncated tail stops the reader.
+/// plausible record/block and stops if there is none; a truncated tail stops the reader. A section
+/// of an unsupported version is skipped up to the next section header (pcapng section 4.1).</item>
+/// <item>File-level damage (unknown magic, truncated file header or first section header,
+/// unsupported version there) always throws, lenient or not.</item>
+/// </list>
+/// Other decisions: pcap thiszone/sigfigs are ignored (as libpcap and Wireshark do). Simple packet
+/// blocks take min(original length, snaplen, block room) bytes and carry no timestamp. Custom (0xBAD),
+/// decryption-secrets, systemd-journal and unknown blocks are skipped and counted in
+/// <see cref="CaptureCounters.OtherBlocksSkipped"/> (tshark lists custom blocks as records of their own).
+/// Timestamps are floored to whole nanoseconds with integer arithmetic and saturate at the range of
+/// <see cref="long"/>.
 /// </remarks>
 public sealed class CaptureReader : IDisposable
 {
@@ -46,6 +57,7 @@ public sealed class CaptureReader : IDisposable
     private bool _big;
     private bool _done;
     private bool _inFileHeader;
+    private bool _skippingSection;
 
     // pcap
     private bool _nano;
@@ -362,6 +374,12 @@ public sealed class CaptureReader : IDisposable
             return false;
         }
 
+        if (_skippingSection && type != ShbType)
+        {
+            Counters.OtherBlocksSkipped++;
+            return false;
+        }
+
         switch (type)
         {
             case EpbType:
@@ -594,10 +612,15 @@ public sealed class CaptureReader : IDisposable
         ushort minor = big ? BinaryPrimitives.ReadUInt16BigEndian(body[6..]) : BinaryPrimitives.ReadUInt16LittleEndian(body[6..]);
         if (major != 1)
         {
-            // A different major version may lay blocks out differently: nothing after it can be trusted.
-            Stop(CaptureErrorKind.UnsupportedVersion, at, $"pcapng section version {major}.{minor} is not supported (only 1.x)");
+            // Section 4.1: a reader that cannot read a section's version skips everything up to the
+            // next section header; every block still starts with type and length, so framing holds.
+            Reject(CaptureErrorKind.UnsupportedVersion, at, $"pcapng section version {major}.{minor} is not supported (only 1.x)");
+            _big = big;
+            _skippingSection = true;
             return;
         }
+
+        _skippingSection = false;
 
         string? hardware = null, os = null, application = null, comment = null;
         var options = new OptionReader(body[16..], big);
@@ -844,9 +867,16 @@ public sealed class CaptureReader : IDisposable
         long ts = iface.Scale.ToNanoseconds(((ulong)U32(body[4..]) << 32) | U32(body[8..]));
         long? start = null, end = null;
         ulong? received = null, dropped = null, accepted = null, osDropped = null, delivered = null;
+        string? comment = null;
         var options = new OptionReader(body[12..], _big);
         while (options.Next(out ushort code, out var value))
         {
+            if (code == OptionReader.Comment)
+            {
+                comment ??= Utf8(value);
+                continue;
+            }
+
             if (value.Length < 8)
             {
                 continue;
@@ -870,7 +900,7 @@ public sealed class CaptureReader : IDisposable
             return;
         }
 
-        iface.Statistics = new InterfaceStatistics(ts, start, end, received, dropped, accepted, osDropped, delivered);
+        iface.Statistics = new InterfaceStatistics(ts, start, end, received, dropped, accepted, osDropped, delivered, comment);
     }
 
     // ---- helpers -----------------------------------------------------------------------------

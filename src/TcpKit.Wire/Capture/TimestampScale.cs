@@ -58,18 +58,6 @@ internal readonly struct TimestampScale
         }
     }
 
-    /// <summary>Units per second, for describing the resolution; 0 when it does not fit 64 bits.</summary>
-    public static ulong UnitsPerSecond(byte tsResolution)
-    {
-        if ((tsResolution & 0x80) != 0)
-        {
-            int p = tsResolution & 0x7F;
-            return p < 64 ? 1UL << p : 0;
-        }
-
-        return tsResolution <= 19 ? (ulong)Pow10Unsigned(tsResolution) : 0;
-    }
-
     public long ToNanoseconds(ulong units)
     {
         if (_mode == Mode.Multiply && !_hasOffset && units <= (ulong)(long.MaxValue / _factor))
@@ -107,6 +95,11 @@ internal readonly struct TimestampScale
         }
 
         UInt128 r = (UInt128)rel;
+        if (r == 0)
+        {
+            return true;
+        }
+
         UInt128 u = _mode switch
         {
             Mode.Multiply => r / (ulong)_factor,
@@ -126,17 +119,6 @@ internal readonly struct TimestampScale
     private static long Pow10(int n)
     {
         long r = 1;
-        for (int i = 0; i < n; i++)
-        {
-            r *= 10;
-        }
-
-        return r;
-    }
-
-    private static ulong Pow10Unsigned(int n)
-    {
-        ulong r = 1;
         for (int i = 0; i < n; i++)
         {
             r *= 10;

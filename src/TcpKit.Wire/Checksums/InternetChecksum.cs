@@ -22,8 +22,11 @@ public enum ChecksumVerdict : byte
 /// </summary>
 public static class InternetChecksum
 {
-    /// <summary>Above this many 32-bit lane additions a uint lane could overflow (each adds at most 0x1FFFE).</summary>
-    private const int MaxLaneAdds = 0x7FFF;
+    /// <summary>
+    /// Unrolled iterations per chunk: each lane then holds at most (0x1000 + 3) * 0x1FFFE, and four
+    /// such lanes summed stay below 2^32.
+    /// </summary>
+    private const int ChunkAdds = 0x1000;
 
     /// <summary>One's-complement sum of <paramref name="data"/>; an odd final byte is padded with zero (RFC 1071 section 1).</summary>
     public static ushort Sum(ReadOnlySpan<byte> data)
@@ -39,7 +42,8 @@ public static class InternetChecksum
         {
             acc += SumVector256(ref start, length, ref i);
         }
-        else if (Vector128.IsHardwareAccelerated && length >= 32)
+
+        if (Vector128.IsHardwareAccelerated && length - i >= 32)
         {
             acc += SumVector128(ref start, length, ref i);
         }
@@ -74,64 +78,80 @@ public static class InternetChecksum
         return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(folded) : folded;
     }
 
-    private static ulong SumVector256(ref byte start, int length, ref int i)
+    private static ulong SumVector256(ref byte start, int length, ref int index)
     {
+        // Kept in a local: a ref parameter as loop counter would be re-read from memory each iteration.
+        int i = index;
         ulong total = 0;
         var mask = Vector256.Create(0xFFFFu);
-        while (i + 32 <= length)
+        while (length - i >= 32)
         {
-            // Split each 32-bit lane into its two 16-bit words so lanes cannot overflow before a flush.
+            // Each 32-bit lane gains at most 0x1FFFE per add; a chunk bounds the adds so that the
+            // four accumulators together still fit in 32 bits before they are widened.
+            int end = i + Math.Min(length - i, ChunkAdds * 128);
             var a0 = Vector256<uint>.Zero;
             var a1 = Vector256<uint>.Zero;
-            int adds = 0;
-            for (; i + 64 <= length && adds < MaxLaneAdds; i += 64, adds++)
+            var a2 = Vector256<uint>.Zero;
+            var a3 = Vector256<uint>.Zero;
+            for (; end - i >= 128; i += 128)
             {
                 var v0 = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, i)).AsUInt32();
                 var v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, i + 32)).AsUInt32();
-                a0 += (v0 & mask) + Vector256.ShiftRightLogical(v0, 16);
-                a1 += (v1 & mask) + Vector256.ShiftRightLogical(v1, 16);
+                var v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, i + 64)).AsUInt32();
+                var v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, i + 96)).AsUInt32();
+                a0 += (v0 & mask) + (v0 >>> 16);
+                a1 += (v1 & mask) + (v1 >>> 16);
+                a2 += (v2 & mask) + (v2 >>> 16);
+                a3 += (v3 & mask) + (v3 >>> 16);
             }
 
-            if (adds < MaxLaneAdds && i + 32 <= length)
+            for (; end - i >= 32; i += 32)
             {
                 var v = Vector256.LoadUnsafe(ref Unsafe.Add(ref start, i)).AsUInt32();
-                a0 += (v & mask) + Vector256.ShiftRightLogical(v, 16);
-                i += 32;
+                a0 += (v & mask) + (v >>> 16);
             }
 
-            total += WidenSum(a0) + WidenSum(a1);
+            total += WidenSum((a0 + a1) + (a2 + a3));
         }
 
+        index = i;
         return total;
     }
 
-    private static ulong SumVector128(ref byte start, int length, ref int i)
+    private static ulong SumVector128(ref byte start, int length, ref int index)
     {
+        int i = index;
         ulong total = 0;
         var mask = Vector128.Create(0xFFFFu);
-        while (i + 16 <= length)
+        while (length - i >= 16)
         {
+            int end = i + Math.Min(length - i, ChunkAdds * 64);
             var a0 = Vector128<uint>.Zero;
             var a1 = Vector128<uint>.Zero;
-            int adds = 0;
-            for (; i + 32 <= length && adds < MaxLaneAdds; i += 32, adds++)
+            var a2 = Vector128<uint>.Zero;
+            var a3 = Vector128<uint>.Zero;
+            for (; end - i >= 64; i += 64)
             {
                 var v0 = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, i)).AsUInt32();
                 var v1 = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, i + 16)).AsUInt32();
-                a0 += (v0 & mask) + Vector128.ShiftRightLogical(v0, 16);
-                a1 += (v1 & mask) + Vector128.ShiftRightLogical(v1, 16);
+                var v2 = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, i + 32)).AsUInt32();
+                var v3 = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, i + 48)).AsUInt32();
+                a0 += (v0 & mask) + (v0 >>> 16);
+                a1 += (v1 & mask) + (v1 >>> 16);
+                a2 += (v2 & mask) + (v2 >>> 16);
+                a3 += (v3 & mask) + (v3 >>> 16);
             }
 
-            if (adds < MaxLaneAdds && i + 16 <= length)
+            for (; end - i >= 16; i += 16)
             {
                 var v = Vector128.LoadUnsafe(ref Unsafe.Add(ref start, i)).AsUInt32();
-                a0 += (v & mask) + Vector128.ShiftRightLogical(v, 16);
-                i += 16;
+                a0 += (v & mask) + (v >>> 16);
             }
 
-            total += WidenSum(a0) + WidenSum(a1);
+            total += WidenSum((a0 + a1) + (a2 + a3));
         }
 
+        index = i;
         return total;
     }
 

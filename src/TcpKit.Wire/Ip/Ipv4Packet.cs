@@ -15,22 +15,30 @@ public readonly ref struct Ipv4Packet
 
     private readonly ReadOnlySpan<byte> _data;
 
-    private Ipv4Packet(ReadOnlySpan<byte> data, int headerLength, int totalLength, bool optionsWellFormed)
+    private Ipv4Packet(ReadOnlySpan<byte> data, int headerLength, int totalLength, bool optionsWellFormed, bool lengthExceedsFrame)
     {
         _data = data;
         HeaderLength = headerLength;
         TotalLength = totalLength;
         OptionsWellFormed = optionsWellFormed;
+        LengthExceedsFrame = lengthExceedsFrame;
     }
 
     /// <summary>IHL * 4, 20..60.</summary>
     public int HeaderLength { get; }
 
     /// <summary>
-    /// The packet length the header reports. A zero Total Length field (left by TCP segmentation
-    /// offload on the sending host) is taken as "everything captured", as Wireshark does.
+    /// The packet length the header reports, bounded by the length the frame had on the wire when
+    /// that is known. A zero Total Length field (left by TCP segmentation offload on the sending
+    /// host) is taken as the whole frame, as Wireshark does.
     /// </summary>
     public int TotalLength { get; }
+
+    /// <summary>
+    /// The Total Length field claims more bytes than the frame had on the wire (Wireshark: "IPv4
+    /// total length exceeds packet length"); <see cref="TotalLength"/> was cut to the frame.
+    /// </summary>
+    public bool LengthExceedsFrame { get; }
 
     /// <summary>The raw Total Length field.</summary>
     public ushort TotalLengthField => BinaryPrimitives.ReadUInt16BigEndian(_data[2..]);
@@ -106,7 +114,15 @@ public readonly ref struct Ipv4Packet
 
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv4Packet packet) => TryParse(data, out packet, out _);
 
+    /// <summary>Parses when the packet's length on the wire is unknown: a Total Length beyond the bytes present means a capture cut.</summary>
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv4Packet packet, out WireError error)
+        => TryParse(data, -1, out packet, out error);
+
+    /// <summary>
+    /// Parses a packet that had <paramref name="wireLength"/> bytes on the wire (the capture's
+    /// original length less the link header; -1 when unknown), of which <paramref name="data"/> were captured.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> data, int wireLength, out Ipv4Packet packet, out WireError error)
     {
         packet = default;
         if (data.Length < MinHeaderLength)
@@ -134,18 +150,26 @@ public readonly ref struct Ipv4Packet
             return false;
         }
 
+        bool wireKnown = wireLength >= 0;
+        wireLength = Math.Max(wireLength, data.Length);
         int totalLength = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
+        bool exceeds = false;
         if (totalLength == 0)
         {
-            totalLength = data.Length;
+            totalLength = wireLength;
         }
         else if (totalLength < headerLength)
         {
             error = WireError.BadIpv4TotalLength;
             return false;
         }
+        else if (wireKnown && totalLength > wireLength)
+        {
+            totalLength = wireLength;
+            exceeds = true;
+        }
 
-        packet = new Ipv4Packet(data, headerLength, totalLength, CheckOptions(data[MinHeaderLength..headerLength]));
+        packet = new Ipv4Packet(data, headerLength, totalLength, CheckOptions(data[MinHeaderLength..headerLength]), exceeds);
         error = WireError.None;
         return true;
     }

@@ -16,9 +16,12 @@ public readonly ref struct Ipv6Packet
 
     private readonly ReadOnlySpan<byte> _data;
     private readonly int _fragmentHeaderOffset;
+    private readonly int _routingHeaderOffset;
 
-    private Ipv6Packet(ReadOnlySpan<byte> data, int totalLength, int upperOffset, byte upperProtocol, int fragmentHeaderOffset, int extensionCount)
+    private Ipv6Packet(ReadOnlySpan<byte> data, int totalLength, bool exceeds, int upperOffset, byte upperProtocol, int fragmentHeaderOffset, int routingHeaderOffset, int extensionCount)
     {
+        _routingHeaderOffset = routingHeaderOffset;
+        LengthExceedsFrame = exceeds;
         _data = data;
         TotalLength = totalLength;
         UpperLayerOffset = upperOffset;
@@ -48,8 +51,14 @@ public readonly ref struct Ipv6Packet
 
     public IpAddress Destination => IpAddress.FromIPv6(_data.Slice(24, 16));
 
-    /// <summary>40 + payload length; a zero payload length (TSO, or a jumbogram) is taken as everything captured.</summary>
+    /// <summary>
+    /// 40 + payload length, bounded by the frame's length on the wire when known. A zero payload
+    /// length means an empty payload, as Wireshark 4.0 reads it (jumbograms, RFC 2675, are not supported).
+    /// </summary>
     public int TotalLength { get; }
+
+    /// <summary>The payload length claims more bytes than the frame had on the wire (Wireshark: "IPv6 payload length exceeds framing length").</summary>
+    public bool LengthExceedsFrame { get; }
 
     public bool IsTruncated => _data.Length < TotalLength;
 
@@ -88,9 +97,44 @@ public readonly ref struct Ipv6Packet
 
     public ReadOnlySpan<byte> Header => _data[..HeaderLength];
 
+    /// <summary>
+    /// The destination the upper-layer checksum covers (RFC 8200 section 8.1): with a routing header
+    /// that still has segments left, the final one (type 0: the last address; type 2, RFC 6275: the
+    /// home address; type 4 SRH, RFC 8754: Segment List[0]); otherwise <see cref="Destination"/>.
+    /// RPL's compressed type 3 is not expanded.
+    /// </summary>
+    public IpAddress PseudoHeaderDestination
+    {
+        get
+        {
+            int at = _routingHeaderOffset;
+            if (at == 0)
+            {
+                return Destination;
+            }
+
+            int length = (_data[at + 1] + 1) * 8;
+            int addresses = (length - 8) / 16;
+            return _data[at + 2] switch
+            {
+                0 when addresses > 0 => IpAddress.FromIPv6(_data.Slice(at + 8 + (16 * (addresses - 1)), 16)),
+                2 or 4 when addresses > 0 => IpAddress.FromIPv6(_data.Slice(at + 8, 16)),
+                _ => Destination,
+            };
+        }
+    }
+
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv6Packet packet) => TryParse(data, out packet, out _);
 
+    /// <summary>Parses when the packet's length on the wire is unknown: a payload length beyond the bytes present means a capture cut.</summary>
     public static bool TryParse(ReadOnlySpan<byte> data, out Ipv6Packet packet, out WireError error)
+        => TryParse(data, -1, out packet, out error);
+
+    /// <summary>
+    /// Parses a packet that had <paramref name="wireLength"/> bytes on the wire (-1 when unknown),
+    /// of which <paramref name="data"/> were captured.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> data, int wireLength, out Ipv6Packet packet, out WireError error)
     {
         packet = default;
         if (data.Length < HeaderLength)
@@ -106,12 +150,19 @@ public readonly ref struct Ipv6Packet
         }
 
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
-        int totalLength = payloadLength == 0 ? data.Length : HeaderLength + payloadLength;
+        int totalLength = HeaderLength + payloadLength;
+        bool exceeds = wireLength >= 0 && totalLength > Math.Max(wireLength, data.Length);
+        if (exceeds)
+        {
+            totalLength = Math.Max(wireLength, data.Length);
+        }
+
         int captured = Math.Min(totalLength, data.Length);
 
         byte next = data[6];
         int offset = HeaderLength;
         int fragmentOffset = 0;
+        int routingOffset = 0;
         int count = 0;
         while (true)
         {
@@ -145,7 +196,7 @@ public readonly ref struct Ipv6Packet
                     break;
 
                 default:
-                    packet = new Ipv6Packet(data, totalLength, offset, next, fragmentOffset, count);
+                    packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, routingOffset, count);
                     error = WireError.None;
                     return true;
             }
@@ -153,6 +204,12 @@ public readonly ref struct Ipv6Packet
             if (offset + length > captured)
             {
                 return Fail(offset + length, totalLength, out error);
+            }
+
+            // The first routing header with segments left names the final destination.
+            if (next == IpProtocol.Ipv6Routing && routingOffset == 0 && data[offset + 3] != 0)
+            {
+                routingOffset = offset;
             }
 
             bool laterFragment = false;
@@ -167,7 +224,7 @@ public readonly ref struct Ipv6Packet
             count++;
             if (laterFragment)
             {
-                packet = new Ipv6Packet(data, totalLength, offset, next, fragmentOffset, count);
+                packet = new Ipv6Packet(data, totalLength, exceeds, offset, next, fragmentOffset, routingOffset, count);
                 error = WireError.None;
                 return true;
             }

@@ -35,7 +35,11 @@ public enum TcpOptionStatus : byte
     Malformed,
 }
 
-/// <summary>One option as found in the header: its kind, status, and raw bytes with typed accessors.</summary>
+/// <summary>
+/// One option as found in the header: its kind, status, and raw bytes with typed accessors.
+/// Fixed-field accessors (<see cref="Mss"/>, <see cref="Timestamp"/>, …) are meaningful only for
+/// their kind with <see cref="Status"/> Ok; the span accessors return empty when not applicable.
+/// </summary>
 public readonly ref struct TcpOption
 {
     /// <summary>ExID of the experimental TCP Fast Open option under kind 254 (RFC 7413 section 4.1.1).</summary>
@@ -104,7 +108,7 @@ public readonly ref struct TcpOption
 
     public byte AoRNextKeyId => Data[1];
 
-    public ReadOnlySpan<byte> AoMac => Kind == TcpOptionKind.AuthenticationOption ? Data[2..] : default;
+    public ReadOnlySpan<byte> AoMac => Kind == TcpOptionKind.AuthenticationOption && Data.Length >= 2 ? Data[2..] : default;
 }
 
 /// <summary>

@@ -459,9 +459,21 @@ public class ImpairmentTests
         Assert.Contains("LossRate", ex.Message);
         Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { MaxCorruptBits = 16 }));
         Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { Delay = TimeSpan.FromTicks(-1) }));
+        Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { Jitter = TimeSpan.MaxValue }));
+        Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { QueueLimitPackets = -1 }));
+        Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { BandwidthBitsPerSecond = -8 }));
         Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { BurstLoss = new GilbertElliott(double.NaN, 0.5) }));
         Assert.Throws<ArgumentException>(() => net.Connect(a, b, new LinkProfile { Mtu = 0 }));
         Assert.False(a.IsConnected);
+    }
+
+    [Fact]
+    public void Replacing_a_profile_with_an_invalid_one_is_refused_and_keeps_the_old_one()
+    {
+        Pair p = Connect(new LinkProfile { Delay = TimeSpan.FromMilliseconds(1) });
+        LinkProfile before = p.Link.AToB.Profile;
+        Assert.Throws<ArgumentException>(() => p.Link.AToB.Profile = before with { DuplicateProbability = -0.1 });
+        Assert.Same(before, p.Link.AToB.Profile);
     }
 
     [Fact]

@@ -245,11 +245,14 @@ public class BadInputTests
     }
 
     [Fact]
-    public void Unsupported_pcapng_version_in_a_later_section_stops_the_reader()
+    public void Section_of_an_unsupported_version_is_an_error_or_skipped_to_the_next_section()
     {
-        var file = Start().Shb(true, 3, 1).Idb(1, 0).Epb(0, 2, B).ToArray();
+        var file = Start().Shb(true, 3, 1).Idb(1, 0).Epb(0, 2, B).Shb(false).Idb(1, 0).Epb(0, 3, B).ToArray();
         AssertFails(file, CaptureErrorKind.UnsupportedVersion, "offset 88: pcapng section version 3.1 is not supported (only 1.x)");
-        AssertLenient(file, CaptureErrorKind.UnsupportedVersion, A);
+        AssertLenient(file, CaptureErrorKind.UnsupportedVersion, A, B);
+        var r = CaptureKit.ReadAll(file, lenient: true);
+        Assert.Equal(3_000, r.Packets[1].TimestampNs); // from the third section, not the skipped one
+        Assert.Equal(2, r.Counters.OtherBlocksSkipped);
     }
 
     [Fact]

@@ -62,6 +62,10 @@ public class PcapngReaderTests
     [InlineData((byte)(0x80 | 0), 5UL, 5_000_000_000L)]
     [InlineData((byte)3, 1500UL, 1_500_000_000L)]
     [InlineData((byte)12, 1_234_567UL, 1_234L)] // picoseconds
+    [InlineData((byte)12, 2_899_545_342_178_041_327UL, 2_899_545_342_178_041L)] // exact where Wireshark 4.0 overflows
+    [InlineData((byte)19, ulong.MaxValue, 1_844_674_407L)]
+    [InlineData((byte)60, ulong.MaxValue, 0L)]
+    [InlineData((byte)(0x80 | 127), ulong.MaxValue, 0L)]
     [InlineData((byte)0, 7UL, 7_000_000_000L)]
     public void Timestamps_follow_if_tsresol_exactly_including_power_of_two_resolutions(byte tsresol, ulong units, long expectedNs)
     {
@@ -97,6 +101,22 @@ public class PcapngReaderTests
 
         Assert.Equal(1_600_000_000L, r.Interfaces[0].TimestampOffsetSeconds);
         Assert.Equal(1_600_000_001_500_000_000L, r.Packets[0].TimestampNs);
+    }
+
+    [Fact]
+    public void Timestamps_beyond_the_range_of_long_nanoseconds_saturate_instead_of_wrapping()
+    {
+        var file = new PcapngBuilder().Shb(false)
+            .Idb(1, 0, Opt.U64(14, long.MaxValue))
+            .Idb(1, 0, Opt.U64(14, unchecked((ulong)long.MinValue)))
+            .Epb(0, 1, A)
+            .Epb(1, 1, A)
+            .ToArray();
+
+        var r = CaptureKit.ReadAll(file);
+
+        Assert.Equal(long.MaxValue, r.Packets[0].TimestampNs);
+        Assert.Equal(long.MinValue, r.Packets[1].TimestampNs);
     }
 
     [Fact]
@@ -216,6 +236,7 @@ public class PcapngReaderTests
         Assert.Equal(3UL, s.InterfaceDropped);
         Assert.Equal(74UL, s.DeliveredToUser);
         Assert.Null(s.OsDropped);
+        Assert.Equal("stats", s.Comment);
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public class ChecksumTests
     [Fact]
     public void Vectorised_sum_of_all_ones_data_is_exact_across_lane_flushes()
     {
-        // 0xFF bytes drive every lane to its maximum, exercising the overflow flush (>2 MiB of 64-byte blocks).
+        // 0xFF bytes drive every lane to its maximum across several 512 KiB chunks, where lanes are widened before they could overflow.
         var data = new byte[(0x7FFF * 64) + 4097];
         data.AsSpan().Fill(0xFF);
         Assert.Equal(TestFrames.ReferenceSum(data), InternetChecksum.Sum(data));

@@ -111,6 +111,21 @@ public class Ipv4PacketTests
     }
 
     [Fact]
+    public void A_total_length_beyond_what_was_on_the_wire_is_cut_to_the_frame_and_flagged()
+    {
+        var bytes = WithChecksum(Header(), 60); // claims 0x73 = 115 bytes, 80 were sent and captured
+        Assert.True(Ipv4Packet.TryParse(bytes, bytes.Length, out var p, out _));
+        Assert.True(p.LengthExceedsFrame);
+        Assert.Equal(80, p.TotalLength);
+        Assert.False(p.IsTruncated);
+
+        // The same bytes as a snaplen cut of a 115-byte packet.
+        Assert.True(Ipv4Packet.TryParse(bytes, 115, out p, out _));
+        Assert.False(p.LengthExceedsFrame);
+        Assert.True(p.IsTruncated);
+    }
+
+    [Fact]
     public void Link_padding_after_the_total_length_is_not_payload()
     {
         var bytes = WithChecksum(Header("45000028abcd40004006"), 30); // 40-byte packet in 50 bytes

@@ -169,6 +169,53 @@ public class Ipv6PacketTests
     }
 
     [Fact]
+    public void A_zero_payload_length_means_an_empty_payload_as_in_wireshark()
+    {
+        var bytes = Packet(IpProtocol.Tcp, Syn);
+        bytes[4] = bytes[5] = 0;
+        Assert.True(Ipv6Packet.TryParse(bytes, out var p));
+        Assert.Equal(40, p.TotalLength);
+        Assert.Equal(0, p.UpperLayerPayload.Length);
+        Assert.Equal(DecodeStatus.Malformed, PacketDecoder.Decode(LinkType.Ipv6, bytes, bytes.Length, out var d));
+        Assert.Equal(WireError.TcpHeaderBeyondPacket, d.Error);
+    }
+
+    /// <summary>A segment routing header (RFC 8754) listing <paramref name="segments"/>, Segment List[0] last to visit.</summary>
+    internal static byte[] Srh(byte next, int segmentsLeft, params IpAddress[] segments)
+    {
+        var h = new byte[8 + (16 * segments.Length)];
+        h[0] = next;
+        h[1] = (byte)(2 * segments.Length);
+        h[2] = 4;
+        h[3] = (byte)segmentsLeft;
+        h[4] = (byte)(segments.Length - 1);
+        for (int i = 0; i < segments.Length; i++)
+        {
+            segments[i].WriteTo(h.AsSpan(8 + (16 * i)));
+        }
+
+        return h;
+    }
+
+    [Fact]
+    public void A_routing_header_with_segments_left_puts_the_final_destination_in_the_pseudo_header()
+    {
+        var final = IpAddress.Parse("2001:db8:ffff::99");
+        var segment = TestFrames.Segment(TestFrames.LinuxSyn(), "data"u8, TestFrames.ClientV6, final);
+        var bytes = Packet(IpProtocol.Ipv6Routing, Srh(IpProtocol.Tcp, 1, final, TestFrames.ServerV6), segment);
+        Assert.True(Ipv6Packet.TryParse(bytes, out var p));
+        Assert.Equal(TestFrames.ServerV6, p.Destination);
+        Assert.Equal(final, p.PseudoHeaderDestination);
+        Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ipv6, bytes, out var d));
+        Assert.Equal(Checksums.ChecksumVerdict.Good, d.VerifyTcpChecksum(bytes));
+
+        // With no segments left the packet is already at its final destination.
+        var arrived = Packet(IpProtocol.Ipv6Routing, Srh(IpProtocol.Tcp, 0, final, TestFrames.ServerV6), segment);
+        Assert.True(Ipv6Packet.TryParse(arrived, out p));
+        Assert.Equal(TestFrames.ServerV6, p.PseudoHeaderDestination);
+    }
+
+    [Fact]
     public void A_wrong_version_nibble_is_refused()
     {
         var bytes = Packet(IpProtocol.Tcp, Syn);

@@ -284,6 +284,16 @@ public class TcpSegmentTests
     }
 
     [Fact]
+    public void A_too_short_ao_option_is_malformed_and_exposes_no_mac()
+    {
+        // Regression (found by HostileInputTests): a 3-byte AO made AoMac slice past its data.
+        var reader = new TcpOptionReader([29, 3, 1, 0]);
+        Assert.True(reader.MoveNext());
+        Assert.True(reader.Current.IsMalformed);
+        Assert.True(reader.Current.AoMac.IsEmpty);
+    }
+
+    [Fact]
     public void Bytes_after_end_of_option_list_are_padding()
     {
         byte[] options = [2, 4, 1, 0, 0, 2, 4, 9];

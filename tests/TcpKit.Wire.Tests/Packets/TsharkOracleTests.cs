@@ -80,20 +80,20 @@ public class TsharkOracleTests
         var good6 = TestFrames.Ethernet(TestFrames.IpPacket(syn, payload.AsSpan(0, 333), TestFrames.ClientV6, TestFrames.ServerV6), EtherType.Ipv6, vlans: 1, outer: 7);
         var bad6 = (byte[])good6.Clone();
         bad6[70] ^= 0x01; // inside the TCP header (window)
-        var frames = new[] { good4, bad4, good6, bad6, good4[..200] };
+        var records = new[] { (good4, good4.Length), (bad4, bad4.Length), (good6, good6.Length), (bad6, bad6.Length), (good4[..200], good4.Length) };
 
         var dir = Directory.CreateTempSubdirectory("tcpkit-wire-");
         try
         {
             var pcap = Path.Combine(dir.FullName, "checksums.pcap");
-            PcapFile.Write(pcap, LinkType.Ethernet, 65535,
-                (good4, good4.Length), (bad4, bad4.Length), (good6, good6.Length), (bad6, bad6.Length), (good4[..200], good4.Length));
+            PcapFile.Write(pcap, LinkType.Ethernet, 65535, records);
             var rows = Dissect(pcap, "tcp.checksum.status");
-            Assert.Equal(frames.Length, rows.Count);
-            for (int i = 0; i < frames.Length; i++)
+            Assert.Equal(records.Length, rows.Count);
+            for (int i = 0; i < records.Length; i++)
             {
-                Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ethernet, frames[i], out var p));
-                Assert.Equal(rows[i][0], ChecksumStatus(p.VerifyTcpChecksum(frames[i])));
+                var (frame, original) = records[i];
+                Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ethernet, frame, original, out var p));
+                Assert.Equal(rows[i][0], ChecksumStatus(p.VerifyTcpChecksum(frame)));
             }
 
             Assert.Equal(["1", "0", "1", "0", "2"], rows.Select(r => r[0]));
@@ -161,9 +161,9 @@ public class TsharkOracleTests
             Assert.Equal(frames.Count, rows.Count);
             for (int i = 0; i < frames.Count; i++)
             {
-                var frame = frames[i].Frame;
+                var (frame, original) = frames[i];
                 var r = rows[i];
-                Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ethernet, frame, out var p));
+                Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ethernet, frame, original, out var p));
                 var options = p.GetTcp(frame).ParseOptions();
                 string[] ours =
                 [
@@ -239,6 +239,100 @@ public class TsharkOracleTests
             Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(link, frame, out var p));
             string vlan = p.VlanCount > 0 ? Str(p.OuterVlanId) : "";
             Assert.Equal(string.Join('|', row), string.Join('|', p.Source.ToString(), Str(p.SourcePort), Str(p.TcpPayloadLength), ChecksumStatus(p.VerifyTcpChecksum(frame)), vlan));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Lying_and_zero_ip_lengths_are_read_as_tshark_reads_them()
+    {
+        Skip.If(Tshark is null, "tshark is not installed");
+        var h = TestFrames.LinuxSyn();
+        h.Options = default;
+        h.Flags = TcpFlags.Ack | TcpFlags.Psh;
+        var payload = new byte[50];
+        var v4 = TestFrames.IpPacket(h, payload, TestFrames.ClientV4, TestFrames.ServerV4);
+        var v6 = TestFrames.IpPacket(h, payload, TestFrames.ClientV6, TestFrames.ServerV6);
+
+        byte[] WithLength(byte[] packet, int lengthField)
+        {
+            var copy = (byte[])packet.Clone();
+            if (copy[0] >> 4 == 4)
+            {
+                copy[2] = (byte)(lengthField >> 8);
+                copy[3] = (byte)lengthField;
+                copy[10] = copy[11] = 0;
+                ushort cs = InternetChecksum.Compute(copy.AsSpan(0, 20));
+                copy[10] = (byte)(cs >> 8);
+                copy[11] = (byte)cs;
+            }
+            else
+            {
+                copy[4] = (byte)(lengthField >> 8);
+                copy[5] = (byte)lengthField;
+            }
+
+            return copy;
+        }
+
+        var records = new (byte[] Frame, int Original)[]
+        {
+            (WithLength(v4, v4.Length + 100), v4.Length), // claims more than was on the wire
+            (WithLength(v4, v4.Length + 100), v4.Length + 100), // cut by snaplen
+            (WithLength(v4, 0), v4.Length), // TSO left the length at zero
+            (WithLength(v4, 0)[..60], v4.Length),
+            (WithLength(v6, v6.Length - 40 + 100), v6.Length),
+            (WithLength(v6, v6.Length - 40 + 100), v6.Length + 100),
+            (WithLength(v6, 0), v6.Length), // Wireshark 4.0: an empty payload, so TCP is malformed
+        };
+        var dir = Directory.CreateTempSubdirectory("tcpkit-wire-");
+        try
+        {
+            var pcap = Path.Combine(dir.FullName, "lengths.pcap");
+            PcapFile.Write(pcap, LinkType.Raw, 65535, records);
+            var rows = Dissect(pcap, "tcp.len", "tcp.checksum.status");
+            Assert.Equal(records.Length, rows.Count);
+            for (int i = 0; i < records.Length; i++)
+            {
+                var (frame, original) = records[i];
+                var status = PacketDecoder.Decode(LinkType.Raw, frame, original, out var p);
+                string ours = status == DecodeStatus.Ok ? Str(p.TcpPayloadLength) + "|" + ChecksumStatus(p.VerifyTcpChecksum(frame)) : "|";
+                Assert.True(string.Join('|', rows[i]) == ours, $"record {i}: tshark {string.Join('|', rows[i])}, ours {ours} ({status})");
+                Assert.Equal(i is 0 or 4, p.IpLengthExceedsFrame);
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Checksum_under_a_segment_routing_header_matches_tshark()
+    {
+        Skip.If(Tshark is null, "tshark is not installed");
+        var final = IpAddress.Parse("2001:db8:ffff::99");
+        var segment = TestFrames.Segment(TestFrames.LinuxSyn(), "data"u8, TestFrames.ClientV6, final);
+        var srh = Ipv6PacketTests.Srh(IpProtocol.Tcp, 1, final, TestFrames.ServerV6);
+        var packet = new byte[40 + srh.Length + segment.Length];
+        new Ip.Ipv6Header { NextHeader = IpProtocol.Ipv6Routing, HopLimit = 64, Source = TestFrames.ClientV6, Destination = TestFrames.ServerV6 }
+            .Emit(packet, srh.Length + segment.Length);
+        srh.CopyTo(packet, 40);
+        segment.CopyTo(packet, 40 + srh.Length);
+        var wrong = (byte[])packet.Clone();
+        wrong[^1] ^= 0x20;
+        var dir = Directory.CreateTempSubdirectory("tcpkit-wire-");
+        try
+        {
+            var pcap = Path.Combine(dir.FullName, "srh.pcap");
+            PcapFile.Write(pcap, LinkType.Ipv6, 65535, (packet, packet.Length), (wrong, wrong.Length));
+            var rows = Dissect(pcap, "tcp.checksum.status");
+            PacketDecoder.Decode(LinkType.Ipv6, packet, packet.Length, out var p);
+            PacketDecoder.Decode(LinkType.Ipv6, wrong, wrong.Length, out var q);
+            Assert.Equal(rows.Select(r => r[0]), new[] { ChecksumStatus(p.VerifyTcpChecksum(packet)), ChecksumStatus(q.VerifyTcpChecksum(wrong)) });
         }
         finally
         {
