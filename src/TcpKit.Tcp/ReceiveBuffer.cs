@@ -57,7 +57,6 @@ public sealed class ReceiveBuffer
         _ring.AsSpan(0, n - first).CopyTo(destination[first..]);
         // The head is never reset to 0 when empty: out-of-order bytes may already sit beyond it.
         _head = (_head + n) % _ring.Length;
-        // _head is never reset when the ring empties: out-of-order bytes may already sit beyond it.
         Count -= n;
         return n;
     }

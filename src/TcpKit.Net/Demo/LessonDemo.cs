@@ -227,10 +227,13 @@ public static class LessonDemo
                 throw new InvalidOperationException($"the lesson did not complete: {Failure}");
             }
 
-            // Match each arrival to the send it came from (the lesson's link neither corrupts nor duplicates).
+            // Match each arrival to the send it came from. Retransmissions can be byte-identical, so among
+            // equal candidates take the one sent one link delay earlier (the lesson's link has no jitter).
             foreach (var a in _arrived)
             {
-                var f = _sent.FirstOrDefault(s => s.Side != a.Side && s.ArrivalOrder is null && s.Bytes.AsSpan().SequenceEqual(a.Bytes));
+                var f = _sent
+                    .Where(s => s.Side != a.Side && s.ArrivalOrder is null && s.Time <= a.Time && s.Bytes.AsSpan().SequenceEqual(a.Bytes))
+                    .MinBy(s => Math.Abs(((a.Time - s.Time) - options.Delay).Ticks));
                 if (f is not null)
                 {
                     f.Arrival = a.Time;
