@@ -176,7 +176,27 @@ public sealed class CaptureReader : IDisposable
         return false;
     }
 
+    /// <summary>Lets <c>foreach (var packet in reader)</c> read to the end; same rules as <see cref="TryRead"/>.</summary>
+    public PacketEnumerator GetEnumerator() => new(this);
+
     public void Dispose() => _src.Dispose();
+
+    /// <summary>Allocation-free enumerator over the remaining packets.</summary>
+    public ref struct PacketEnumerator
+    {
+        private readonly CaptureReader _reader;
+        private CapturedPacket _current;
+
+        internal PacketEnumerator(CaptureReader reader)
+        {
+            _reader = reader;
+            _current = default;
+        }
+
+        public readonly CapturedPacket Current => _current;
+
+        public bool MoveNext() => _reader.TryRead(out _current);
+    }
 
     // ---- file header -------------------------------------------------------------------------
 

@@ -270,6 +270,21 @@ public class PcapngReaderTests
     }
 
     [Fact]
+    public void Foreach_reads_the_same_packets_as_TryRead()
+    {
+        var file = new PcapngBuilder().Shb(false).Idb(1, 0).Epb(0, 1, A).Epb(0, 2, B).Spb(5, A).ToArray();
+        using var reader = CaptureReader.Open(file.AsMemory());
+        var seen = new List<(long, long, int)>();
+        foreach (var p in reader)
+        {
+            seen.Add((p.Ordinal, p.TimestampNs, p.CapturedLength));
+        }
+
+        Assert.Equal([(0L, 1_000L, 5), (1L, 2_000L, 8), (2L, 0L, 5)], seen);
+        Assert.False(reader.TryRead(out _));
+    }
+
+    [Fact]
     public void Oversized_blocks_of_unparsed_types_are_skipped_by_their_length()
     {
         var body = new byte[CaptureReadOptions.MaxBlockLength + 1000];
