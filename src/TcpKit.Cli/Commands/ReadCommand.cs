@@ -188,7 +188,7 @@ internal static class ReadCommand
             if (!_interfaceMap.TryGetValue(packet.InterfaceIndex, out int id))
             {
                 var itf = _reader.Interfaces[packet.InterfaceIndex];
-                id = _ng!.AddInterface(itf.LinkType, (int)Math.Min(itf.SnapLength == 0 ? CaptureReadOptions.MaxCapturedLength : itf.SnapLength, CaptureReadOptions.MaxCapturedLength), itf.Name);
+                id = _ng!.AddInterface(itf.LinkType, (int)Math.Min(itf.SnapLength == 0 ? CaptureReadOptions.MaxCapturedLength : itf.SnapLength, CaptureReadOptions.MaxCapturedLength), itf.Name, itf.TimestampResolution);
                 _interfaceMap[packet.InterfaceIndex] = id;
             }
 
