@@ -15,7 +15,11 @@ public enum DecodeStatus : byte
     NotIp,
     /// <summary>An IP packet whose upper layer is not TCP.</summary>
     NotTcp,
-    /// <summary>An IP fragment; the IP fields and fragment info are filled, the upper layer is not parsed.</summary>
+    /// <summary>
+    /// An IP fragment: the IP fields and fragment info are filled. A first fragment that holds a
+    /// whole TCP header also has the TCP fields (<see cref="DecodedPacket.HasTcp"/>), with the
+    /// payload length of this fragment only; later fragments are not parsed further.
+    /// </summary>
     Fragment,
     /// <summary>The capture ends inside a header, so it cannot be decoded.</summary>
     Truncated,
@@ -136,9 +140,10 @@ public struct DecodedPacket
     public readonly ReadOnlySpan<byte> GetTcpPayload(ReadOnlySpan<byte> frame)
         => frame.Slice(TcpOffset + TcpHeaderLength, TcpPayloadCaptured);
 
+    /// <summary>Unverifiable when bytes are missing: a snaplen cut, or a fragment whose segment continues elsewhere.</summary>
     public readonly ChecksumVerdict VerifyTcpChecksum(ReadOnlySpan<byte> frame)
     {
-        if (IsTruncated)
+        if (IsTruncated || IsFragment)
         {
             return ChecksumVerdict.Unverifiable;
         }
@@ -259,7 +264,8 @@ public static class PacketDecoder
             return DecodeStatus.NotIp;
         }
 
-        if (packet.IsFragment)
+        bool fragment = packet.IsFragment;
+        if (fragment && (packet.FragmentOffset != 0 || packet.Protocol != IpProtocol.Tcp))
         {
             return DecodeStatus.Fragment;
         }
@@ -271,7 +277,8 @@ public static class PacketDecoder
 
         if (!TcpSegment.TryParse(upper, upperLength, out var tcp, out var tcpError))
         {
-            return Fail(ref packet, tcpError);
+            // A first fragment too short for the TCP header is still just a fragment.
+            return fragment ? DecodeStatus.Fragment : Fail(ref packet, tcpError);
         }
 
         packet.TcpOffset = packet.IpOffset + upperOffset;
@@ -286,7 +293,7 @@ public static class PacketDecoder
         packet.Window = tcp.Window;
         packet.TcpChecksum = tcp.Checksum;
         packet.UrgentPointer = tcp.UrgentPointer;
-        return DecodeStatus.Ok;
+        return fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
     }
 
     private static DecodeStatus Fail(ref DecodedPacket packet, WireError error)

@@ -104,6 +104,9 @@ public class Ipv6PacketTests
         Assert.Equal(DecodeStatus.Fragment, PacketDecoder.Decode(LinkType.Ipv6, bytes, out var d));
         Assert.Equal(0xDEADBEEFu, d.IpIdentification);
         Assert.True(d.MoreFragments);
+        Assert.True(d.HasTcp);
+        Assert.Equal(TcpFlags.Syn, d.Flags);
+        Assert.Equal(Checksums.ChecksumVerdict.Unverifiable, d.VerifyTcpChecksum(bytes));
     }
 
     [Fact]

@@ -135,7 +135,7 @@ public class PacketDecoderTests
     }
 
     [Fact]
-    public void Ipv4_fragments_are_reported_with_their_offsets_and_not_parsed_further()
+    public void A_first_ipv4_fragment_yields_its_tcp_header_but_no_checksum_verdict()
     {
         var packet = TestFrames.IpPacket(DataSegment(), new byte[64], TestFrames.ServerV4, TestFrames.ClientV4);
         packet[6] = 0x20; // MF, offset 0
@@ -143,11 +143,33 @@ public class PacketDecoderTests
         Assert.Equal(DecodeStatus.Fragment, PacketDecoder.Decode(LinkType.Raw, packet, out var p));
         Assert.True(p.MoreFragments);
         Assert.Equal(0, p.FragmentOffset);
-        Assert.False(p.HasTcp);
-        packet[6] = 0x00;
+        Assert.True(p.HasTcp);
+        Assert.Equal(443, p.SourcePort);
+        Assert.Equal(new SeqNum(1_000_000), p.Seq);
+        Assert.Equal(64, p.TcpPayloadLength);
+        Assert.Equal(ChecksumVerdict.Unverifiable, p.VerifyTcpChecksum(packet));
+    }
+
+    [Fact]
+    public void Later_ipv4_fragments_are_reported_with_their_offsets_and_not_parsed_further()
+    {
+        var packet = TestFrames.IpPacket(DataSegment(), new byte[64], TestFrames.ServerV4, TestFrames.ClientV4);
+        packet[6] = 0x00; // last fragment at offset 16 * 8
         packet[7] = 0x10;
-        Assert.Equal(DecodeStatus.Fragment, PacketDecoder.Decode(LinkType.Raw, packet, out p));
+        Assert.Equal(DecodeStatus.Fragment, PacketDecoder.Decode(LinkType.Raw, packet, out var p));
         Assert.Equal(128, p.FragmentOffset);
+        Assert.False(p.MoreFragments);
+        Assert.False(p.HasTcp);
+    }
+
+    [Fact]
+    public void A_first_fragment_too_short_for_the_tcp_header_is_just_a_fragment()
+    {
+        var packet = new byte[20 + 16];
+        new Ipv4Header { MoreFragments = true, Protocol = IpProtocol.Tcp, TimeToLive = 1, Source = TestFrames.ClientV4, Destination = TestFrames.ServerV4 }.Emit(packet, 16);
+        Assert.Equal(DecodeStatus.Fragment, PacketDecoder.Decode(LinkType.Ipv4, packet, out var p));
+        Assert.False(p.HasTcp);
+        Assert.Equal(WireError.None, p.Error);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ internal static class PcapFile
     {
         using var stream = File.Create(path);
         using var w = new BinaryWriter(stream);
-        w.Write(0xA1B2C3D4u); // microsecond magic, written in this host's (little-endian) order
+        w.Write(0xA1B2C3D4u); // microsecond magic; BinaryWriter is little-endian, and readers detect the order from it
         w.Write((ushort)2);
         w.Write((ushort)4);
         w.Write(0); // thiszone
