@@ -6,14 +6,23 @@ namespace TcpKit.Benchmarks;
 public static class Program
 {
     /// <summary>
-    /// <c>parse FILE [RUNS]</c> runs the side-by-side parse benchmark (see bench/parse-vs-tcpdump.sh);
+    /// <c>parse FILE [RUNS]</c> (bench/parse-vs-tcpdump.sh), <c>sim-bulk [BYTES] [RUNS]</c>, <c>sim-open-close [N]</c> and
+    /// <c>sim-idle [N]</c> (bench/sim-vs-kernel.sh) are the side-by-side measurements;
     /// anything else goes to BenchmarkDotNet's switcher.
     /// </summary>
     public static int Main(string[] args)
     {
-        if (args.Length >= 2 && args[0] == "parse")
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        switch (args.Length > 0 ? args[0] : "")
         {
-            return ParseCapture.Run(args[1], args.Length >= 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);
+            case "parse" when args.Length >= 2:
+                return ParseCapture.Run(args[1], args.Length >= 3 ? int.Parse(args[2], inv) : 5);
+            case "sim-bulk":
+                return SimulatedStack.Bulk(args.Length >= 2 ? long.Parse(args[1], inv) : 1L << 30, args.Length >= 3 ? int.Parse(args[2], inv) : 3);
+            case "sim-open-close":
+                return SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
+            case "sim-idle":
+                return SimulatedStack.Idle(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+using TcpKit.Net;
+using TcpKit.Net.Host;
+using TcpKit.Net.Simulation;
+using TcpKit.Tcp;
+using TcpKit.Wire;
+
+namespace TcpKit.Benchmarks.SideBySide;
+
+/// <summary>
+/// Whole-stack measurements on the simulated network, in wall-clock time on one thread:
+/// bulk throughput between two TcpKit hosts, connection open+close rate, and memory per idle connection.
+/// </summary>
+internal static class SimulatedStack
+{
+    private static readonly IpAddress ClientAddress = IpAddress.Parse("198.18.0.1");
+    private static readonly IpAddress ServerAddress = IpAddress.Parse("198.18.0.2");
+
+    private sealed record Pair(SimulatedNetwork Network, SimulatedEventLoop Loop, TcpHost Client, TcpHost Server);
+
+    private static Pair MakePair(TcpConfig config, LinkProfile profile)
+    {
+        var network = new SimulatedNetwork(1);
+        var loop = new SimulatedEventLoop(network);
+        var a = network.AddHost("client");
+        var b = network.AddHost("server");
+        a.AddAddress(ClientAddress.ToIPAddress());
+        b.AddAddress(ServerAddress.ToIPAddress());
+        network.Connect(a, b, profile, profile);
+        var client = new TcpHost("client", a, loop, config, 1);
+        var server = new TcpHost("server", b, loop, config, 1);
+        client.AddAddress(ClientAddress);
+        server.AddAddress(ServerAddress);
+        return new Pair(network, loop, client, server);
+    }
+
+    /// <summary>Bulk transfer of <paramref name="bytes"/> over an ideal link (MTU 1500, no delay); median of runs.</summary>
+    public static int Bulk(long bytes, int runs)
+    {
+        var times = new List<double>();
+        for (int r = 0; r < runs; r++)
+        {
+            var config = TcpConfig.Linux with { SendBufferSize = 4 << 20, ReceiveBufferSize = 4 << 20 };
+            var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(50) });
+            var listener = new TcpKitListener(p.Server, 5201) { Config = config };
+            listener.Start();
+            long received = 0;
+            var chunk = new byte[256 * 1024];
+            var sw = Stopwatch.StartNew();
+            var server = p.Loop.Start(async () =>
+            {
+                using var peer = await listener.AcceptTcpClientAsync();
+                var stream = peer.GetStream();
+                var buffer = new byte[256 * 1024];
+                int n;
+                while ((n = await stream.ReadAsync(buffer)) > 0)
+                {
+                    received += n;
+                }
+            });
+            var client = p.Loop.Start(async () =>
+            {
+                using var c = new TcpKitClient(p.Client) { Config = config };
+                await c.ConnectAsync(ServerAddress, 5201);
+                var stream = c.GetStream();
+                for (long sent = 0; sent < bytes; sent += chunk.Length)
+                {
+                    await stream.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, bytes - sent)));
+                }
+
+                c.Close();
+            });
+            p.Network.RunWhile(() => !(server.IsCompleted && client.IsCompleted), p.Network.Now + TimeSpan.FromHours(10));
+            sw.Stop();
+            server.GetAwaiter().GetResult();
+            client.GetAwaiter().GetResult();
+            if (received != bytes)
+            {
+                throw new InvalidOperationException($"received {received} of {bytes} bytes");
+            }
+
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+
+        times.Sort();
+        double median = times[times.Count / 2];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"bytes={bytes} median_seconds={median:F3} payload_gbit_per_second={bytes * 8 / median / 1e9:F2} runs={runs}"));
+        return 0;
+    }
+
+    /// <summary>Open and close <paramref name="count"/> connections (handshake, FIN both ways), 64 at a time.</summary>
+    public static int OpenClose(int count)
+    {
+        var config = TcpConfig.Linux with { SendBufferSize = 4096, ReceiveBufferSize = 4096, TimeWaitDuration = TimeSpan.FromMilliseconds(10) };
+        var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
+        var listener = new TcpKitListener(p.Server, 80) { Config = config };
+        listener.Start(backlog: 1024);
+        int closedByServer = 0;
+        var sw = Stopwatch.StartNew();
+        var server = p.Loop.Start(async () =>
+        {
+            while (closedByServer < count)
+            {
+                var peer = await listener.AcceptTcpClientAsync();
+                _ = Serve(peer);
+            }
+        });
+        async Task Serve(TcpKitClient peer)
+        {
+            var stream = peer.GetStream();
+            _ = await stream.ReadAsync(new byte[1]); // 0 at EOF: the client closed
+            peer.Close();
+            closedByServer++;
+        }
+
+        int opened = 0;
+        var clients = p.Loop.Start(async () =>
+        {
+            var workers = new List<Task>();
+            for (int w = 0; w < 64; w++)
+            {
+                workers.Add(Worker());
+            }
+
+            await Task.WhenAll(workers);
+        });
+        async Task Worker()
+        {
+            while (opened < count)
+            {
+                opened++;
+                var c = new TcpKitClient(p.Client) { Config = config };
+                await c.ConnectAsync(ServerAddress, 80);
+                c.Close();
+            }
+        }
+
+        p.Network.RunWhile(() => !(clients.IsCompleted && closedByServer >= count && p.Client.ConnectionCount == 0), p.Network.Now + TimeSpan.FromHours(10));
+        sw.Stop();
+        clients.GetAwaiter().GetResult();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"connections={count} seconds={sw.Elapsed.TotalSeconds:F3} open_close_per_second={count / sw.Elapsed.TotalSeconds:F0}"));
+        return 0;
+    }
+
+    /// <summary>Establish <paramref name="count"/> idle connections and report managed memory per connection (both ends), buffers excluded.</summary>
+    public static int Idle(int count)
+    {
+        const int bufferSize = 1024;
+        var config = TcpConfig.Linux with { SendBufferSize = bufferSize, ReceiveBufferSize = bufferSize };
+        var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
+        var listener = new TcpKitListener(p.Server, 80) { Config = config };
+        listener.Start(backlog: 4096);
+        var accepted = new List<TcpKitClient>(count);
+        var clients = new List<TcpKitClient>(count);
+        var server = p.Loop.Start(async () =>
+        {
+            while (accepted.Count < count)
+            {
+                accepted.Add(await listener.AcceptTcpClientAsync());
+            }
+        });
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long before = GC.GetTotalMemory(true);
+        var connecting = p.Loop.Start(async () =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var c = new TcpKitClient(p.Client) { Config = config };
+                clients.Add(c);
+                var connect = c.ConnectAsync(ServerAddress, 80);
+                if (i % 512 == 511)
+                {
+                    await connect;
+                }
+            }
+        });
+        p.Network.RunWhile(() => !(connecting.IsCompleted && server.IsCompleted), p.Network.Now + TimeSpan.FromHours(1));
+        p.Network.RunFor(TimeSpan.FromSeconds(1)); // delayed ACKs settle; nothing left to send
+        connecting.GetAwaiter().GetResult();
+        long after = GC.GetTotalMemory(true);
+        int connections = p.Client.ConnectionCount + p.Server.ConnectionCount;
+        // Each connection holds a send and a receive ring of bufferSize bytes (array header included).
+        long buffers = connections * 2L * (bufferSize + 24);
+        double perConnection = (after - before - buffers) / (double)connections;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"established={connections} managed_bytes={after - before} buffers_bytes={buffers} bytes_per_connection_without_buffers={perConnection:F0}"));
+        GC.KeepAlive(accepted);
+        GC.KeepAlive(clients);
+        return 0;
+    }
+}
