@@ -21,8 +21,6 @@ if [ "$(id -u)" = 0 ] && command -v iperf3 >/dev/null && command -v ip >/dev/nul
   ip netns exec $a ethtool -K tkp0 tso off gso off gro off tx off rx off >/dev/null
   ip netns exec $b ethtool -K tkp1 tso off gso off gro off tx off rx off >/dev/null
   ip -n $a link set tkp0 up mtu 1500; ip -n $b link set tkp1 up mtu 1500
-  ip netns exec $b iperf3 -s -1 -B 198.18.0.2 >/dev/null &
-  sleep 0.5
   results=()
   for _ in $(seq "$runs"); do
     ip netns exec $b iperf3 -s -1 -B 198.18.0.2 >/dev/null 2>&1 &
