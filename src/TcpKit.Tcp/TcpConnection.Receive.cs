@@ -449,9 +449,15 @@ public sealed partial class TcpConnection
         {
             Stats.UrgentSegments++;
             SeqNum up = seg.Seq + seg.UrgentPointer; // SEG.UP is an offset from the segment's own SEQ
-            if (up > RcvUp || RcvUp == default)
+            if (up > RcvUp)
             {
+                // Signal once per continuous sequence of urgent data: when the previous one was already consumed.
+                bool newUrgentSequence = UrgentBytesPending == 0;
                 RcvUp = up;
+                if (newUrgentSequence)
+                {
+                    _events.Enqueue(new TcpEvent(TcpEventKind.UrgentData, State, State, _cause, TcpError.None));
+                }
             }
         }
 

@@ -157,6 +157,16 @@ public sealed partial class TcpConnection
     /// <summary>RCV.UP: highest urgent pointer seen (urgent data is counted, not delivered separately).</summary>
     public SeqNum RcvUp { get; private set; }
 
+    /// <summary>Urgent bytes (up to RCV.UP) the application has not read yet (MUST-33); 0 when none.</summary>
+    public int UrgentBytesPending
+    {
+        get
+        {
+            SeqNum firstUnread = RcvNxt - _recvBuffer.Count - (_finReceived ? 1 : 0);
+            return Math.Max(0, RcvUp - firstUnread);
+        }
+    }
+
     public NegotiatedOptions Negotiated => _negotiated;
 
     /// <summary>Eff.snd.MSS (3.7.1): the largest payload this end puts in one segment.</summary>
