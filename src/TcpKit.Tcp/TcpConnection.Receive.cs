@@ -627,7 +627,7 @@ public sealed partial class TcpConnection
 
     private void ApplySynOptions(in TcpOptions options)
     {
-        int peerMss = options.Mss is ushort m ? Math.Max((int)m, NegotiatedOptions.MinimumPeerMss) : NegotiatedOptions.DefaultPeerMss;
+        int peerMss = options.Mss is ushort m ? Math.Max((int)m, NegotiatedOptions.MinimumPeerMss) : _config.DefaultPeerMss;
         _negotiated = _negotiated with { PeerMss = peerMss };
     }
 
@@ -655,7 +655,7 @@ public sealed partial class TcpConnection
         _retries = 0;
         _synPending = false;
         _ackNow = false;
-        _negotiated = NegotiatedOptions.Initial;
+        _negotiated = NegotiatedOptions.Initial with { PeerMss = _config.DefaultPeerMss };
         SetState(TcpState.Listen);
     }
 }

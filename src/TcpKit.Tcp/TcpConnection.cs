@@ -88,8 +88,9 @@ public sealed partial class TcpConnection
         _recvBuffer = new ReceiveBuffer(config.ReceiveBufferSize);
         _reassembler = new Reassembler(config.MaxReassemblyRanges);
         _rto = new RtoEstimator(config.InitialRto, config.MinRto, config.MaxRto);
-        _cc = config.CongestionControl(config, NegotiatedOptions.DefaultPeerMss);
-        _rcvMssEstimate = Math.Min(config.Mss, NegotiatedOptions.DefaultPeerMss);
+        _negotiated = _negotiated with { PeerMss = config.DefaultPeerMss };
+        _cc = config.CongestionControl(config, config.DefaultPeerMss);
+        _rcvMssEstimate = Math.Min(config.Mss, config.DefaultPeerMss);
         Stats.Rto = _rto.Rto;
         SyncCongestionStats();
     }

@@ -177,6 +177,15 @@ public class OpenCloseTests
     }
 
     [Fact]
+    public void IPv6_host_can_assume_1220_bytes_when_the_peer_sends_no_MSS()
+    {
+        var c = TcpConnection.Connect(TcpConfig.Linux with { DefaultPeerMss = 1220 }, 40000, 80, new SeqNum(100), Instant.Zero);
+        Assert.True(c.TryPollSegment(Instant.Zero, new byte[10], out _, out _));
+        c.OnSegment(Harness.SegmentTo(c, TcpFlags.Syn | TcpFlags.Ack, new SeqNum(9000), new SeqNum(101)), default, Instant.FromMilliseconds(10));
+        Assert.Equal(1220, c.EffectiveSendMss);
+    }
+
+    [Fact]
     public void Peer_MSS_option_bounds_the_segment_size()
     {
         var h = Harness.Pair(serverConfig: TcpConfig.Linux with { Mss = 1000 });
