@@ -611,6 +611,20 @@ public sealed partial class TcpConnection
                 payloadLength = 1;
                 return true;
             }
+
+            if (available <= 0 && finPending && SndWnd == 0)
+            {
+                // Nothing but the FIN waits: it is the probe. It stays "unsent" (SendNext does not move)
+                // so the persist timer, not the retransmission timer, keeps driving it.
+                Stats.ZeroWindowProbes++;
+                header = MakeHeader(_sendNext, TcpFlags.Ack | TcpFlags.Fin);
+                if (FinSeq + 1 > _sndMax)
+                {
+                    _sndMax = FinSeq + 1;
+                }
+
+                return true;
+            }
         }
 
         if (available <= 0 && !finPending)
@@ -622,7 +636,8 @@ public sealed partial class TcpConnection
         int window = Math.Min(SndWnd, _cc.Cwnd);
         int usable = Math.Max(0, (SndUna + window) - _sendNext);
         int len = Math.Max(0, Math.Min(Math.Min(available, usable), mss));
-        bool fin = finPending && _sendNext + len == FinSeq;
+        // The FIN occupies a sequence number, so it needs room in the peer's window (not in cwnd), as in Linux.
+        bool fin = finPending && _sendNext + len == FinSeq && FinSeq - SndUna < SndWnd;
         if (len == 0 && !fin)
         {
             return NoSegment(out header);
@@ -802,7 +817,7 @@ public sealed partial class TcpConnection
     private void UpdatePersistTimer(Instant now)
     {
         int offset = _sendNext - _sendBufferSeq;
-        bool unsent = _sendBuffer.Count - offset > 0;
+        bool unsent = _sendBuffer.Count - offset > 0 || (_finQueued && _sendNext <= FinSeq);
         bool nothingInFlight = _sendNext == SndUna && !_timers.IsArmed(TimerKind.Retransmission);
         if (unsent && nothingInFlight)
         {
