@@ -93,7 +93,7 @@ public sealed partial class TcpConnection
         }
 
         // 3.10.7.2 fourth: other text or control: drop.
-        Stats.Drop(DropReason.NoSynInSynSent);
+        Stats.Drop(DropReason.NoSyn);
     }
 
     // 3.10.7.3: SYN-SENT.
@@ -135,7 +135,7 @@ public sealed partial class TcpConnection
         if (!seg.Has(TcpFlags.Syn))
         {
             // 3.10.7.3 fifth: neither SYN nor RST: drop.
-            Stats.Drop(DropReason.NoSynInSynSent);
+            Stats.Drop(DropReason.NoSyn);
             return;
         }
 

@@ -209,6 +209,20 @@ public sealed partial class TcpConnection
 
     public bool TryPollEvent(out TcpEvent e) => _events.TryDequeue(out e);
 
+    /// <summary>
+    /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that the host may
+    /// accept although this connection is in TIME-WAIT (its sequence number lies beyond RCV.NXT). The host then
+    /// drops this TCB and hands the SYN to a fresh <see cref="Listen"/> connection; otherwise pass it to
+    /// <see cref="OnSegment"/>, which answers with a challenge ACK.
+    /// </summary>
+    public bool AcceptsNewSynInTimeWait(in TcpHeader seg) =>
+        State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > RcvNxt;
+
+    /// <summary>For logs and debuggers: state, ports and the sequence variables relative to ISS/IRS.</summary>
+    public override string ToString() =>
+        $"{State.ToRfcName()} {LocalPort}->{RemotePort} SND.UNA={SndUna.RelativeTo(Iss)} SND.NXT={SndNxt.RelativeTo(Iss)} " +
+        $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={_cc.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
+
     // ---- user calls (RFC 9293 section 3.10) -------------------------------------------------------
 
     /// <summary>SEND (3.10.2): queues as much as fits; returns the number of bytes accepted.</summary>

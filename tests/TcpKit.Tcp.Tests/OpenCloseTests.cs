@@ -88,6 +88,23 @@ public class OpenCloseTests
     }
 
     [Fact]
+    public void New_SYN_beyond_RCV_NXT_may_reopen_a_connection_in_TIME_WAIT_while_an_old_one_is_only_acknowledged()
+    {
+        var h = ResetTests.DriveClientTo(TcpState.TimeWait);
+        var newSyn = Harness.SegmentTo(h.Client, TcpFlags.Syn, h.Client.RcvNxt + 100000);
+        var oldSyn = Harness.SegmentTo(h.Client, TcpFlags.Syn, h.Client.RcvNxt - 5);
+        Assert.True(h.Client.AcceptsNewSynInTimeWait(newSyn));
+        Assert.False(h.Client.AcceptsNewSynInTimeWait(oldSyn));
+        Assert.Equal("TIME-WAIT 40000->9999 SND.UNA=2 SND.NXT=2 SND.WND=65534 RCV.NXT=2 RCV.WND=65534 cwnd=14600 rto=200ms", h.Client.ToString());
+
+        int before = h.Wire.Count;
+        h.Inject(toServer: false, oldSyn);
+        SegmentRecord ack = Assert.Single(h.Wire.Skip(before));
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(TcpState.TimeWait, h.Client.State);
+    }
+
+    [Fact]
     public void Half_close_lets_data_flow_back_to_the_closing_side()
     {
         var h = Harness.Pair();
