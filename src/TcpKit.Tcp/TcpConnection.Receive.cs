@@ -352,7 +352,6 @@ public sealed partial class TcpConnection
         if (ack > SndUna)
         {
             int flightBefore = _sndMax - SndUna;
-            int acked = ack - SndUna;
             int dataAcked = Math.Clamp(ack - _sendBufferSeq, 0, _sendBuffer.Count);
             _sendBuffer.Drop(dataAcked);
             _sendBufferSeq += dataAcked;
@@ -379,7 +378,8 @@ public sealed partial class TcpConnection
             }
 
             Stats.Rto = _rto.Rto;
-            CongestionAction action = _cc.OnAck(new AckEvent(now, ack, acked, 0, false, flightBefore, _sndMax, sample));
+            // Congestion control counts data bytes (RFC 5681), not the sequence numbers of SYN and FIN.
+            CongestionAction action = _cc.OnAck(new AckEvent(now, ack, dataAcked, 0, false, flightBefore, _sndMax, sample));
             if (action != CongestionAction.None)
             {
                 _retransmitHead = true;
