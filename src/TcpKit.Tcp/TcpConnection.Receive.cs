@@ -653,7 +653,14 @@ public sealed partial class TcpConnection
         _sndMax = Iss;
         SndWnd = 0;
         _retries = 0;
+        _rto.ResetBackoff();
+        _rttTiming = false;
         _synPending = false;
+        _synIsRetransmission = false;
+        _synRetransmitted = false;
+        _finQueued = false;
+        _finReceived = false;
+        _outOfOrderFin = null;
         _ackNow = false;
         _negotiated = NegotiatedOptions.Initial with { PeerMss = _config.DefaultPeerMss };
         SetState(TcpState.Listen);
