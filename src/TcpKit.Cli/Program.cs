@@ -11,6 +11,9 @@ public static class Program
         {
             ReadCommand.Create(),
             LadderCommand.Create(),
+            ConvCommand.Create(),
+            ExpertCommand.Create(),
+            FollowCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
