@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("tcpkit: TCP you can see. A user-space TCP/IP stack and a TCP capture analyzer.")
         {
             ReadCommand.Create(),
+            ScriptCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
