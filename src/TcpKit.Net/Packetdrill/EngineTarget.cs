@@ -186,6 +186,11 @@ public sealed class EngineTarget : IScriptTarget
     {
         ArgumentNullException.ThrowIfNull(call);
         SyscallOutcome result;
+        if (call.Kind is SocketCallKind.Write or SocketCallKind.Read && call.Arg < 0)
+        {
+            return SyscallOutcome.Error("EINVAL");
+        }
+
         if (call.Kind is not SocketCallKind.Socket and not SocketCallKind.Poll && !_fds.ContainsKey(call.Fd))
         {
             return SyscallOutcome.Error("EBADF");

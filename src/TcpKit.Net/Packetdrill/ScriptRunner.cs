@@ -66,6 +66,7 @@ public sealed class ScriptRunner
     private long _lastEventTime;
     private int _localOffset; // live = script + offset for the stack's sequence numbers (learned from its SYN).
     private PendingCall? _pending;
+    private int _currentLine;
 
     private ScriptRunner(PacketdrillScript script, ScriptRunOptions options)
     {
@@ -104,6 +105,10 @@ public sealed class ScriptRunner
         {
             return new ScriptResult(ScriptVerdict.Unsupported, $"line {e.Line}: {e.Feature}", e.Line);
         }
+        catch (OverflowException e)
+        {
+            return new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message);
+        }
 
         return Run(script, options);
     }
@@ -124,6 +129,16 @@ public sealed class ScriptRunner
         catch (PacketdrillUnsupportedException u)
         {
             return new ScriptResult(ScriptVerdict.Unsupported, $"line {u.Line}: {u.Feature}", u.Line);
+        }
+        catch (PacketdrillSyntaxException e)
+        {
+            return new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message, e.Line);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException)
+        {
+            // A value the engine rejects (an impossible setting, a call it refuses): the script cannot run as written.
+            int line = runner._currentLine;
+            return new ScriptResult(ScriptVerdict.Fail, $"line {line}: {e.Message}", line);
         }
     }
 
@@ -168,6 +183,7 @@ public sealed class ScriptRunner
         for (int i = 0; i < _script.Events.Count; i++)
         {
             var ev = _script.Events[i];
+            _currentLine = ev.Line;
             try
             {
                 RunEvent(ev, i);
