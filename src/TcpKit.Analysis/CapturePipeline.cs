@@ -28,6 +28,7 @@ public sealed class CapturePipeline
         {
             _firstNs = packet.TimestampNs;
             _previousNs = packet.TimestampNs;
+            Tracker.CaptureStartNs = packet.TimestampNs;
         }
 
         var frame = packet.Data;

@@ -12,6 +12,10 @@ public static class Program
             DemoCommand.Create(),
             ReadCommand.Create(),
             LadderCommand.Create(),
+            ConvCommand.Create(),
+            ExpertCommand.Create(),
+            FollowCommand.Create(),
+            ScriptCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -28,6 +28,12 @@ public sealed record TcpConfig
     /// <summary>The MSS this end advertises in its SYN (RFC 9293 section 3.7.1). The peer is assumed to accept 536 when it sends none.</summary>
     public int Mss { get; init; } = 1460;
 
+    /// <summary>
+    /// The send MSS assumed when the peer's SYN carries no MSS option (MUST-15): 536 for IPv4;
+    /// the host sets 1220 for IPv6 connections.
+    /// </summary>
+    public int DefaultPeerMss { get; init; } = NegotiatedOptions.DefaultPeerMss;
+
     public int SendBufferSize { get; init; } = 64 * 1024;
 
     /// <summary>Receive buffer; without window scaling the advertised window is capped at 65535.</summary>
@@ -99,6 +105,11 @@ public sealed record TcpConfig
         if (Mss is < 64 or > 65535)
         {
             throw new ArgumentOutOfRangeException(nameof(Mss), Mss, "MSS must be within 64..65535.");
+        }
+
+        if (DefaultPeerMss is < NegotiatedOptions.MinimumPeerMss or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DefaultPeerMss), DefaultPeerMss, "Default peer MSS must be within 48..65535.");
         }
 
         if (SendBufferSize < 1 || ReceiveBufferSize < 1)

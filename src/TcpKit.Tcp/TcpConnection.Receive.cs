@@ -93,7 +93,7 @@ public sealed partial class TcpConnection
         }
 
         // 3.10.7.2 fourth: other text or control: drop.
-        Stats.Drop(DropReason.NoSynInSynSent);
+        Stats.Drop(DropReason.NoSyn);
     }
 
     // 3.10.7.3: SYN-SENT.
@@ -135,7 +135,7 @@ public sealed partial class TcpConnection
         if (!seg.Has(TcpFlags.Syn))
         {
             // 3.10.7.3 fifth: neither SYN nor RST: drop.
-            Stats.Drop(DropReason.NoSynInSynSent);
+            Stats.Drop(DropReason.NoSyn);
             return;
         }
 
@@ -352,7 +352,6 @@ public sealed partial class TcpConnection
         if (ack > SndUna)
         {
             int flightBefore = _sndMax - SndUna;
-            int acked = ack - SndUna;
             int dataAcked = Math.Clamp(ack - _sendBufferSeq, 0, _sendBuffer.Count);
             _sendBuffer.Drop(dataAcked);
             _sendBufferSeq += dataAcked;
@@ -379,7 +378,8 @@ public sealed partial class TcpConnection
             }
 
             Stats.Rto = _rto.Rto;
-            CongestionAction action = _cc.OnAck(new AckEvent(now, ack, acked, 0, false, flightBefore, _sndMax, sample));
+            // Congestion control counts data bytes (RFC 5681), not the sequence numbers of SYN and FIN.
+            CongestionAction action = _cc.OnAck(new AckEvent(now, ack, dataAcked, 0, false, flightBefore, _sndMax, sample));
             if (action != CongestionAction.None)
             {
                 _retransmitHead = true;
@@ -449,9 +449,15 @@ public sealed partial class TcpConnection
         {
             Stats.UrgentSegments++;
             SeqNum up = seg.Seq + seg.UrgentPointer; // SEG.UP is an offset from the segment's own SEQ
-            if (up > RcvUp || RcvUp == default)
+            if (up > RcvUp)
             {
+                // Signal once per continuous sequence of urgent data: when the previous one was already consumed.
+                bool newUrgentSequence = UrgentBytesPending == 0;
                 RcvUp = up;
+                if (newUrgentSequence)
+                {
+                    _events.Enqueue(new TcpEvent(TcpEventKind.UrgentData, State, State, _cause, TcpError.None));
+                }
             }
         }
 
@@ -621,7 +627,7 @@ public sealed partial class TcpConnection
 
     private void ApplySynOptions(in TcpOptions options)
     {
-        int peerMss = options.Mss is ushort m ? Math.Max((int)m, NegotiatedOptions.MinimumPeerMss) : NegotiatedOptions.DefaultPeerMss;
+        int peerMss = options.Mss is ushort m ? Math.Max((int)m, NegotiatedOptions.MinimumPeerMss) : _config.DefaultPeerMss;
         _negotiated = _negotiated with { PeerMss = peerMss };
     }
 
@@ -647,9 +653,16 @@ public sealed partial class TcpConnection
         _sndMax = Iss;
         SndWnd = 0;
         _retries = 0;
+        _rto.ResetBackoff();
+        _rttTiming = false;
         _synPending = false;
+        _synIsRetransmission = false;
+        _synRetransmitted = false;
+        _finQueued = false;
+        _finReceived = false;
+        _outOfOrderFin = null;
         _ackNow = false;
-        _negotiated = NegotiatedOptions.Initial;
+        _negotiated = NegotiatedOptions.Initial with { PeerMss = _config.DefaultPeerMss };
         SetState(TcpState.Listen);
     }
 }

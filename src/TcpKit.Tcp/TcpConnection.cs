@@ -88,8 +88,9 @@ public sealed partial class TcpConnection
         _recvBuffer = new ReceiveBuffer(config.ReceiveBufferSize);
         _reassembler = new Reassembler(config.MaxReassemblyRanges);
         _rto = new RtoEstimator(config.InitialRto, config.MinRto, config.MaxRto);
-        _cc = config.CongestionControl(config, NegotiatedOptions.DefaultPeerMss);
-        _rcvMssEstimate = Math.Min(config.Mss, NegotiatedOptions.DefaultPeerMss);
+        _negotiated = _negotiated with { PeerMss = config.DefaultPeerMss };
+        _cc = config.CongestionControl(config, config.DefaultPeerMss);
+        _rcvMssEstimate = Math.Min(config.Mss, config.DefaultPeerMss);
         Stats.Rto = _rto.Rto;
         SyncCongestionStats();
     }
@@ -157,6 +158,16 @@ public sealed partial class TcpConnection
     /// <summary>RCV.UP: highest urgent pointer seen (urgent data is counted, not delivered separately).</summary>
     public SeqNum RcvUp { get; private set; }
 
+    /// <summary>Urgent bytes (up to RCV.UP) the application has not read yet (MUST-33); 0 when none.</summary>
+    public int UrgentBytesPending
+    {
+        get
+        {
+            SeqNum firstUnread = RcvNxt - _recvBuffer.Count - (_finReceived ? 1 : 0);
+            return Math.Max(0, RcvUp - firstUnread);
+        }
+    }
+
     public NegotiatedOptions Negotiated => _negotiated;
 
     /// <summary>Eff.snd.MSS (3.7.1): the largest payload this end puts in one segment.</summary>
@@ -197,6 +208,20 @@ public sealed partial class TcpConnection
     private bool FinAcked => _finQueued && SndUna > FinSeq;
 
     public bool TryPollEvent(out TcpEvent e) => _events.TryDequeue(out e);
+
+    /// <summary>
+    /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that the host may
+    /// accept although this connection is in TIME-WAIT (its sequence number lies beyond RCV.NXT). The host then
+    /// drops this TCB and hands the SYN to a fresh <see cref="Listen"/> connection; otherwise pass it to
+    /// <see cref="OnSegment"/>, which answers with a challenge ACK.
+    /// </summary>
+    public bool AcceptsNewSynInTimeWait(in TcpHeader seg) =>
+        State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > RcvNxt;
+
+    /// <summary>For logs and debuggers: state, ports and the sequence variables relative to ISS/IRS.</summary>
+    public override string ToString() =>
+        $"{State.ToRfcName()} {LocalPort}->{RemotePort} SND.UNA={SndUna.RelativeTo(Iss)} SND.NXT={SndNxt.RelativeTo(Iss)} " +
+        $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={_cc.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
 
     // ---- user calls (RFC 9293 section 3.10) -------------------------------------------------------
 
@@ -600,6 +625,20 @@ public sealed partial class TcpConnection
                 payloadLength = 1;
                 return true;
             }
+
+            if (available <= 0 && finPending && SndWnd == 0)
+            {
+                // Nothing but the FIN waits: it is the probe. It stays "unsent" (SendNext does not move)
+                // so the persist timer, not the retransmission timer, keeps driving it.
+                Stats.ZeroWindowProbes++;
+                header = MakeHeader(_sendNext, TcpFlags.Ack | TcpFlags.Fin);
+                if (FinSeq + 1 > _sndMax)
+                {
+                    _sndMax = FinSeq + 1;
+                }
+
+                return true;
+            }
         }
 
         if (available <= 0 && !finPending)
@@ -611,7 +650,8 @@ public sealed partial class TcpConnection
         int window = Math.Min(SndWnd, _cc.Cwnd);
         int usable = Math.Max(0, (SndUna + window) - _sendNext);
         int len = Math.Max(0, Math.Min(Math.Min(available, usable), mss));
-        bool fin = finPending && _sendNext + len == FinSeq;
+        // The FIN occupies a sequence number, so it needs room in the peer's window (not in cwnd), as in Linux.
+        bool fin = finPending && _sendNext + len == FinSeq && FinSeq - SndUna < SndWnd;
         if (len == 0 && !fin)
         {
             return NoSegment(out header);
@@ -791,7 +831,7 @@ public sealed partial class TcpConnection
     private void UpdatePersistTimer(Instant now)
     {
         int offset = _sendNext - _sendBufferSeq;
-        bool unsent = _sendBuffer.Count - offset > 0;
+        bool unsent = _sendBuffer.Count - offset > 0 || (_finQueued && _sendNext <= FinSeq);
         bool nothingInFlight = _sendNext == SndUna && !_timers.IsArmed(TimerKind.Retransmission);
         if (unsent && nothingInFlight)
         {

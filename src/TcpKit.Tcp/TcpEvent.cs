@@ -12,6 +12,11 @@ public enum TcpEventKind : byte
     Writable,
     /// <summary>The connection reached CLOSED; <see cref="TcpEvent.Error"/> says why.</summary>
     Closed,
+    /// <summary>
+    /// The peer's urgent pointer moved ahead of the data read so far (RFC 9293 section 3.8.5, MUST-32);
+    /// <see cref="TcpConnection.UrgentBytesPending"/> says how much (MUST-33). The data stays in the stream.
+    /// </summary>
+    UrgentData,
     /// <summary>R1 retransmissions of one segment (RFC 9293 section 3.8.3, SHLD-9): the path may be failing.</summary>
     ExcessiveRetransmissions,
 }

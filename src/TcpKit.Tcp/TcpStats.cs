@@ -15,8 +15,8 @@ public enum DropReason : byte
     SynInSynchronizedState,
     /// <summary>An unacceptable ACK in SYN-SENT, LISTEN or SYN-RECEIVED (answered with a RST).</summary>
     BadAckInHandshake,
-    /// <summary>Segment in SYN-SENT with neither SYN nor RST.</summary>
-    NoSynInSynSent,
+    /// <summary>Segment in LISTEN or SYN-SENT with neither SYN nor RST (nor, in LISTEN, ACK).</summary>
+    NoSyn,
     /// <summary>Payload bytes that were already received (duplicates), counted per segment.</summary>
     DuplicateData,
     /// <summary>Payload carried on a SYN: not queued, the peer retransmits it after the handshake.</summary>

@@ -159,3 +159,92 @@ public class IsnGeneratorTests
         Assert.Throws<ArgumentException>(() => g.Generate(new byte[17], 1, new byte[4], 2, Instant.Zero));
     }
 }
+
+public class RingBufferPropertyTests
+{
+    [Fact]
+    public void Send_buffer_behaves_like_a_byte_queue()
+    {
+        Gen.Select(Gen.Int[1, 64], Gen.Select(Gen.Bool, Gen.Int[0, 100]).Array[1, 50]).Sample((capacity, ops) =>
+        {
+            var b = new SendBuffer(capacity);
+            var model = new List<byte>();
+            byte next = 0;
+            foreach ((bool write, int n) in ops)
+            {
+                if (write)
+                {
+                    byte[] data = new byte[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        data[i] = next++;
+                    }
+
+                    int taken = b.Write(data);
+                    Assert.Equal(Math.Min(n, capacity - model.Count), taken);
+                    model.AddRange(data[..taken]);
+                    next = (byte)(data.Length == 0 ? next : data[0] + taken); // continue after the accepted bytes
+                }
+                else
+                {
+                    int drop = Math.Min(n, model.Count);
+                    b.Drop(drop);
+                    model.RemoveRange(0, drop);
+                }
+
+                Assert.Equal(model.Count, b.Count);
+                var all = new byte[model.Count];
+                Assert.Equal(model.Count, b.Peek(0, all));
+                Assert.Equal(model, all);
+                if (model.Count > 1)
+                {
+                    var tail = new byte[model.Count - 1];
+                    Assert.Equal(model.Count - 1, b.Peek(1, tail));
+                    Assert.Equal(model.Skip(1), tail);
+                }
+            }
+        });
+    }
+
+    [Fact]
+    public void Receive_buffer_reads_back_what_was_committed_in_order()
+    {
+        Gen.Select(Gen.Int[1, 64], Gen.Select(Gen.Bool, Gen.Int[0, 100]).Array[1, 50]).Sample((capacity, ops) =>
+        {
+            var b = new ReceiveBuffer(capacity);
+            var model = new Queue<byte>();
+            byte next = 0;
+            foreach ((bool write, int n) in ops)
+            {
+                if (write)
+                {
+                    int len = Math.Min(n, b.Free);
+                    byte[] data = new byte[len];
+                    for (int i = 0; i < len; i++)
+                    {
+                        data[i] = next++;
+                        model.Enqueue(data[i]);
+                    }
+
+                    // Write the second half first (out of order), then the first half, then commit both.
+                    int half = len / 2;
+                    b.WriteAt(half, data.AsSpan(half));
+                    b.WriteAt(0, data.AsSpan(0, half));
+                    b.Commit(len);
+                }
+                else
+                {
+                    byte[] dst = new byte[n];
+                    int got = b.Read(dst);
+                    Assert.Equal(Math.Min(n, model.Count), got);
+                    for (int i = 0; i < got; i++)
+                    {
+                        Assert.Equal(model.Dequeue(), dst[i]);
+                    }
+                }
+
+                Assert.Equal(model.Count, b.Count);
+            }
+        });
+    }
+}

@@ -111,3 +111,34 @@ public class FlowControlTests
         Assert.Equal(new SeqNum(1), h.Seq);
     }
 }
+
+public class ZeroWindowCloseTests
+{
+    [Fact]
+    public void FIN_waits_for_window_space_and_is_probed_like_data_instead_of_timing_out()
+    {
+        var config = TcpConfig.Linux with { DataRetries = 2 };
+        var h = Harness.Pair(config, config with { ReceiveBufferSize = 2920 });
+        h.AutoReadServer = false;
+        h.RunUntilMs(100);
+        h.Client.Send(new byte[2920]);
+        h.Client.Close();
+        h.RunUntil(Instant.FromSeconds(30));
+
+        // The data filled the window exactly: the FIN goes out only as a persist probe, never timing out.
+        Assert.Equal(TcpState.FinWait1, h.Client.State);
+        var fins = h.Wire.Where(r => r.FromClient && r.Header.Has(TcpFlags.Fin)).ToList();
+        Assert.True(fins.Count >= 4);
+        Assert.Equal(400, (fins[1].Time - fins[0].Time).TotalMilliseconds);
+        Assert.Equal(800, (fins[2].Time - fins[1].Time).TotalMilliseconds);
+        Assert.False(h.Server!.RemoteClosed);
+
+        h.AutoReadServer = true;
+        h.Pump(); // the reader drains the buffer; the window update lets the FIN in
+        h.RunFor(TimeSpan.FromSeconds(1));
+        Assert.Equal(2920, h.ServerReceived.Count);
+        Assert.True(h.Server.RemoteClosed);
+        Assert.Equal(TcpState.FinWait2, h.Client.State);
+        Assert.Equal(TcpError.None, h.Client.Error);
+    }
+}

@@ -88,6 +88,23 @@ public class OpenCloseTests
     }
 
     [Fact]
+    public void New_SYN_beyond_RCV_NXT_may_reopen_a_connection_in_TIME_WAIT_while_an_old_one_is_only_acknowledged()
+    {
+        var h = ResetTests.DriveClientTo(TcpState.TimeWait);
+        var newSyn = Harness.SegmentTo(h.Client, TcpFlags.Syn, h.Client.RcvNxt + 100000);
+        var oldSyn = Harness.SegmentTo(h.Client, TcpFlags.Syn, h.Client.RcvNxt - 5);
+        Assert.True(h.Client.AcceptsNewSynInTimeWait(newSyn));
+        Assert.False(h.Client.AcceptsNewSynInTimeWait(oldSyn));
+        Assert.Equal("TIME-WAIT 40000->9999 SND.UNA=2 SND.NXT=2 SND.WND=65534 RCV.NXT=2 RCV.WND=65534 cwnd=14600 rto=200ms", h.Client.ToString());
+
+        int before = h.Wire.Count;
+        h.Inject(toServer: false, oldSyn);
+        SegmentRecord ack = Assert.Single(h.Wire.Skip(before));
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(TcpState.TimeWait, h.Client.State);
+    }
+
+    [Fact]
     public void Half_close_lets_data_flow_back_to_the_closing_side()
     {
         var h = Harness.Pair();
@@ -174,6 +191,15 @@ public class OpenCloseTests
         }
 
         Assert.Equal([536, 536, 428], lengths);
+    }
+
+    [Fact]
+    public void IPv6_host_can_assume_1220_bytes_when_the_peer_sends_no_MSS()
+    {
+        var c = TcpConnection.Connect(TcpConfig.Linux with { DefaultPeerMss = 1220 }, 40000, 80, new SeqNum(100), Instant.Zero);
+        Assert.True(c.TryPollSegment(Instant.Zero, new byte[10], out _, out _));
+        c.OnSegment(Harness.SegmentTo(c, TcpFlags.Syn | TcpFlags.Ack, new SeqNum(9000), new SeqNum(101)), default, Instant.FromMilliseconds(10));
+        Assert.Equal(1220, c.EffectiveSendMss);
     }
 
     [Fact]

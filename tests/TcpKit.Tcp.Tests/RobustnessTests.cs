@@ -122,6 +122,15 @@ public class RobustnessTests
         Assert.Equal(1, h.Client.Stats.UrgentSegments);
         Assert.Equal(start + 3, h.Client.RcvUp);
         Assert.Equal("abcdef"u8.ToArray(), h.ClientReceived);
+        Assert.Single(h.ClientEvents, e => e.Event.Kind == TcpEventKind.UrgentData);
+        Assert.Equal(0, h.Client.UrgentBytesPending); // the harness read everything
+
+        h.AutoReadClient = false;
+        seg.Seq = h.Client.RcvNxt;
+        seg.UrgentPointer = 2;
+        h.Inject(toServer: false, seg, "uvwxyz"u8);
+        Assert.Equal(2, h.Client.UrgentBytesPending);
+        Assert.Equal(2, h.ClientEvents.Count(e => e.Event.Kind == TcpEventKind.UrgentData));
     }
 
     [Fact]

@@ -80,6 +80,9 @@ public struct SegmentAnalysis
 
     public EndpointState ServerAfter;
 
+    /// <summary>A FIN from the side that closes first ("This frame initiates the connection closing"); false for the other side's FIN.</summary>
+    public bool FinInitiatesClose;
+
     /// <summary>True when the sender is the client (the side that sent the first SYN, or the first packet).</summary>
     public bool FromClient;
 }
@@ -100,6 +103,13 @@ public sealed class ConversationTracker
     private long _captureStartNs = long.MinValue;
 
     public IReadOnlyList<TcpConversation> Conversations => _all;
+
+    /// <summary>Timestamp of the capture's first frame (TCP or not): conversation start times are relative to it.</summary>
+    public long CaptureStartNs
+    {
+        get => _captureStartNs;
+        set => _captureStartNs = value;
+    }
 
     /// <summary>Analyses one decoded TCP segment; <paramref name="frameNumber"/> is 1-based like Wireshark's.</summary>
     public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
@@ -257,6 +267,12 @@ public sealed class ConversationTracker
         else if (ack)
         {
             fwd.IsFirstAck = false;
+        }
+
+        if ((flags & TcpFlags.Fin) != 0 && !rev.ClosingInitiator)
+        {
+            fwd.ClosingInitiator = true;
+            a.FinInitiatesClose = true;
         }
 
         ReadOptions(fwd, rev, p, frame);

@@ -50,6 +50,7 @@ public sealed class FlowDirection
     internal long PushBytesSent;
     internal bool PushSetLast;
     internal bool IsFirstAck;
+    internal bool ClosingInitiator;
     internal AnalysisFlags LastSegmentFlags;
     internal SeqNum NextSeq;
     internal SeqNum MaxSeqToBeAcked;

@@ -141,6 +141,24 @@ public sealed class ConnectionStates
             {
                 s.Set(TcpState.SynSent);
             }
+            else if (syn && !ackFlag && s.Current.State == TcpState.SynReceived && s.Passive && !s.SentSyn)
+            {
+                // Simultaneous open: a side we took for a listener sends its own SYN, so the peer's SYN had
+                // not arrived yet. It was CLOSED and becomes SYN-SENT; the peer's SYN arrives later.
+                s.Passive = false;
+                s.PeerSynPending = true;
+                s.Set(TcpState.Closed);
+                if (senderIndex == 0)
+                {
+                    a.ClientBefore = s.Current;
+                }
+                else
+                {
+                    a.ServerBefore = s.Current;
+                }
+
+                s.Set(TcpState.SynSent);
+            }
             else if (syn && ackFlag && s.Current.State is TcpState.Listen or TcpState.Closed)
             {
                 s.Set(TcpState.SynReceived);
@@ -155,6 +173,29 @@ public sealed class ConnectionStates
             if (syn)
             {
                 s.Iss = p.Seq;
+                s.SentSyn = true;
+            }
+
+            if ((flags & TcpFlags.Fin) != 0 && !s.FinSent && ackFlag && s.FinReceived && r.FinSent && p.Ack < r.FinSeq + 1)
+            {
+                // Simultaneous close: this FIN does not acknowledge the peer's FIN, so the peer's FIN had not
+                // arrived yet when it was sent. The sender was still ESTABLISHED; the peer's FIN arrives later.
+                s.FinReceived = false;
+                s.PeerFinPending = true;
+                s.Set(TcpState.Established);
+                if (senderIndex == 0)
+                {
+                    a.ClientBefore = s.Current;
+                }
+                else
+                {
+                    a.ServerBefore = s.Current;
+                }
+            }
+            else if (s.PeerFinPending && ackFlag && p.Ack >= r.FinSeq + 1)
+            {
+                // The sender acknowledges the peer's FIN: it has arrived.
+                DeliverPendingFin(s);
             }
 
             if ((flags & TcpFlags.Fin) != 0 && !s.FinSent)
@@ -209,6 +250,21 @@ public sealed class ConnectionStates
                 r.Set(TcpState.Established);
             }
 
+            if (r.PeerSynPending)
+            {
+                r.PeerSynPending = false;
+                if (r.Current.State == TcpState.SynSent)
+                {
+                    r.Set(TcpState.SynReceived);
+                }
+            }
+
+            if (r.PeerFinPending)
+            {
+                // A segment sent after the crossing FIN has reached the receiver: so has that FIN.
+                DeliverPendingFin(r);
+            }
+
             if (ackFlag && r.FinSent && p.Ack >= r.FinSeq + 1)
             {
                 switch (r.Current.State)
@@ -246,6 +302,24 @@ public sealed class ConnectionStates
         a.ClientAfter = _ends[0].Current;
         a.ServerAfter = _ends[1].Current;
         Zeek(senderIndex, s, p, analysis);
+    }
+
+    private static void DeliverPendingFin(Endpoint e)
+    {
+        e.PeerFinPending = false;
+        e.FinReceived = true;
+        switch (e.Current.State)
+        {
+            case TcpState.FinWait1:
+                e.Set(TcpState.Closing);
+                break;
+            case TcpState.FinWait2:
+                e.Set(TcpState.TimeWait);
+                break;
+            case TcpState.Established:
+                e.Set(TcpState.CloseWait);
+                break;
+        }
     }
 
     private void Start(int direction, in DecodedPacket p)
@@ -425,6 +499,8 @@ public sealed class ConnectionStates
         public bool FinSent;
         public SeqNum FinSeq;
         public bool FinReceived;
+        public bool PeerFinPending;
+        public bool PeerSynPending;
 
         public ZeekState Zeek;
         public bool SentAnything;

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Globalization;
+using TcpKit.Net.Packetdrill;
+using TcpKit.Tcp;
+
+namespace TcpKit.Cli.Commands;
+
+/// <summary><c>tcpkit script</c>: runs packetdrill scripts against the TcpKit engine in virtual time.</summary>
+internal static class ScriptCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("path") { Description = "A .pkt script, or a directory whose *.pkt scripts are all run" };
+        var profile = new Option<string>("--profile") { Description = "Engine defaults: linux (initial RTO 1 s, min RTO 200 ms, delayed ACK 40 ms, ...) or rfc", DefaultValueFactory = _ => "linux" };
+        profile.AcceptOnlyFromAmong("linux", "rfc");
+        var tolerance = new Option<long?>("--tolerance_usecs") { Description = "Timing tolerance for outbound packets and returns (overrides the script; packetdrill's default is 4000)" };
+
+        var command = new Command("script", "Run packetdrill scripts against the engine: pass, fail (with the line, expected and actual) or unsupported")
+        {
+            path, profile, tolerance,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new ScriptRunOptions
+            {
+                Profile = parse.GetValue(profile) == "rfc" ? TcpConfig.Rfc : TcpConfig.Linux,
+                ToleranceMicros = parse.GetValue(tolerance),
+            };
+            string target = parse.GetValue(path)!;
+            if (Directory.Exists(target))
+            {
+                return RunDirectory(target, options);
+            }
+
+            if (!File.Exists(target))
+            {
+                return Cli.Fail($"no such script or directory: {target}");
+            }
+
+            var result = ScriptRunner.RunFile(target, options);
+            Console.WriteLine(result.ToString());
+            return result.ExitCode;
+        });
+        return command;
+    }
+
+    private static int RunDirectory(string directory, ScriptRunOptions options)
+    {
+        var files = Directory.GetFiles(directory, "*.pkt");
+        Array.Sort(files, StringComparer.Ordinal);
+        int pass = 0, fail = 0, unsupported = 0;
+        int width = Math.Max(6, files.Length == 0 ? 0 : files.Max(f => Path.GetFileName(f).Length));
+        Console.WriteLine($"{"script".PadRight(width)}  result");
+        foreach (var file in files)
+        {
+            var result = ScriptRunner.RunFile(file, options);
+            switch (result.Verdict)
+            {
+                case ScriptVerdict.Pass: pass++; break;
+                case ScriptVerdict.Fail: fail++; break;
+                default: unsupported++; break;
+            }
+
+            Console.WriteLine($"{Path.GetFileName(file).PadRight(width)}  {result}");
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{files.Length} scripts: {pass} pass, {fail} fail, {unsupported} unsupported"));
+        return fail > 0 ? 1 : unsupported > 0 ? 2 : 0;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Globalization;
+using TcpKit.Tcp;
+
+namespace TcpKit.Net.Packetdrill;
+
+/// <summary>
+/// Backquoted shell lines are never run. Those that only load packetdrill's defaults or set a sysctl TcpKit
+/// has an equivalent for become <see cref="TcpConfig"/> changes; anything else makes the script unsupported.
+/// </summary>
+public static class ShellCommandMapper
+{
+    /// <summary>Returns the configuration change the command stands for, or throws <see cref="PacketdrillUnsupportedException"/>.</summary>
+    public static Func<TcpConfig, TcpConfig> Map(string command, int line)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var changes = new List<Func<TcpConfig, TcpConfig>>();
+        foreach (var raw in command.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var words = raw.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length == 0)
+            {
+                continue;
+            }
+
+            if (IsDefaults(words))
+            {
+                continue; // The profile already holds the defaults a packetdrill defaults.sh would load.
+            }
+
+            if (words[0] != "sysctl")
+            {
+                throw new PacketdrillUnsupportedException(line, $"shell command `{raw}`");
+            }
+
+            bool any = false;
+            foreach (var w in words.Skip(1))
+            {
+                if (w.StartsWith('-'))
+                {
+                    if (w is "-q" or "-w" or "-qw" or "-wq")
+                    {
+                        continue;
+                    }
+
+                    throw new PacketdrillUnsupportedException(line, $"sysctl option {w}");
+                }
+
+                int eq = w.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new PacketdrillUnsupportedException(line, $"sysctl without a value: {w}");
+                }
+
+                changes.Add(MapSysctl(w[..eq], w[(eq + 1)..].Trim('"', '\''), line));
+                any = true;
+            }
+
+            if (!any)
+            {
+                throw new PacketdrillUnsupportedException(line, $"shell command `{raw}`");
+            }
+        }
+
+        return config =>
+        {
+            foreach (var change in changes)
+            {
+                config = change(config);
+            }
+
+            return config;
+        };
+    }
+
+    private static bool IsDefaults(string[] words)
+    {
+        int i = words[0] is "source" or "." ? 1 : 0;
+        return i < words.Length && (words[i] == "defaults.sh" || words[i].EndsWith("/defaults.sh", StringComparison.Ordinal));
+    }
+
+    private static Func<TcpConfig, TcpConfig> MapSysctl(string name, string value, int line)
+    {
+        var parts = value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        long Int(int index = 0)
+        {
+            if (index < parts.Length && long.TryParse(parts[index], NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= 0)
+            {
+                return v;
+            }
+
+            throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
+        }
+
+        Func<TcpConfig, TcpConfig> OnlyOff(string feature)
+        {
+            // TcpKit does not implement the feature yet: turning it off matches, turning it on cannot.
+            return Int() == 0 ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value} ({feature} is not implemented)");
+        }
+
+        switch (name)
+        {
+            // Linux (net.ipv4.tcp_*).
+            case "net.ipv4.tcp_keepalive_time":
+                var idle = TimeSpan.FromSeconds(Int());
+                return c => c with { Keepalive = c.Keepalive with { Idle = idle } };
+            case "net.ipv4.tcp_keepalive_intvl":
+                var interval = TimeSpan.FromSeconds(Int());
+                return c => c with { Keepalive = c.Keepalive with { Interval = interval } };
+            case "net.ipv4.tcp_keepalive_probes":
+                int count = (int)Int();
+                return c => c with { Keepalive = c.Keepalive with { Count = count } };
+            case "net.ipv4.tcp_syn_retries":
+            case "net.ipv4.tcp_synack_retries":
+                int syn = (int)Int();
+                return c => c with { SynRetries = syn };
+            case "net.ipv4.tcp_retries2":
+                int retries = (int)Int();
+                return c => c with { DataRetries = retries };
+            case "net.ipv4.tcp_rmem":
+                int rmem = (int)Int(1);
+                return c => c with { ReceiveBufferSize = rmem };
+            case "net.ipv4.tcp_wmem":
+                int wmem = (int)Int(1);
+                return c => c with { SendBufferSize = wmem };
+            case "net.ipv4.tcp_timestamps":
+                return OnlyOff("timestamps");
+            case "net.ipv4.tcp_sack":
+            case "net.ipv4.tcp_dsack":
+            case "net.ipv4.tcp_fack":
+                return OnlyOff("SACK");
+            case "net.ipv4.tcp_window_scaling":
+                return OnlyOff("window scaling");
+            case "net.ipv4.tcp_ecn":
+                return OnlyOff("ECN");
+            case "net.ipv4.tcp_fastopen":
+                return OnlyOff("TCP Fast Open");
+            case "net.ipv4.tcp_slow_start_after_idle":
+                return Int() == 1 ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value} (TcpKit always restarts after idle, RFC 5681 4.1)");
+            // FreeBSD (net.inet.tcp.*); times in milliseconds.
+            case "net.inet.tcp.rexmit_min":
+                var min = TimeSpan.FromMilliseconds(Int());
+                return c => c with { MinRto = min };
+            case "net.inet.tcp.rexmit_initial":
+                var initial = TimeSpan.FromMilliseconds(Int());
+                return c => c with { InitialRto = initial };
+            case "net.inet.tcp.keepidle":
+                var bsdIdle = TimeSpan.FromMilliseconds(Int());
+                return c => c with { Keepalive = c.Keepalive with { Idle = bsdIdle } };
+            case "net.inet.tcp.keepintvl":
+                var bsdInterval = TimeSpan.FromMilliseconds(Int());
+                return c => c with { Keepalive = c.Keepalive with { Interval = bsdInterval } };
+            case "net.inet.tcp.keepcnt":
+                int bsdCount = (int)Int();
+                return c => c with { Keepalive = c.Keepalive with { Count = bsdCount } };
+            case "net.inet.tcp.delayed_ack":
+                bool delayed = Int() != 0;
+                return c => c with { DelayedAck = delayed };
+            case "net.inet.tcp.delacktime":
+                var delack = TimeSpan.FromMilliseconds(Int());
+                return c => c with { DelayedAckTimeout = delack };
+            case "net.inet.tcp.msl":
+                var msl = TimeSpan.FromMilliseconds(Int());
+                return c => c with { TimeWaitDuration = msl * 2 };
+            case "net.inet.tcp.rfc1323":
+                return OnlyOff("window scaling and timestamps");
+            case "net.inet.tcp.sack.enable":
+                return OnlyOff("SACK");
+            case "net.inet.tcp.ecn.enable":
+                return OnlyOff("ECN");
+            default:
+                throw new PacketdrillUnsupportedException(line, $"sysctl {name}");
+        }
+    }
+}

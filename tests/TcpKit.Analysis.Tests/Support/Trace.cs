@@ -1,0 +1,124 @@
+using TcpKit.Analysis.Fields;
+using TcpKit.Analysis.Output;
+using TcpKit.Wire;
+using TcpKit.Wire.Capture;
+using TcpKit.Wire.Ip;
+using TcpKit.Wire.Link;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Analysis.Tests.Support;
+
+/// <summary>
+/// Builds a capture of Ethernet/IPv4/TCP frames between a client and a server with exact raw numbers,
+/// writes it as classic pcap, and runs it through the analysis pipeline like <c>tcpkit read</c> does.
+/// </summary>
+internal sealed class Trace
+{
+    private readonly List<(long Ns, byte[] Frame)> _frames = [];
+    private readonly IpAddress _client;
+    private readonly IpAddress _server;
+    private readonly ushort _clientPort;
+    private readonly ushort _serverPort;
+
+    public Trace(ushort clientPort = 41000, ushort serverPort = 34567, string client = "10.0.0.1", string server = "10.0.0.9")
+    {
+        IpAddress.TryParse(client, out _client);
+        IpAddress.TryParse(server, out _server);
+        _clientPort = clientPort;
+        _serverPort = serverPort;
+    }
+
+    /// <summary>Adds a segment at <paramref name="seconds"/> (absolute) with raw sequence numbers.</summary>
+    public Trace Add(double seconds, bool fromClient, uint seq, uint ack, TcpFlags flags, ushort window, int length = 0, TcpOptions options = default, byte fill = (byte)'x')
+    {
+        var tcp = new TcpHeader
+        {
+            SourcePort = fromClient ? _clientPort : _serverPort,
+            DestinationPort = fromClient ? _serverPort : _clientPort,
+            Seq = new SeqNum(seq),
+            Ack = new SeqNum(ack),
+            Flags = flags,
+            Window = window,
+            Options = options,
+        };
+        var src = fromClient ? _client : _server;
+        var dst = fromClient ? _server : _client;
+        var frame = new byte[14 + 20 + tcp.HeaderLength + length];
+        new EthernetHeader { Source = new MacAddress(fromClient ? 0x020000000001UL : 0x020000000002UL), Destination = new MacAddress(fromClient ? 0x020000000002UL : 0x020000000001UL), EtherType = 0x0800 }.Emit(frame);
+        new Ipv4Header { TimeToLive = 64, Protocol = 6, Source = src, Destination = dst, DontFragment = true }.Emit(frame.AsSpan(14), tcp.HeaderLength + length);
+        var payload = new byte[length];
+        Array.Fill(payload, fill);
+        tcp.Emit(frame.AsSpan(34), payload, src, dst);
+        _frames.Add(((long)Math.Round(seconds * 1e6) * 1000, frame));
+        return this;
+    }
+
+    public static TcpOptions Options(ushort? mss = null, byte? windowScale = null, bool sackPermitted = false, TcpTimestamp? timestamp = null, params (uint Left, uint Right)[] sack)
+    {
+        var o = new TcpOptions { Mss = mss, WindowScale = windowScale, SackPermitted = sackPermitted, Timestamp = timestamp };
+        foreach (var (l, r) in sack)
+        {
+            o.TryAddSack(new SackBlock(new SeqNum(l), new SeqNum(r)));
+        }
+
+        return o;
+    }
+
+    public string WritePcap()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"tcpkit-trace-{Guid.NewGuid():N}.pcap");
+        using (var w = PcapWriter.Create(path, LinkType.Ethernet))
+        {
+            foreach (var (ns, frame) in _frames)
+            {
+                w.WritePacket(ns, frame);
+            }
+        }
+
+        return path;
+    }
+
+    /// <summary>tshark-style summary lines.</summary>
+    public List<string> Summaries() => Run((in FieldContext c, SummaryPrinter s, FieldsPrinter? _) => s.Format(c, 6), null);
+
+    /// <summary><c>-T fields</c> lines with '|' between fields.</summary>
+    public List<string> Fields(params string[] names) => Run((in FieldContext c, SummaryPrinter _, FieldsPrinter? f) => f!.Format(c), new FieldsPrinter(names, "|"));
+
+    /// <summary>The analysis of every frame (copied out of the pipeline).</summary>
+    public List<Conversations.SegmentAnalysis> Analyses()
+    {
+        var list = new List<Conversations.SegmentAnalysis>();
+        Each((in FieldContext c) => list.Add(c.Analysis));
+        return list;
+    }
+
+    public delegate void FrameAction(in FieldContext context);
+
+    public void Each(FrameAction action)
+    {
+        var path = WritePcap();
+        try
+        {
+            using var reader = CaptureReader.Open(path);
+            var pipeline = new CapturePipeline();
+            while (reader.TryRead(out var packet))
+            {
+                action(pipeline.Next(packet));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private delegate string LineMaker(in FieldContext c, SummaryPrinter summary, FieldsPrinter? fields);
+
+    private List<string> Run(LineMaker make, FieldsPrinter? fields)
+    {
+        var lines = new List<string>();
+        var summary = new SummaryPrinter();
+        Each((in FieldContext c) => lines.Add(make(c, summary, fields)));
+        return lines;
+    }
+}
