@@ -179,7 +179,7 @@ public sealed class EngineTarget : IScriptTarget
             stats.Ssthresh >= int.MaxValue / 2 ? int.MaxValue : stats.Ssthresh / mss,
             stats.Retransmissions,
             mss,
-            (conn.SndMax - conn.SndUna + mss - 1) / mss);
+            (conn.SndNxt - conn.SndUna + mss - 1) / mss);
     }
 
     public SyscallOutcome Invoke(SocketCall call, Instant now)
