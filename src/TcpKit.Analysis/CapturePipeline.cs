@@ -32,7 +32,7 @@ public sealed class CapturePipeline
         }
 
         var frame = packet.Data;
-        var status = PacketDecoder.Decode(packet.LinkType, frame, out var decoded);
+        var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
         var analysis = status == DecodeStatus.Ok ? Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength) : default;
         long delta = packet.TimestampNs - _previousNs;
         _previousNs = packet.TimestampNs;

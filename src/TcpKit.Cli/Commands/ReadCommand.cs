@@ -145,37 +145,36 @@ internal static class ReadCommand
         return 0;
     }
 
-    /// <summary>Copies packets to a pcap or pcapng file, keeping each packet's interface (link type and snaplen).</summary>
+    /// <summary>
+    /// Copies packets to a pcap or pcapng file, keeping each packet's interface (link type, snaplen and
+    /// timestamp resolution). pcapng interfaces are only known once their blocks are read, so the pcap
+    /// writer is created from the first packet's interface.
+    /// </summary>
     private sealed class CaptureSink : IDisposable
     {
+        private readonly string _path;
         private readonly PcapngWriter? _ng;
-        private readonly PcapWriter? _pcap;
         private readonly CaptureReader _reader;
         private readonly Dictionary<int, int> _interfaceMap = [];
+        private PcapWriter? _pcap;
 
-        private CaptureSink(PcapngWriter? ng, PcapWriter? pcap, CaptureReader reader)
+        private CaptureSink(string path, PcapngWriter? ng, CaptureReader reader)
         {
+            _path = path;
             _ng = ng;
-            _pcap = pcap;
             _reader = reader;
         }
 
-        public static CaptureSink Create(string path, string format, CaptureReader reader)
-        {
-            if (format == "pcap")
-            {
-                var first = reader.Interfaces.Count > 0 ? reader.Interfaces[0] : null;
-                var precision = first is { TimestampResolution: 9 } ? PcapTimestampPrecision.Nanoseconds : PcapTimestampPrecision.Microseconds;
-                return new CaptureSink(null, PcapWriter.Create(path, first?.LinkType ?? LinkType.Ethernet, (int)Math.Min(first?.SnapLength ?? CaptureReadOptions.MaxCapturedLength, CaptureReadOptions.MaxCapturedLength), precision), reader);
-            }
-
-            return new CaptureSink(PcapngWriter.Create(path), null, reader);
-        }
+        public static CaptureSink Create(string path, string format, CaptureReader reader) =>
+            format == "pcap" ? new CaptureSink(path, null, reader) : new CaptureSink(path, PcapngWriter.Create(path), reader);
 
         public void Write(in CapturedPacket packet)
         {
-            if (_pcap is not null)
+            var itf = _reader.Interfaces[packet.InterfaceIndex];
+            int snap = (int)Math.Min(itf.SnapLength == 0 ? CaptureReadOptions.MaxCapturedLength : itf.SnapLength, CaptureReadOptions.MaxCapturedLength);
+            if (_ng is null)
             {
+                _pcap ??= PcapWriter.Create(_path, itf.LinkType, snap, itf.TimestampResolution >= 7 ? PcapTimestampPrecision.Nanoseconds : PcapTimestampPrecision.Microseconds);
                 if (packet.LinkType != _pcap.LinkType)
                 {
                     throw new InvalidOperationException($"pcap holds one link type; packet {packet.Ordinal + 1} has {packet.LinkType}. Use -F pcapng.");
@@ -187,18 +186,21 @@ internal static class ReadCommand
 
             if (!_interfaceMap.TryGetValue(packet.InterfaceIndex, out int id))
             {
-                var itf = _reader.Interfaces[packet.InterfaceIndex];
-                id = _ng!.AddInterface(itf.LinkType, (int)Math.Min(itf.SnapLength == 0 ? CaptureReadOptions.MaxCapturedLength : itf.SnapLength, CaptureReadOptions.MaxCapturedLength), itf.Name, itf.TimestampResolution);
+                id = _ng.AddInterface(itf.LinkType, snap, itf.Name, itf.TimestampResolution);
                 _interfaceMap[packet.InterfaceIndex] = id;
             }
 
-            _ng!.WritePacket(id, packet.TimestampNs, packet.Data, packet.OriginalLength, packet.GetComment());
+            _ng.WritePacket(id, packet.TimestampNs, packet.Data, packet.OriginalLength, packet.GetComment());
         }
 
         public void Dispose()
         {
             _ng?.Dispose();
-            _pcap?.Dispose();
+            if (_ng is null)
+            {
+                // An empty capture still gets a valid (empty) pcap file.
+                (_pcap ?? PcapWriter.Create(_path, _reader.Interfaces.Count > 0 ? _reader.Interfaces[0].LinkType : LinkType.Ethernet)).Dispose();
+            }
         }
     }
 }
