@@ -9,21 +9,23 @@ namespace TcpKit.Tcp;
 /// </summary>
 public sealed class Reassembler
 {
-    private readonly SeqNum[] _start;
-    private readonly SeqNum[] _end;
+    private readonly int _maxRanges;
+
+    // Allocated when the first out-of-order segment arrives: an in-order connection never pays for them.
+    private SeqNum[] _start = [];
+    private SeqNum[] _end = [];
 
     public Reassembler(int maxRanges)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRanges, 1);
-        _start = new SeqNum[maxRanges];
-        _end = new SeqNum[maxRanges];
+        _maxRanges = maxRanges;
     }
 
     public int RangeCount { get; private set; }
 
     public bool IsEmpty => RangeCount == 0;
 
-    public int MaxRanges => _start.Length;
+    public int MaxRanges => _maxRanges;
 
     /// <summary>The i-th range (sorted by sequence number), e.g. to build SACK blocks later.</summary>
     public (SeqNum Start, SeqNum End) GetRange(int index) =>
@@ -71,9 +73,15 @@ public sealed class Reassembler
             return true;
         }
 
-        if (RangeCount == _start.Length)
+        if (RangeCount == _maxRanges)
         {
             return false;
+        }
+
+        if (_start.Length == 0)
+        {
+            _start = new SeqNum[_maxRanges];
+            _end = new SeqNum[_maxRanges];
         }
 
         Array.Copy(_start, i, _start, i + 1, RangeCount - i);

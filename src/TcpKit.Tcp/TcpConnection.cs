@@ -19,8 +19,9 @@ public sealed partial class TcpConnection
     private readonly ReceiveBuffer _recvBuffer;
     private readonly Reassembler _reassembler;
     private readonly RtoEstimator _rto;
-    private readonly Queue<TcpEvent> _events = new(8);
-    private readonly TcpHeader[] _control = new TcpHeader[MaxPendingControl];
+    private readonly Queue<TcpEvent> _events = new();
+    // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
+    private TcpHeader[]? _control;
     private int _controlCount;
     private ICongestionControl _cc;
     private TimerSet _timers = TimerSet.Create();
@@ -493,7 +494,7 @@ public sealed partial class TcpConnection
         payloadLength = 0;
         if (_controlCount > 0)
         {
-            header = _control[0];
+            header = _control![0];
             _controlCount--;
             Array.Copy(_control, 1, _control, 0, _controlCount);
             Stats.RstsSent += (header.Flags & TcpFlags.Rst) != 0 ? 1 : 0;
@@ -856,6 +857,7 @@ public sealed partial class TcpConnection
     {
         if (_controlCount < MaxPendingControl)
         {
+            _control ??= new TcpHeader[MaxPendingControl];
             _control[_controlCount++] = header;
         }
     }

@@ -34,7 +34,10 @@ public enum DropReason : byte
 /// <summary>Counters of one connection. Cheap to read at any time; updated in place by the engine.</summary>
 public sealed class TcpStats
 {
-    private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
+    private static readonly int DropReasons = Enum.GetValues<DropReason>().Length;
+
+    // Allocated at the first drop: an idle connection should cost as little memory as possible.
+    private long[]? _drops;
 
     public long SegmentsIn { get; internal set; }
 
@@ -80,14 +83,14 @@ public sealed class TcpStats
 
     public int Ssthresh { get; internal set; }
 
-    public long Drops(DropReason reason) => _drops[(int)reason];
+    public long Drops(DropReason reason) => _drops is null ? 0 : _drops[(int)reason];
 
     public long TotalDrops
     {
         get
         {
             long sum = 0;
-            foreach (long d in _drops)
+            foreach (long d in _drops ?? [])
             {
                 sum += d;
             }
@@ -96,5 +99,5 @@ public sealed class TcpStats
         }
     }
 
-    internal void Drop(DropReason reason) => _drops[(int)reason]++;
+    internal void Drop(DropReason reason) => (_drops ??= new long[DropReasons])[(int)reason]++;
 }

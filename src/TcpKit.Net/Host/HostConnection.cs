@@ -14,7 +14,7 @@ public sealed class HostConnection
     private TaskCompletionSource? _connectWaiter;
     private TaskCompletionSource? _readWaiter;
     private TaskCompletionSource? _writeWaiter;
-    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _closed; // created only when someone waits for the close
 
     internal HostConnection(TcpHost host, FlowKey key, TcpConnection tcb, HostListener? listener)
     {
@@ -35,7 +35,22 @@ public sealed class HostConnection
     public TcpState State => Tcb.State;
 
     /// <summary>Completes when the connection reaches CLOSED (after TIME-WAIT for an active closer).</summary>
-    public Task Closed => _closed.Task;
+    public Task Closed
+    {
+        get
+        {
+            if (_closed is null)
+            {
+                _closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (Tcb.State == TcpState.Closed)
+                {
+                    _closed.SetResult();
+                }
+            }
+
+            return _closed.Task;
+        }
+    }
 
     internal HostListener? Listener { get; set; }
 
@@ -170,7 +185,7 @@ public sealed class HostConnection
                 Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
                 Complete(ref _readWaiter);
                 Complete(ref _writeWaiter);
-                _closed.TrySetResult();
+                _closed?.TrySetResult();
                 break;
         }
     }
@@ -198,14 +213,11 @@ public sealed class HostConnection
         w?.TrySetException(e);
     }
 
-    private static async Task WithCancellation(Task task, Action? onCancel, CancellationToken ct)
-    {
-        if (!ct.CanBeCanceled || task.IsCompleted)
-        {
-            await task.ConfigureAwait(true);
-            return;
-        }
+    private static Task WithCancellation(Task task, Action? onCancel, CancellationToken ct) =>
+        !ct.CanBeCanceled || task.IsCompleted ? task : WithCancellationSlow(task, onCancel, ct);
 
+    private static async Task WithCancellationSlow(Task task, Action? onCancel, CancellationToken ct)
+    {
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (ct.Register(() => cancelled.TrySetResult()))
         {
