@@ -56,6 +56,9 @@ public sealed class HostConnection
 
     internal ILoopTimer Timer { get; }
 
+    /// <summary>The deadline <see cref="Timer"/> is armed for (Instant.Never when disarmed).</summary>
+    internal Instant TimerDeadline { get; set; } = Instant.Never;
+
     internal bool Pumping { get; set; }
 
     internal bool PumpAgain { get; set; }

@@ -268,6 +268,7 @@ public sealed class TcpHost : ILinkReceiver
 
     internal void OnConnectionTimer(HostConnection conn)
     {
+        conn.TimerDeadline = Instant.Never; // it fired: disarmed
         conn.Tcb.OnTimer(Loop.Now);
         Pump(conn);
     }
@@ -305,9 +306,11 @@ public sealed class TcpHost : ILinkReceiver
                 conn.Timer.Cancel();
                 _connections.Remove(conn.Key);
             }
-            else
+            else if (conn.TimerDeadline != conn.Tcb.NextDeadline)
             {
-                conn.Timer.Set(conn.Tcb.NextDeadline);
+                // Re-arming costs a heap operation; most segments leave the deadline where it was.
+                conn.TimerDeadline = conn.Tcb.NextDeadline;
+                conn.Timer.Set(conn.TimerDeadline);
             }
         }
         finally
