@@ -152,17 +152,27 @@ internal static class SimulatedStack
         const int bufferSize = 1024;
         var config = TcpConfig.Linux with { SendBufferSize = bufferSize, ReceiveBufferSize = bufferSize };
         var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
-        var listener = new TcpKitListener(p.Server, 80) { Config = config };
-        listener.Start(backlog: 4096);
+        // One client address reaches one server port through at most 28,232 ephemeral ports, so the
+        // server listens on several ports to hold 100,000 connections at once.
+        const int ports = 4;
         var accepted = new List<TcpKitClient>(count);
         var clients = new List<TcpKitClient>(count);
-        var server = p.Loop.Start(async () =>
+        var servers = new List<Task>();
+        for (int port = 80; port < 80 + ports; port++)
         {
-            while (accepted.Count < count)
+            var listener = new TcpKitListener(p.Server, port) { Config = config };
+            listener.Start(backlog: 4096);
+            int share = (count / ports) + (port - 80 < count % ports ? 1 : 0);
+            servers.Add(p.Loop.Start(async () =>
             {
-                accepted.Add(await listener.AcceptTcpClientAsync());
-            }
-        });
+                for (int i = 0; i < share; i++)
+                {
+                    accepted.Add(await listener.AcceptTcpClientAsync());
+                }
+            }));
+        }
+
+        var server = Task.WhenAll(servers);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -173,7 +183,7 @@ internal static class SimulatedStack
             {
                 var c = new TcpKitClient(p.Client) { Config = config };
                 clients.Add(c);
-                var connect = c.ConnectAsync(ServerAddress, 80);
+                var connect = c.ConnectAsync(ServerAddress, 80 + (i % ports));
                 if (i % 512 == 511)
                 {
                     await connect;
