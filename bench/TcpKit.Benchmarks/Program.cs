@@ -21,6 +21,8 @@ public static class Program
                 return SimulatedStack.Bulk(args.Length >= 2 ? long.Parse(args[1], inv) : 1L << 30, args.Length >= 3 ? int.Parse(args[2], inv) : 3);
             case "sim-open-close":
                 return SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
+            case "fuzz-packets":
+                return PacketFuzz.Run(args.Length >= 2 ? long.Parse(args[1], inv) : 1_000_000, args.Length >= 3 ? ulong.Parse(args[2], inv) : 1);
             case "sim-idle":
                 return SimulatedStack.Idle(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
         }
