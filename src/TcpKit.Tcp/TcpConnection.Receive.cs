@@ -354,6 +354,7 @@ public sealed partial class TcpConnection
             int flightBefore = _sndMax - SndUna;
             int dataAcked = Math.Clamp(ack - _sendBufferSeq, 0, _sendBuffer.Count);
             _sendBuffer.Drop(dataAcked);
+            _sendBuffer.Release(); // everything acknowledged: an idle connection holds no send ring
             _sendBufferSeq += dataAcked;
             SndUna = ack;
             if (_sendNext < SndUna)

@@ -248,6 +248,12 @@ public sealed partial class TcpConnection
     {
         int n = _recvBuffer.Read(destination);
         _readableSignalled = false;
+        if (_recvBuffer.Count == 0 && _reassembler.IsEmpty)
+        {
+            // An idle connection holds no receive ring; the next segment rents one again.
+            _recvBuffer.Release();
+        }
+
         if (n > 0 && IsSynchronized && !_finReceived && WindowUpdateWorthSending())
         {
             // RFC 9293 3.8.6.2.2 / RFC 1122 4.2.3.3: tell the peer once the window opened enough.
@@ -890,6 +896,11 @@ public sealed partial class TcpConnection
     private void Terminate(TcpError error)
     {
         Error = error;
+        // Nothing more will be sent; return the rings to the pool (the receive ring only once read empty).
+        _sendBuffer.Clear();
+        _sendBuffer.Release();
+        _reassembler.Clear();
+        _recvBuffer.Release();
         _ackNow = false;
         _sendKeepalive = false;
         _sendWindowProbe = false;
