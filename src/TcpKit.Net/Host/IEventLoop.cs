@@ -34,11 +34,14 @@ public interface IEventLoop : IClock
 public sealed class SimulatedEventLoop : IEventLoop
 {
     private readonly LoopContext _context;
+    private readonly Queue<Action> _posted = new();
+    private readonly SimTimer _drain;
 
     public SimulatedEventLoop(SimulatedNetwork network)
     {
         Network = network;
         _context = new LoopContext(this);
+        _drain = network.CreateTimer(() => RunInContext(Drain));
     }
 
     public SimulatedNetwork Network { get; }
@@ -49,7 +52,38 @@ public sealed class SimulatedEventLoop : IEventLoop
 
     public ILoopTimer CreateTimer(Action callback) => new Timer(Network.CreateTimer(() => RunInContext(callback)));
 
-    public void Post(Action action) => Network.Schedule(Network.Now, () => RunInContext(action));
+    /// <summary>
+    /// Queues <paramref name="action"/> to run at the current instant, after the event now running. Posted
+    /// work shares one timer and runs in posting order, so it stays deterministic and cheap.
+    /// </summary>
+    public void Post(Action action)
+    {
+        _posted.Enqueue(action);
+        if (!_drain.IsArmed)
+        {
+            _drain.Set(Network.Now);
+        }
+    }
+
+    private void Drain()
+    {
+        // Work posted while draining runs in this same pass, in order.
+        try
+        {
+            while (_posted.TryDequeue(out var action))
+            {
+                action();
+            }
+        }
+        finally
+        {
+            // If an action threw, what it left queued still runs.
+            if (_posted.Count > 0 && !_drain.IsArmed)
+            {
+                _drain.Set(Network.Now);
+            }
+        }
+    }
 
     /// <summary>
     /// Starts async user code inside the simulation: its awaits resume as simulation events.
