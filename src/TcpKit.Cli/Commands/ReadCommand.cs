@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TcpKit.Analysis;
+using TcpKit.Analysis.Filters;
 using TcpKit.Analysis.Output;
 using TcpKit.Wire;
 using TcpKit.Wire.Capture;
@@ -22,13 +23,27 @@ internal static class ReadCommand
         output.AcceptOnlyFromAmong("text", "fields");
         var fields = new Option<string[]>("-e") { Description = "A field to print with -T fields (repeatable), named as in Wireshark, e.g. tcp.seq", AllowMultipleArgumentsPerToken = false };
         var fieldOptions = new Option<string[]>("-E") { Description = "Field output options: header=y|n, separator=/t|/s|CHAR" };
+        var displayFilter = new Option<string?>("--display-filter", "-Y") { Description = "Only packets matching this Wireshark display filter, e.g. \"tcp.analysis.retransmission && tcp.port == 443\"" };
 
         var command = new Command("read", "Print one line per packet, as tshark does, with relative sequence numbers per TCP connection")
         {
-            file, count, write, format, print, lenient, output, fields, fieldOptions,
+            file, count, write, format, print, lenient, output, fields, fieldOptions, displayFilter,
         };
         command.SetAction(parse =>
         {
+            DisplayFilter? filter = null;
+            if (parse.GetValue(displayFilter) is string filterText)
+            {
+                try
+                {
+                    filter = DisplayFilter.Compile(filterText);
+                }
+                catch (FilterException e)
+                {
+                    return Cli.Fail("invalid display filter: " + e.Describe());
+                }
+            }
+
             FieldsPrinter? fieldsPrinter = null;
             bool header = false;
             if (parse.GetValue(output) == "fields")
@@ -74,12 +89,13 @@ internal static class ReadCommand
                 parse.GetValue(print),
                 parse.GetValue(lenient),
                 fieldsPrinter,
-                header);
+                header,
+                filter);
         });
         return command;
     }
 
-    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header)
+    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header, DisplayFilter? filter)
     {
         if (!File.Exists(path))
         {
@@ -113,6 +129,11 @@ internal static class ReadCommand
                 while ((maxCount is null || pipeline.Count < maxCount) && reader.TryRead(out var packet))
                 {
                     var context = pipeline.Next(packet);
+                    if (filter is not null && !filter.Matches(context))
+                    {
+                        continue;
+                    }
+
                     sink?.Write(packet);
                     if (!printLines)
                     {
