@@ -19,8 +19,8 @@ internal static class ReadCommand
         format.AcceptOnlyFromAmong("pcap", "pcapng");
         var print = new Option<bool>("--print", "-P") { Description = "Print summaries even when writing with -w" };
         var lenient = new Option<bool>("--lenient") { Description = "Skip and count damaged records instead of stopping at the first one" };
-        var output = new Option<string>("-T") { Description = "Output: text (one summary line per packet, the default) or fields (with -e)", DefaultValueFactory = _ => "text" };
-        output.AcceptOnlyFromAmong("text", "fields");
+        var output = new Option<string>("-T") { Description = "Output: text (one summary line per packet, the default), fields (with -e), json or ek (with -e, as tshark prints them)", DefaultValueFactory = _ => "text" };
+        output.AcceptOnlyFromAmong("text", "fields", "json", "ek");
         var fields = new Option<string[]>("-e") { Description = "A field to print with -T fields (repeatable), named as in Wireshark, e.g. tcp.seq", AllowMultipleArgumentsPerToken = false };
         var fieldOptions = new Option<string[]>("-E") { Description = "Field output options: header=y|n, separator=/t|/s|CHAR" };
         var displayFilter = new Option<string?>("--display-filter", "-Y") { Description = "Only packets matching this Wireshark display filter, e.g. \"tcp.analysis.retransmission && tcp.port == 443\"" };
@@ -45,7 +45,20 @@ internal static class ReadCommand
             }
 
             FieldsPrinter? fieldsPrinter = null;
+            JsonPrinter? jsonPrinter = null;
             bool header = false;
+            if (parse.GetValue(output) is "json" or "ek")
+            {
+                try
+                {
+                    jsonPrinter = new JsonPrinter(parse.GetValue(fields) ?? [], parse.GetValue(output) == "ek");
+                }
+                catch (ArgumentException e)
+                {
+                    return Cli.Fail(e.Message);
+                }
+            }
+
             if (parse.GetValue(output) == "fields")
             {
                 string separator = "\t";
@@ -90,12 +103,13 @@ internal static class ReadCommand
                 parse.GetValue(lenient),
                 fieldsPrinter,
                 header,
-                filter);
+                filter,
+                jsonPrinter);
         });
         return command;
     }
 
-    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header, DisplayFilter? filter)
+    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header, DisplayFilter? filter, JsonPrinter? jsonPrinter)
     {
         if (!File.Exists(path))
         {
@@ -140,7 +154,11 @@ internal static class ReadCommand
                         continue;
                     }
 
-                    if (fieldsPrinter is not null)
+                    if (jsonPrinter is not null)
+                    {
+                        stdout.Write(jsonPrinter.Format(context, packet.TimestampNs));
+                    }
+                    else if (fieldsPrinter is not null)
                     {
                         stdout.WriteLine(fieldsPrinter.Format(context));
                     }
@@ -153,8 +171,18 @@ internal static class ReadCommand
             }
             catch (CaptureFormatException e)
             {
+                if (jsonPrinter is not null && printLines)
+                {
+                    stdout.Write(jsonPrinter.End());
+                }
+
                 stdout.Flush();
                 return Cli.Fail($"\"{path}\" is damaged: {e.Message} (use --lenient to skip damaged records)");
+            }
+
+            if (jsonPrinter is not null && printLines)
+            {
+                stdout.Write(jsonPrinter.End());
             }
 
             if (reader.Counters.TotalSkipped > 0)

@@ -42,6 +42,21 @@ public class ReportsMatchTsharkTests(AnalysisCaptures captures)
         AssertSameText(TsharkReport(path, $"follow,tcp,{format},{stream}"), TcpKit("follow", "-r", path, "--stream", stream.ToString(), "--format", format));
     }
 
+    [SkippableTheory]
+    [InlineData("loss-v4", "json")]
+    [InlineData("port-reuse", "json")]
+    [InlineData("zero-window", "ek")]
+    public void Json_and_ek_output_of_chosen_fields_equals_tsharks(string scenario, string format)
+    {
+        Skip.If(captures.SkipReason is not null, captures.SkipReason);
+        var path = captures[scenario];
+        string[] fields = ["-e", "frame.number", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.analysis.flags",
+            "-e", "tcp.analysis.duplicate_ack", "-e", "tcp.options.sack_le", "-e", "tcp.analysis.ack_rtt", "-e", "tcp.analysis.bytes_in_flight"];
+        var (exit, expected, stderr) = Tool.RunFull("tshark", ["-r", path, "-T", format, .. fields, .. Tshark.NoPayloadDissection]);
+        Assert.True(exit == 0, stderr);
+        AssertSameText(expected, TcpKit(["read", "-r", path, "-T", format, .. fields]));
+    }
+
     private static string TsharkReport(string path, string report)
     {
         var (exit, stdout, stderr) = Tool.RunFull("env", ["LC_ALL=C", "tshark", "-q", "-r", path, "-z", report, .. Tshark.NoPayloadDissection]);
