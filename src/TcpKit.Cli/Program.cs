@@ -14,6 +14,7 @@ public static class Program
             ConvCommand.Create(),
             ExpertCommand.Create(),
             FollowCommand.Create(),
+            GraphCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
