@@ -16,6 +16,7 @@ public static class Program
             ExpertCommand.Create(),
             FollowCommand.Create(),
             ScriptCommand.Create(),
+            GraphCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

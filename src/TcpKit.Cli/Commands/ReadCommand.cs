@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TcpKit.Analysis;
+using TcpKit.Analysis.Filters;
 using TcpKit.Analysis.Output;
 using TcpKit.Wire;
 using TcpKit.Wire.Capture;
@@ -18,19 +19,46 @@ internal static class ReadCommand
         format.AcceptOnlyFromAmong("pcap", "pcapng");
         var print = new Option<bool>("--print", "-P") { Description = "Print summaries even when writing with -w" };
         var lenient = new Option<bool>("--lenient") { Description = "Skip and count damaged records instead of stopping at the first one" };
-        var output = new Option<string>("-T") { Description = "Output: text (one summary line per packet, the default) or fields (with -e)", DefaultValueFactory = _ => "text" };
-        output.AcceptOnlyFromAmong("text", "fields");
+        var output = new Option<string>("-T") { Description = "Output: text (one summary line per packet, the default), fields (with -e), json or ek (with -e, as tshark prints them)", DefaultValueFactory = _ => "text" };
+        output.AcceptOnlyFromAmong("text", "fields", "json", "ek");
         var fields = new Option<string[]>("-e") { Description = "A field to print with -T fields (repeatable), named as in Wireshark, e.g. tcp.seq", AllowMultipleArgumentsPerToken = false };
         var fieldOptions = new Option<string[]>("-E") { Description = "Field output options: header=y|n, separator=/t|/s|CHAR" };
+        var displayFilter = new Option<string?>("--display-filter", "-Y") { Description = "Only packets matching this Wireshark display filter, e.g. \"tcp.analysis.retransmission && tcp.port == 443\"" };
 
         var command = new Command("read", "Print one line per packet, as tshark does, with relative sequence numbers per TCP connection")
         {
-            file, count, write, format, print, lenient, output, fields, fieldOptions,
+            file, count, write, format, print, lenient, output, fields, fieldOptions, displayFilter,
         };
         command.SetAction(parse =>
         {
+            DisplayFilter? filter = null;
+            if (parse.GetValue(displayFilter) is string filterText)
+            {
+                try
+                {
+                    filter = DisplayFilter.Compile(filterText);
+                }
+                catch (FilterException e)
+                {
+                    return Cli.Fail("invalid display filter: " + e.Describe());
+                }
+            }
+
             FieldsPrinter? fieldsPrinter = null;
+            JsonPrinter? jsonPrinter = null;
             bool header = false;
+            if (parse.GetValue(output) is "json" or "ek")
+            {
+                try
+                {
+                    jsonPrinter = new JsonPrinter(parse.GetValue(fields) ?? [], parse.GetValue(output) == "ek");
+                }
+                catch (ArgumentException e)
+                {
+                    return Cli.Fail(e.Message);
+                }
+            }
+
             if (parse.GetValue(output) == "fields")
             {
                 string separator = "\t";
@@ -74,12 +102,14 @@ internal static class ReadCommand
                 parse.GetValue(print),
                 parse.GetValue(lenient),
                 fieldsPrinter,
-                header);
+                header,
+                filter,
+                jsonPrinter);
         });
         return command;
     }
 
-    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header)
+    private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header, DisplayFilter? filter, JsonPrinter? jsonPrinter)
     {
         if (!File.Exists(path))
         {
@@ -113,13 +143,22 @@ internal static class ReadCommand
                 while ((maxCount is null || pipeline.Count < maxCount) && reader.TryRead(out var packet))
                 {
                     var context = pipeline.Next(packet);
+                    if (filter is not null && !filter.Matches(context))
+                    {
+                        continue;
+                    }
+
                     sink?.Write(packet);
                     if (!printLines)
                     {
                         continue;
                     }
 
-                    if (fieldsPrinter is not null)
+                    if (jsonPrinter is not null)
+                    {
+                        stdout.Write(jsonPrinter.Format(context, packet.TimestampNs));
+                    }
+                    else if (fieldsPrinter is not null)
                     {
                         stdout.WriteLine(fieldsPrinter.Format(context));
                     }
@@ -132,8 +171,18 @@ internal static class ReadCommand
             }
             catch (CaptureFormatException e)
             {
+                if (jsonPrinter is not null && printLines)
+                {
+                    stdout.Write(jsonPrinter.End());
+                }
+
                 stdout.Flush();
                 return Cli.Fail($"\"{path}\" is damaged: {e.Message} (use --lenient to skip damaged records)");
+            }
+
+            if (jsonPrinter is not null && printLines)
+            {
+                stdout.Write(jsonPrinter.End());
             }
 
             if (reader.Counters.TotalSkipped > 0)

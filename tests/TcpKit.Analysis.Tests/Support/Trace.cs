@@ -94,7 +94,7 @@ internal sealed class Trace
 
     public delegate void FrameAction(in FieldContext context);
 
-    public void Each(FrameAction action)
+    public void Each(FrameAction action, Action<CapturePipeline>? done = null)
     {
         var path = WritePcap();
         try
@@ -105,6 +105,8 @@ internal sealed class Trace
             {
                 action(pipeline.Next(packet));
             }
+
+            done?.Invoke(pipeline);
         }
         finally
         {

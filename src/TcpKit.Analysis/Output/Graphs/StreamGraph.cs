@@ -1,0 +1,332 @@
+using System.Globalization;
+using System.Text;
+using TcpKit.Analysis.Conversations;
+using TcpKit.Analysis.Fields;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Analysis.Output.Graphs;
+
+/// <summary>The graphs <c>tcpkit graph</c> draws for one direction of one stream.</summary>
+public enum GraphKind
+{
+    /// <summary>Stevens/tcptrace time-sequence graph: segments, the ACK line, the receive window, SACK blocks, retransmissions.</summary>
+    TimeSequence,
+
+    /// <summary>Goodput of the data direction over time.</summary>
+    Throughput,
+
+    /// <summary>tcp.analysis.ack_rtt of each acknowledged segment.</summary>
+    RoundTripTime,
+
+    /// <summary>The receiver's advertised window and the sender's bytes in flight.</summary>
+    Window,
+}
+
+/// <summary>
+/// Collects one TCP stream's segments (data one way, ACKs the other) and draws them as a standalone SVG.
+/// The data direction is the side that sent more payload unless chosen.
+/// </summary>
+public sealed class StreamGraph
+{
+    private readonly int _stream;
+    private readonly List<Point> _points = [];
+
+    public StreamGraph(int stream) => _stream = stream;
+
+    private readonly record struct Point(long TimeNs, bool FromInitiator, uint Seq, int Length, uint Ack, long Window, bool Retransmitted, long RttNs, long BytesInFlight, uint SackLeft, uint SackRight, bool Syn, bool Fin);
+
+    /// <summary>Segments recorded so far.</summary>
+    public int Count => _points.Count;
+
+    public void Observe(in FieldContext c)
+    {
+        if (!c.HasTcp || c.Analysis.Conversation.StreamIndex != _stream)
+        {
+            return;
+        }
+
+        var a = c.Analysis;
+        var p = c.Decoded;
+        uint sackLeft = 0, sackRight = 0;
+        var rev = a.Conversation.Directions[1 - a.Direction];
+        foreach (var o in p.GetTcpOptions(c.Frame))
+        {
+            if (o.Kind == TcpOptionKind.Sack && !o.IsMalformed && o.SackBlockCount > 0)
+            {
+                var b = o.GetSackBlock(0);
+                sackLeft = b.Left.RelativeTo(rev.BaseSeq);
+                sackRight = b.Right.RelativeTo(rev.BaseSeq);
+            }
+        }
+
+        _points.Add(new Point(a.TimeRelativeNs, a.Direction == 0, a.RelativeSeq, a.Length, (p.Flags & TcpFlags.Ack) != 0 ? a.RelativeAck : 0, a.Window,
+            (a.Flags & (AnalysisFlags.Retransmission | AnalysisFlags.FastRetransmission | AnalysisFlags.SpuriousRetransmission)) != 0,
+            a.AcksFrame != 0 ? a.AckRttNs : 0, a.BytesInFlight, sackLeft, sackRight, (p.Flags & TcpFlags.Syn) != 0, (p.Flags & TcpFlags.Fin) != 0));
+    }
+
+    /// <summary>Draws the graph; <paramref name="fromInitiator"/> picks the data direction (null: the one with more payload).</summary>
+    public string RenderSvg(GraphKind kind, bool? fromInitiator = null)
+    {
+        long bytesA = 0, bytesB = 0;
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator)
+            {
+                bytesA += p.Length;
+            }
+            else
+            {
+                bytesB += p.Length;
+            }
+        }
+
+        bool dataA = fromInitiator ?? bytesA >= bytesB;
+        var svg = new Svg(kind switch
+        {
+            GraphKind.TimeSequence => $"Time-sequence graph (stream {_stream})",
+            GraphKind.Throughput => $"Throughput (stream {_stream})",
+            GraphKind.RoundTripTime => $"Round-trip time (stream {_stream})",
+            _ => $"Window and bytes in flight (stream {_stream})",
+        });
+        switch (kind)
+        {
+            case GraphKind.TimeSequence:
+                TimeSequence(svg, dataA);
+                break;
+            case GraphKind.Throughput:
+                Throughput(svg, dataA);
+                break;
+            case GraphKind.RoundTripTime:
+                Rtt(svg, dataA);
+                break;
+            default:
+                WindowGraph(svg, dataA);
+                break;
+        }
+
+        return svg.ToString();
+    }
+
+    private void TimeSequence(Svg svg, bool dataA)
+    {
+        svg.YLabel = "relative sequence number";
+        foreach (var p in _points)
+        {
+            svg.Extend(p.TimeNs, p.FromInitiator == dataA ? p.Seq + (uint)p.Length : p.Ack + p.Window);
+        }
+
+        var ackLine = new List<(long, double)>();
+        var windowLine = new List<(long, double)>();
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator == dataA)
+            {
+                if (p.Length > 0 || p.Syn || p.Fin)
+                {
+                    // A segment is an I-beam from its first to its last byte; retransmissions in red.
+                    svg.Bar(p.TimeNs, p.Seq, p.Seq + (uint)Math.Max(p.Length, 1), p.Retransmitted ? "#c62828" : "#1565c0");
+                }
+            }
+            else if (p.Ack != 0)
+            {
+                ackLine.Add((p.TimeNs, p.Ack));
+                windowLine.Add((p.TimeNs, p.Ack + (double)p.Window));
+                if (p.SackRight != 0)
+                {
+                    svg.Bar(p.TimeNs, p.SackLeft, p.SackRight, "#8e24aa");
+                }
+            }
+        }
+
+        svg.Steps(ackLine, "#2e7d32", "ACK");
+        svg.Steps(windowLine, "#f9a825", "receive window");
+        svg.Legend(("data", "#1565c0"), ("retransmission", "#c62828"), ("SACK", "#8e24aa"), ("ACK", "#2e7d32"), ("window", "#f9a825"));
+    }
+
+    private void Throughput(Svg svg, bool dataA)
+    {
+        svg.YLabel = "bytes per second";
+        long end = _points.Count > 0 ? _points[^1].TimeNs : 0;
+        long bin = Math.Max(1_000_000, end / 100);
+        var bins = new double[(end / bin) + 1];
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator == dataA && !p.Retransmitted)
+            {
+                bins[p.TimeNs / bin] += p.Length;
+            }
+        }
+
+        var line = new List<(long, double)>();
+        for (int i = 0; i < bins.Length; i++)
+        {
+            double rate = bins[i] * 1e9 / bin;
+            line.Add(((i * bin) + (bin / 2), rate));
+            svg.Extend(i * bin, rate);
+        }
+
+        svg.Extend(0, 0);
+        svg.Line(line, "#1565c0");
+        svg.Legend(("goodput", "#1565c0"));
+    }
+
+    private void Rtt(Svg svg, bool dataA)
+    {
+        svg.YLabel = "RTT (ms)";
+        svg.Extend(0, 0);
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator != dataA && p.RttNs > 0)
+            {
+                svg.Extend(p.TimeNs, p.RttNs / 1e6);
+            }
+        }
+
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator != dataA && p.RttNs > 0)
+            {
+                svg.Dot(p.TimeNs, p.RttNs / 1e6, "#1565c0");
+            }
+        }
+
+        svg.Legend(("ack_rtt", "#1565c0"));
+    }
+
+    private void WindowGraph(Svg svg, bool dataA)
+    {
+        svg.YLabel = "bytes";
+        svg.Extend(0, 0);
+        var window = new List<(long, double)>();
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator != dataA)
+            {
+                window.Add((p.TimeNs, p.Window));
+                svg.Extend(p.TimeNs, p.Window);
+            }
+            else if (p.BytesInFlight > 0)
+            {
+                svg.Extend(p.TimeNs, p.BytesInFlight);
+            }
+        }
+
+        svg.Steps(window, "#f9a825", "window");
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator == dataA && p.BytesInFlight > 0)
+            {
+                svg.Dot(p.TimeNs, p.BytesInFlight, "#1565c0");
+            }
+        }
+
+        svg.Legend(("receive window", "#f9a825"), ("bytes in flight", "#1565c0"));
+    }
+
+    /// <summary>A small SVG plot: time on x (seconds), a value on y, axes with five ticks each.</summary>
+    private sealed class Svg(string title)
+    {
+        private const int W = 1000, H = 600, Left = 90, Right = 30, Top = 50, Bottom = 60;
+        private readonly StringBuilder _body = new();
+        private long _maxT = 1;
+        private double _minY = double.MaxValue, _maxY = double.MinValue;
+
+        public string YLabel { get; set; } = "";
+
+        public void Extend(long t, double y)
+        {
+            _maxT = Math.Max(_maxT, t);
+            _minY = Math.Min(_minY, y);
+            _maxY = Math.Max(_maxY, y);
+        }
+
+        private double X(long t) => Left + ((W - Left - Right) * (double)t / _maxT);
+
+        private double Y(double v) => H - Bottom - ((H - Top - Bottom) * (v - MinY) / Math.Max(1e-9, _maxY - MinY));
+
+        private double MinY => _minY == double.MaxValue ? 0 : _minY;
+
+        private readonly List<Action<StringBuilder>> _deferred = [];
+
+        public void Bar(long t, double from, double to, string color) =>
+            _deferred.Add(sb => sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{X(t):0.#}\" y1=\"{Y(from):0.#}\" x2=\"{X(t):0.#}\" y2=\"{Y(to):0.#}\" stroke=\"{color}\" stroke-width=\"1.5\"/>\n"));
+
+        public void Dot(long t, double v, string color) =>
+            _deferred.Add(sb => sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{X(t):0.#}\" cy=\"{Y(v):0.#}\" r=\"2\" fill=\"{color}\"/>\n"));
+
+        public void Line(List<(long T, double V)> points, string color) =>
+            _deferred.Add(sb =>
+            {
+                sb.Append("<polyline fill=\"none\" stroke=\"").Append(color).Append("\" stroke-width=\"1.5\" points=\"");
+                foreach (var (t, v) in points)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"{X(t):0.#},{Y(v):0.#} ");
+                }
+
+                sb.Append("\"/>\n");
+            });
+
+        public void Steps(List<(long T, double V)> points, string color, string name) =>
+            _deferred.Add(sb =>
+            {
+                if (points.Count == 0)
+                {
+                    return;
+                }
+
+                sb.Append("<polyline class=\"").Append(name).Append("\" fill=\"none\" stroke=\"").Append(color).Append("\" stroke-width=\"1.2\" points=\"");
+                double? last = null;
+                foreach (var (t, v) in points)
+                {
+                    if (last is double l)
+                    {
+                        sb.Append(CultureInfo.InvariantCulture, $"{X(t):0.#},{Y(l):0.#} ");
+                    }
+
+                    sb.Append(CultureInfo.InvariantCulture, $"{X(t):0.#},{Y(v):0.#} ");
+                    last = v;
+                }
+
+                sb.Append("\"/>\n");
+            });
+
+        private readonly List<(string, string)> _legend = [];
+
+        public void Legend(params (string Name, string Color)[] items) => _legend.AddRange(items);
+
+        public override string ToString()
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var sb = new StringBuilder();
+            sb.Append(inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n");
+            sb.Append(inv, $"<rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n");
+            sb.Append(inv, $"<text x=\"{W / 2}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">{System.Security.SecurityElement.Escape(title)}</text>\n");
+            sb.Append(inv, $"<line x1=\"{Left}\" y1=\"{H - Bottom}\" x2=\"{W - Right}\" y2=\"{H - Bottom}\" stroke=\"#333\"/>\n");
+            sb.Append(inv, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{H - Bottom}\" stroke=\"#333\"/>\n");
+            for (int i = 0; i <= 5; i++)
+            {
+                long t = _maxT * i / 5;
+                double v = MinY + ((_maxY == double.MinValue ? 0 : _maxY - MinY) * i / 5);
+                sb.Append(inv, $"<text x=\"{X(t):0.#}\" y=\"{H - Bottom + 18}\" text-anchor=\"middle\">{t / 1e9:0.###}</text>\n");
+                sb.Append(inv, $"<text x=\"{Left - 6}\" y=\"{Y(v) + 4:0.#}\" text-anchor=\"end\">{v:0.##}</text>\n");
+            }
+
+            sb.Append(inv, $"<text x=\"{W / 2}\" y=\"{H - 16}\" text-anchor=\"middle\">time (s)</text>\n");
+            sb.Append(inv, $"<text x=\"16\" y=\"{H / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {H / 2})\">{System.Security.SecurityElement.Escape(YLabel)}</text>\n");
+            foreach (var d in _deferred)
+            {
+                d(sb);
+            }
+
+            int lx = Left + 10;
+            foreach (var (name, color) in _legend)
+            {
+                sb.Append(inv, $"<rect x=\"{lx}\" y=\"{Top - 14}\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{lx + 14}\" y=\"{Top - 5}\">{name}</text>\n");
+                lx += 24 + (name.Length * 7);
+            }
+
+            sb.Append("</svg>\n");
+            return sb.ToString();
+        }
+    }
+}

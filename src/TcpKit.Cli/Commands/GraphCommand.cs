@@ -1,0 +1,53 @@
+using System.CommandLine;
+using TcpKit.Analysis.Fields;
+using TcpKit.Analysis.Output.Graphs;
+
+namespace TcpKit.Cli.Commands;
+
+/// <summary><c>tcpkit graph</c>: time-sequence, throughput, RTT and window graphs of one stream, as SVG.</summary>
+internal static class GraphCommand
+{
+    public static Command Create()
+    {
+        var file = new Option<string>("--read-file", "-r") { Description = "Capture file to read (pcap or pcapng)", Required = true };
+        var stream = new Option<int>("--stream") { Description = "The conversation to draw (tcp.stream)", Required = true };
+        var kind = new Option<string>("--kind") { Description = "tsq (time-sequence, Stevens/tcptrace style), throughput, rtt or window", DefaultValueFactory = _ => "tsq" };
+        kind.AcceptOnlyFromAmong("tsq", "throughput", "rtt", "window");
+        var direction = new Option<string>("--direction") { Description = "Data direction: auto (the side that sent more), client or server", DefaultValueFactory = _ => "auto" };
+        direction.AcceptOnlyFromAmong("auto", "client", "server");
+        var output = new Option<string>("--output", "-o") { Description = "Output file (.svg)", Required = true };
+        var command = new Command("graph", "Draw a time-sequence, throughput, RTT or window graph of one TCP stream as SVG") { file, stream, kind, direction, output };
+        command.SetAction(parse =>
+        {
+            string outPath = parse.GetValue(output)!;
+            if (!outPath.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            {
+                return Cli.Fail($"only SVG output is supported; name the output file *.svg (got \"{outPath}\")");
+            }
+
+            var graph = new StreamGraph(parse.GetValue(stream));
+            int rc = ConvCommand.Analyse(parse.GetValue(file)!, (in FieldContext c) => graph.Observe(c));
+            if (rc != 0)
+            {
+                return rc;
+            }
+
+            if (graph.Count == 0)
+            {
+                return Cli.Fail($"there is no TCP stream {parse.GetValue(stream)} in \"{parse.GetValue(file)}\"");
+            }
+
+            var k = parse.GetValue(kind) switch
+            {
+                "throughput" => GraphKind.Throughput,
+                "rtt" => GraphKind.RoundTripTime,
+                "window" => GraphKind.Window,
+                _ => GraphKind.TimeSequence,
+            };
+            bool? fromInitiator = parse.GetValue(direction) switch { "client" => true, "server" => false, _ => null };
+            File.WriteAllText(outPath, graph.RenderSvg(k, fromInitiator));
+            return 0;
+        });
+        return command;
+    }
+}
