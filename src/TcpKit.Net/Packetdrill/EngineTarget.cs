@@ -158,6 +158,9 @@ public sealed class EngineTarget : IScriptTarget
 
     public bool TryTakeOutbound(out CapturedSegment segment) => _outbound.TryDequeue(out segment);
 
+    /// <summary>The engine announces and honours MSS only so far (window scaling, SACK and timestamps have their own issue).</summary>
+    public bool SupportsOption(ScriptOptionKind kind) => kind is ScriptOptionKind.Mss or ScriptOptionKind.Nop or ScriptOptionKind.Eol;
+
     public bool IsNonBlocking(int fd) => _fds.TryGetValue(fd, out var s) && s.NonBlocking;
 
     public TcpInfo? GetTcpInfo()
@@ -518,6 +521,10 @@ public sealed class EngineTarget : IScriptTarget
             case (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepCnt):
                 cfg = cfg with { Keepalive = cfg.Keepalive with { Count = (int)v } };
                 break;
+            case (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpUserTimeout):
+                // Milliseconds; 0 restores the default (only the retry limit applies).
+                cfg = cfg with { UserTimeout = v == 0 ? null : TimeSpan.FromMilliseconds(v) };
+                break;
             default:
                 throw new TargetUnsupportedException($"setsockopt level {call.Level} option {call.Option}");
         }
@@ -554,6 +561,7 @@ public sealed class EngineTarget : IScriptTarget
             (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepIdle) => (long)cfg.Keepalive.Idle.TotalSeconds,
             (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepIntvl) => (long)cfg.Keepalive.Interval.TotalSeconds,
             (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepCnt) => cfg.Keepalive.Count,
+            (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpUserTimeout) => cfg.UserTimeout is { } ut ? (long)ut.TotalMilliseconds : 0,
             _ => throw new TargetUnsupportedException($"getsockopt level {call.Level} option {call.Option}"),
         };
 

@@ -35,6 +35,12 @@ public interface IScriptTarget
     /// <summary>Whether the descriptor is in non-blocking mode (O_NONBLOCK / SOCK_NONBLOCK).</summary>
     bool IsNonBlocking(int fd);
 
+    /// <summary>
+    /// Whether the stack implements a TCP option. A script that sends or expects an option the stack does not
+    /// implement tests something the stack does not have, so it is reported as unsupported.
+    /// </summary>
+    bool SupportsOption(ScriptOptionKind kind);
+
     /// <summary>The connection statistics of the socket under test, for <c>%{ }%</c> tcpi_* checks; null when there is none.</summary>
     TcpInfo? GetTcpInfo();
 }

@@ -67,6 +67,7 @@ public sealed class ScriptRunner
     private int _localOffset; // live = script + offset for the stack's sequence numbers (learned from its SYN).
     private PendingCall? _pending;
     private int _currentLine;
+    private readonly Dictionary<long, int> _fdMap = [];
 
     private ScriptRunner(PacketdrillScript script, ScriptRunOptions options)
     {
@@ -210,6 +211,8 @@ public sealed class ScriptRunner
         _lastEventTime = start;
         switch (ev.Action)
         {
+            case PacketAction p when p.Options?.FirstOrDefault(o => !_target.SupportsOption(o.Kind)) is { } option:
+                throw new PacketdrillUnsupportedException(ev.Line, $"TCP option {OptionName(option.Kind)} (not implemented by the stack under test)");
             case PacketAction { Direction: PacketDirection.Inbound } p:
                 AwaitEventTime(ev, start, index);
                 Inject(ev, p);
@@ -665,7 +668,7 @@ public sealed class ScriptRunner
                 throw new ScriptFailure(ev.Line, "poll's array holds {fd=..., events=...} structures");
             }
 
-            int fd = (int)Eval(Field(st, "fd", ev.Line) ?? throw new ScriptFailure(ev.Line, "pollfd without fd"), ev.Line);
+            int fd = LiveFd(Eval(Field(st, "fd", ev.Line) ?? throw new ScriptFailure(ev.Line, "pollfd without fd"), ev.Line));
             int events = (int)Eval(Field(st, "events", ev.Line) ?? new IntExpr(0), ev.Line);
             fds.Add((fd, events, Field(st, "revents", ev.Line)));
         }
@@ -831,6 +834,13 @@ public sealed class ScriptRunner
         }
 
         long expectedValue = Eval(s.Result, line);
+        if (p.Call.Kind is SocketCallKind.Socket or SocketCallKind.Accept && outcome.Errno is null && expectedValue >= 0)
+        {
+            // packetdrill maps the script's descriptor numbers onto the live ones: a script may call its socket 4.
+            _fdMap[expectedValue] = (int)outcome.Value;
+            return;
+        }
+
         string expected = FormatExpr(s.Result) + (s.Errno is null ? "" : " " + s.Errno);
         bool ok;
         if (outcome.Errno is { } got)
@@ -862,7 +872,7 @@ public sealed class ScriptRunner
             }
         }
 
-        int Fd() => (int)Eval(a[0], line);
+        int Fd() => LiveFd(Eval(a[0], line));
         SocketCall call;
         bool dontWait = false;
         switch (s.Name)
@@ -975,6 +985,9 @@ public sealed class ScriptRunner
         bool nonBlocking = dontWait || (call.Kind != SocketCallKind.Socket && _target.IsNonBlocking(call.Fd));
         return (call, nonBlocking);
     }
+
+    /// <summary>A descriptor the script never got from socket() or accept() is invalid (EBADF), as in packetdrill.</summary>
+    private int LiveFd(long scriptFd) => _fdMap.TryGetValue(scriptFd, out int live) ? live : -1;
 
     private static bool MsgFlags(ScriptExpr e, int line)
     {
@@ -1152,6 +1165,18 @@ public sealed class ScriptRunner
 
         return "<" + string.Join(',', parts) + ">";
     }
+
+    private static string OptionName(ScriptOptionKind kind) => kind switch
+    {
+        ScriptOptionKind.WindowScale => "wscale",
+        ScriptOptionKind.SackPermitted => "sackOK",
+        ScriptOptionKind.Sack => "sack",
+        ScriptOptionKind.Timestamp => "TS",
+        ScriptOptionKind.FastOpen => "FO",
+        ScriptOptionKind.FastOpenExperimental => "FOEXP",
+        ScriptOptionKind.Md5 => "md5",
+        _ => kind.ToString(),
+    };
 
     private static string PollNames(int revents)
     {

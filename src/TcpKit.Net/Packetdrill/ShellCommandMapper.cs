@@ -7,14 +7,16 @@ namespace TcpKit.Net.Packetdrill;
 /// Backquoted shell lines are never run. Those that only load packetdrill's defaults or set a sysctl TcpKit
 /// has an equivalent for become <see cref="TcpConfig"/> changes; anything else makes the script unsupported.
 /// </summary>
-public static class ShellCommandMapper
+public static partial class ShellCommandMapper
 {
     /// <summary>Returns the configuration change the command stands for, or throws <see cref="PacketdrillUnsupportedException"/>.</summary>
     public static Func<TcpConfig, TcpConfig> Map(string command, int line)
     {
         ArgumentNullException.ThrowIfNull(command);
         var changes = new List<Func<TcpConfig, TcpConfig>>();
-        foreach (var raw in command.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // A backslash-continued set_sysctls.py line arrives as a newline followed by the next /proc/sys argument.
+        string joined = ContinuedArgument().Replace(command, " /proc/sys/");
+        foreach (var raw in joined.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var words = raw.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             if (words.Length == 0)
@@ -25,6 +27,23 @@ public static class ShellCommandMapper
             if (IsDefaults(words))
             {
                 continue; // The profile already holds the defaults a packetdrill defaults.sh would load.
+            }
+
+            if (words[0] == "set_sysctls.py" || words[0].EndsWith("/set_sysctls.py", StringComparison.Ordinal))
+            {
+                // packetdrill's newer helper: set_sysctls.py /proc/sys/net/ipv4/tcp_x=value ... (values may be quoted).
+                var matches = SetSysctlsArgument().Matches(raw);
+                if (matches.Count == 0)
+                {
+                    throw new PacketdrillUnsupportedException(line, $"shell command `{raw}`");
+                }
+
+                foreach (System.Text.RegularExpressions.Match m in matches)
+                {
+                    changes.Add(MapSysctl(m.Groups[1].Value.Replace('/', '.'), m.Groups[2].Value.Trim('"', '\''), line));
+                }
+
+                continue;
             }
 
             if (words[0] != "sysctl")
@@ -71,6 +90,12 @@ public static class ShellCommandMapper
             return config;
         };
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("/proc/sys/(\\S+?)=(\"[^\"]*\"|'[^']*'|\\S+)")]
+    private static partial System.Text.RegularExpressions.Regex SetSysctlsArgument();
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\s*\\n\\s*/proc/sys/")]
+    private static partial System.Text.RegularExpressions.Regex ContinuedArgument();
 
     private static bool IsDefaults(string[] words)
     {
