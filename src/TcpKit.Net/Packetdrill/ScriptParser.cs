@@ -84,6 +84,11 @@ public sealed class ScriptParser
     private ScriptEvent ParseEvent()
     {
         var first = Peek();
+        if (first.Is('#'))
+        {
+            throw new PacketdrillUnsupportedException(first.Line, "C preprocessor directive (#...)");
+        }
+
         if (first.Kind == TokenKind.BackQuoted)
         {
             // A command without a time (packetdrill accepts these, e.g. a final sysctl restore): runs at +0.
@@ -214,6 +219,11 @@ public sealed class ScriptParser
         Expect('(');
         long len = ExpectInteger("a payload length");
         Expect(')');
+        if (Peek().Is('!'))
+        {
+            throw new PacketdrillUnsupportedException(line, "'!' after the sequence numbers (FreeBSD packetdrill)");
+        }
+
         if (startSeq is < 0 or > uint.MaxValue || endSeq is < 0 or > uint.MaxValue)
         {
             throw new PacketdrillSyntaxException(line, "TCP sequence number out of range");
@@ -294,6 +304,11 @@ public sealed class ScriptParser
             throw new PacketdrillUnsupportedException(line, "packet fuzzing specification");
         }
 
+        if (Peek().Is('/'))
+        {
+            throw new PacketdrillUnsupportedException(line, "UDP encapsulation of TCP");
+        }
+
         return new PacketAction(direction, flags, (uint)startSeq, (int)len, ack, window, urg, options, ipInfo);
     }
 
@@ -326,6 +341,8 @@ public sealed class ScriptParser
                     break;
                 case ",":
                     break;
+                case "hlim" or "class":
+                    throw new PacketdrillUnsupportedException(t.Line, $"IPv6 {t.Text} in IP information");
                 default:
                     throw new PacketdrillSyntaxException(t.Line, $"unexpected {t} in IP information");
             }

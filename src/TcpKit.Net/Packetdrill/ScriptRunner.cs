@@ -146,6 +146,8 @@ public sealed class ScriptRunner
     private void Execute()
     {
         ushort bindPort = 8080, connectPort = 8080;
+        long? mtu = null;
+        bool ipv6 = false;
         foreach (var o in _script.Options)
         {
             switch (o.Name)
@@ -159,7 +161,14 @@ public sealed class ScriptRunner
                 case "connect_port":
                     connectPort = (ushort)ParseLong(o);
                     break;
-                case "ip_version" when o.Value is "ipv4" or "ipv6" or "ipv4-mapped-ipv6":
+                case "mtu":
+                    // The test device's MTU bounds the MSS the stack announces: MTU minus the IP and TCP headers.
+                    mtu = ParseLong(o);
+                    break;
+                case "ip_version" when o.Value is "ipv6":
+                    ipv6 = true;
+                    break;
+                case "ip_version" when o.Value is "ipv4" or "ipv4-mapped-ipv6":
                 case "local_ip" or "remote_ip" or "gateway_ip" or "netmask_ip":
                 case "mss":
                     // Addressing and the TUN device's segmentation do not change what the engine sends.
@@ -174,7 +183,19 @@ public sealed class ScriptRunner
             _tolerance = t;
         }
 
-        var settings = new TargetSettings(_options.Profile, bindPort, connectPort);
+        var profile = _options.Profile;
+        if (mtu is long m)
+        {
+            long mss = m - (ipv6 ? 60 : 40);
+            if (mss is < 64 or > 65535)
+            {
+                throw new PacketdrillUnsupportedException(0, $"--mtu={m} (an MSS of {mss})");
+            }
+
+            profile = profile with { Mss = (int)mss };
+        }
+
+        var settings = new TargetSettings(profile, bindPort, connectPort);
         _target = _options.TargetFactory?.Invoke(settings) ?? new EngineTarget(settings.Profile, bindPort, connectPort);
         if (_script.InitCommand is { } init)
         {
@@ -213,6 +234,8 @@ public sealed class ScriptRunner
         {
             case PacketAction p when p.Options?.FirstOrDefault(o => !_target.SupportsOption(o.Kind)) is { } option:
                 throw new PacketdrillUnsupportedException(ev.Line, $"TCP option {OptionName(option.Kind)} (not implemented by the stack under test)");
+            case PacketAction p when (p.Flags & (TcpFlags.Ece | TcpFlags.Cwr | TcpFlags.Ae)) != 0:
+                throw new PacketdrillUnsupportedException(ev.Line, "ECN flags (E, W, A) in packet lines");
             case PacketAction { Direction: PacketDirection.Inbound } p:
                 AwaitEventTime(ev, start, index);
                 Inject(ev, p);

@@ -116,6 +116,13 @@ public static partial class ShellCommandMapper
             throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
         }
 
+        Func<TcpConfig, TcpConfig> Negotiated(int max = 1)
+        {
+            // A feature that shows in packets (an option, the ECN flags): enabling it changes nothing the runner
+            // cannot see, because any packet line using it is reported as unsupported.
+            return Int() <= max ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
+        }
+
         Func<TcpConfig, TcpConfig> OnlyOff(string feature)
         {
             // TcpKit does not implement the feature yet: turning it off matches, turning it on cannot.
@@ -148,15 +155,15 @@ public static partial class ShellCommandMapper
                 int wmem = (int)Int(1);
                 return c => c with { SendBufferSize = wmem };
             case "net.ipv4.tcp_timestamps":
-                return OnlyOff("timestamps");
+                return Negotiated();
             case "net.ipv4.tcp_sack":
             case "net.ipv4.tcp_dsack":
             case "net.ipv4.tcp_fack":
-                return OnlyOff("SACK");
+                return Negotiated();
             case "net.ipv4.tcp_window_scaling":
-                return OnlyOff("window scaling");
+                return Negotiated();
             case "net.ipv4.tcp_ecn":
-                return OnlyOff("ECN");
+                return Negotiated(2);
             case "net.ipv4.tcp_fastopen":
                 return OnlyOff("TCP Fast Open");
             case "net.ipv4.tcp_slow_start_after_idle":
@@ -186,12 +193,35 @@ public static partial class ShellCommandMapper
             case "net.inet.tcp.msl":
                 var msl = TimeSpan.FromMilliseconds(Int());
                 return c => c with { TimeWaitDuration = msl * 2 };
+            case "net.inet.tcp.insecure_rst":
+            case "net.inet.tcp.insecure_syn":
+                // 0: RST and SYN processing hardened per RFC 5961, which is what TcpKit does.
+            case "net.inet.tcp.drop_synfin":
+            case "net.inet.tcp.blackhole":
+            case "net.inet.tcp.rexmit_slop":
+            case "net.inet.tcp.rexmit_drop_options":
+                // 0 is what TcpKit does: RST for closed ports, no RTO slop, SYN options kept on retransmission.
+                return Int() == 0 ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
+            case "net.inet.tcp.hostcache.purgenow":
+                // TcpKit keeps no per-host cache, so it is always as if just purged.
+                _ = Int();
+                return static c => c;
+            case "kern.ipc.maxsockbuf":
+                // Only a ceiling for setsockopt buffer sizes.
+                _ = Int();
+                return static c => c;
+            case "net.inet.tcp.recvspace":
+                int recvspace = (int)Int();
+                return c => c with { ReceiveBufferSize = recvspace };
+            case "net.inet.tcp.sendspace":
+                int sendspace = (int)Int();
+                return c => c with { SendBufferSize = sendspace };
             case "net.inet.tcp.rfc1323":
-                return OnlyOff("window scaling and timestamps");
+                return Negotiated();
             case "net.inet.tcp.sack.enable":
-                return OnlyOff("SACK");
+                return Negotiated();
             case "net.inet.tcp.ecn.enable":
-                return OnlyOff("ECN");
+                return Negotiated(2);
             default:
                 throw new PacketdrillUnsupportedException(line, $"sysctl {name}");
         }

@@ -172,7 +172,7 @@ public class ScriptRunnerTests
     [Theory]
     [InlineData("+0 `ls /tmp`\n", "line 13: shell command `ls /tmp`")]
     [InlineData("+0 `sysctl -q net.ipv4.tcp_no_such_thing=1`\n", "line 13: sysctl net.ipv4.tcp_no_such_thing")]
-    [InlineData("+0 `sysctl -q net.ipv4.tcp_timestamps=1`\n", "line 13: sysctl net.ipv4.tcp_timestamps=1 (timestamps is not implemented)")]
+    [InlineData("+0 `sysctl -q net.ipv4.tcp_fastopen=1`\n", "line 13: sysctl net.ipv4.tcp_fastopen=1 (TCP Fast Open is not implemented)")]
     [InlineData("+0 %{ assert tcpi_sacked == 0 }%\n", "line 13: tcpi_sacked (TcpKit has no such statistic)")]
     [InlineData("+0 %{ print(tcpi_rto) }%\n", "line 13: code statement 'print(tcpi_rto)' (only assert on tcpi_* fields)")]
     [InlineData("+0 ioctl(4, SIOCINQ, [0]) = 0\n", "line 13: system call ioctl")]
