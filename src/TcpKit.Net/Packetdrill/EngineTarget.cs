@@ -82,7 +82,12 @@ public sealed class EngineTarget : IScriptTarget
 
     public void Inject(TcpHeader header, ReadOnlySpan<byte> payload, Instant now)
     {
-        if (_listenerUnderTest is { } listener)
+        if (header.SourcePort != 0 && header.DestinationPort != 0)
+        {
+            // Explicit ports: delivered as addressed (several connections at once).
+            _listenerUnderTest = null;
+        }
+        else if (_listenerUnderTest is { } listener)
         {
             // packetdrill: a packet for a listening socket under test opens a child with the next ephemeral port.
             _listenerUnderTest = null;

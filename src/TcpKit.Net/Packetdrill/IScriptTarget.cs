@@ -21,8 +21,8 @@ public interface IScriptTarget
     void Advance(Instant now);
 
     /// <summary>
-    /// Delivers a packet from the remote peer. Ports are left to the target: it addresses the packet to the
-    /// socket under test (a listening socket makes a new remote port, as packetdrill's ephemeral port).
+    /// Delivers a packet from the remote peer. With both ports 0 the target addresses the packet to the socket
+    /// under test (a listening socket makes a new remote port, as packetdrill's ephemeral port); otherwise as given.
     /// </summary>
     void Inject(TcpHeader header, ReadOnlySpan<byte> payload, Instant now);
 
