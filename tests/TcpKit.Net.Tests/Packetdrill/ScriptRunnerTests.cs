@@ -1,5 +1,6 @@
 using TcpKit.Net.Packetdrill;
 using TcpKit.Tcp;
+using TcpKit.Wire;
 
 namespace TcpKit.Net.Tests.Packetdrill;
 
@@ -271,5 +272,73 @@ public class ScriptRunnerTests
         var failure = TcpInfoAssertions.Check("assert " + expression, info, 1);
 
         Assert.Equal(holds, failure is null);
+    }
+}
+
+/// <summary>The runner works against any <see cref="IScriptTarget"/>; a broken one ends in a verdict, not a hang.</summary>
+public class ScriptTargetAbstractionTests
+{
+    [Fact]
+    public void A_target_whose_timer_never_clears_fails_the_script_instead_of_hanging()
+    {
+        var options = new ScriptRunOptions { TargetFactory = _ => new StuckTimerTarget() };
+
+        var result = ScriptRunner.Run("0.1 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", options);
+
+        Assert.Equal("line 1: the stack's timer due at 0.000 never clears", result.Message);
+    }
+
+    [Fact]
+    public void The_runner_passes_the_header_ports_and_profile_to_the_target_factory()
+    {
+        TargetSettings? seen = null;
+        var options = new ScriptRunOptions
+        {
+            Profile = TcpConfig.Rfc,
+            TargetFactory = s =>
+            {
+                seen = s;
+                return new EngineTarget(s.Profile, s.BindPort, s.ConnectPort);
+            },
+        };
+
+        var result = ScriptRunner.Run("--bind_port=9999\n--connect_port=7777\n--mtu=1300\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", options);
+
+        Assert.Equal(ScriptVerdict.Pass, result.Verdict);
+        Assert.Equal((ushort)9999, seen!.BindPort);
+        Assert.Equal((ushort)7777, seen.ConnectPort);
+        Assert.Equal(1260, seen.Profile.Mss);
+        Assert.Equal(TcpConfig.Rfc.MinRto, seen.Profile.MinRto);
+    }
+
+    private sealed class StuckTimerTarget : IScriptTarget
+    {
+        public Instant NextDeadline => Instant.Zero;
+
+        public void Configure(Func<TcpConfig, TcpConfig> change)
+        {
+        }
+
+        public void Advance(Instant now)
+        {
+        }
+
+        public void Inject(Wire.Tcp.TcpHeader header, ReadOnlySpan<byte> payload, Instant now)
+        {
+        }
+
+        public bool TryTakeOutbound(out CapturedSegment segment)
+        {
+            segment = default;
+            return false;
+        }
+
+        public SyscallOutcome Invoke(SocketCall call, Instant now) => SyscallOutcome.Ok(3);
+
+        public bool IsNonBlocking(int fd) => false;
+
+        public bool SupportsOption(ScriptOptionKind kind) => true;
+
+        public TcpInfo? GetTcpInfo() => null;
     }
 }
