@@ -206,9 +206,13 @@ public sealed class ScriptParser
             throw new PacketdrillUnsupportedException(line, $"{Peek().Text} packets");
         }
 
+        ushort? srcPort = null, dstPort = null;
         if (Peek().Kind == TokenKind.Integer && Peek(1).Is('>'))
         {
-            throw new PacketdrillUnsupportedException(line, "explicit port numbers in packet lines");
+            // Explicit ports "src>dst" (packetdrill's opt_port_info): several connections in one script.
+            srcPort = (ushort)CheckRange(ExpectInteger("a source port"), ushort.MaxValue, line, "src port");
+            Expect('>');
+            dstPort = (ushort)CheckRange(ExpectInteger("a destination port"), ushort.MaxValue, line, "dst port");
         }
 
         var flags = ParseFlags(line);
@@ -309,7 +313,11 @@ public sealed class ScriptParser
             throw new PacketdrillUnsupportedException(line, "UDP encapsulation of TCP");
         }
 
-        return new PacketAction(direction, flags, (uint)startSeq, (int)len, ack, window, urg, options, ipInfo);
+        return new PacketAction(direction, flags, (uint)startSeq, (int)len, ack, window, urg, options, ipInfo)
+        {
+            SourcePort = srcPort,
+            DestinationPort = dstPort,
+        };
     }
 
     private ScriptIpInfo? ParseOptionalIpInfo()

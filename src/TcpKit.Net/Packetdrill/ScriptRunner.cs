@@ -65,6 +65,7 @@ public sealed class ScriptRunner
     private ScriptEvent? _lastEvent;
     private long _lastEventTime;
     private int _localOffset; // live = script + offset for the stack's sequence numbers (learned from its SYN).
+    private readonly Dictionary<ushort, int> _offsetByRemotePort = []; // the same, per connection, for explicit ports
     private PendingCall? _pending;
     private int _currentLine;
     private int _stepsWithoutProgress;
@@ -402,9 +403,17 @@ public sealed class ScriptRunner
             Window = (ushort)window,
             UrgentPointer = (ushort)p.UrgentPointer,
         };
+        int offset = _localOffset;
+        if (p.SourcePort is ushort src && p.DestinationPort is ushort dst)
+        {
+            header.SourcePort = src;
+            header.DestinationPort = dst;
+            offset = _offsetByRemotePort.GetValueOrDefault(src);
+        }
+
         if ((p.Flags & TcpFlags.Ack) != 0)
         {
-            header.Ack = new SeqNum(p.Ack ?? 0) + _localOffset;
+            header.Ack = new SeqNum(p.Ack ?? 0) + offset;
         }
 
         var options = default(TcpOptions);
@@ -430,7 +439,7 @@ public sealed class ScriptRunner
                 case ScriptOptionKind.Sack:
                     foreach (var (l, r) in o.SackBlocks!)
                     {
-                        if (!options.TryAddSack(new SackBlock(new SeqNum(l) + _localOffset, new SeqNum(r) + _localOffset)))
+                        if (!options.TryAddSack(new SackBlock(new SeqNum(l) + offset, new SeqNum(r) + offset)))
                         {
                             throw new ScriptFailure(ev.Line, "more than four SACK blocks");
                         }
@@ -477,6 +486,7 @@ public sealed class ScriptRunner
         if ((actual.Header.Flags & TcpFlags.Syn) != 0 && (p.Flags & TcpFlags.Syn) != 0)
         {
             _localOffset = actual.Header.Seq - new SeqNum(p.StartSeq);
+            _offsetByRemotePort[actual.Header.DestinationPort] = _localOffset;
         }
 
         string? mismatch = Compare(p, actual);
@@ -502,7 +512,12 @@ public sealed class ScriptRunner
             return "flags differ";
         }
 
-        if (ScriptSeq(h.Seq) != p.StartSeq)
+        if ((p.SourcePort is ushort sp && h.SourcePort != sp) || (p.DestinationPort is ushort dp && h.DestinationPort != dp))
+        {
+            return "ports differ";
+        }
+
+        if (ScriptSeq(h.Seq, h.DestinationPort) != p.StartSeq)
         {
             return "sequence number differs";
         }
@@ -565,7 +580,9 @@ public sealed class ScriptRunner
         return null;
     }
 
-    private uint ScriptSeq(SeqNum live) => (live - _localOffset).Value;
+    /// <summary>A sequence number of the stack as the script writes it: relative to the ISN of that packet's connection.</summary>
+    private uint ScriptSeq(SeqNum live, ushort remotePort) =>
+        (live - (_offsetByRemotePort.TryGetValue(remotePort, out int offset) ? offset : _localOffset)).Value;
 
     /// <summary>The options of an emitted header in the order TcpHeader.Emit lays them out (as Linux does).</summary>
     private List<ScriptTcpOption> ActualOptions(in TcpHeader h)
@@ -612,7 +629,7 @@ public sealed class ScriptRunner
             for (int i = 0; i < h.EmittedSackCount; i++)
             {
                 var b = o.GetSack(i);
-                blocks.Add((ScriptSeq(b.Left), ScriptSeq(b.Right)));
+                blocks.Add((ScriptSeq(b.Left, h.DestinationPort), ScriptSeq(b.Right, h.DestinationPort)));
             }
 
             list.Add(new ScriptTcpOption(ScriptOptionKind.Sack, SackBlocks: blocks));
@@ -1120,8 +1137,13 @@ public sealed class ScriptRunner
     /// <summary>The expected packet as the script line writes it.</summary>
     internal static string Format(PacketAction p)
     {
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"> {FlagString(p.Flags)} {p.StartSeq}:{p.StartSeq + (uint)p.PayloadLength}({p.PayloadLength})");
+        var sb = new StringBuilder("> ");
+        if (p.SourcePort is ushort sp && p.DestinationPort is ushort dp)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{sp}>{dp} ");
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"{FlagString(p.Flags)} {p.StartSeq}:{p.StartSeq + (uint)p.PayloadLength}({p.PayloadLength})");
         if ((p.Flags & TcpFlags.Ack) != 0 && p.Ack is uint ack)
         {
             sb.Append(CultureInfo.InvariantCulture, $" ack {ack}");
@@ -1148,9 +1170,14 @@ public sealed class ScriptRunner
     private string Format(CapturedSegment s, PacketAction? like)
     {
         var h = s.Header;
-        uint seq = ScriptSeq(h.Seq);
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"> {FlagString(h.Flags & ~TcpFlags.Reserved)} {seq}:{seq + (uint)s.PayloadLength}({s.PayloadLength})");
+        uint seq = ScriptSeq(h.Seq, h.DestinationPort);
+        var sb = new StringBuilder("> ");
+        if (like?.SourcePort is not null)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{h.SourcePort}>{h.DestinationPort} ");
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"{FlagString(h.Flags & ~TcpFlags.Reserved)} {seq}:{seq + (uint)s.PayloadLength}({s.PayloadLength})");
         if ((h.Flags & TcpFlags.Ack) != 0)
         {
             sb.Append(CultureInfo.InvariantCulture, $" ack {h.Ack.Value}");

@@ -210,6 +210,29 @@ public class ScriptRunnerTests
     }
 
     [Fact]
+    public void Explicit_ports_address_several_connections_each_with_its_own_sequence_numbers()
+    {
+        const string Script = """
+            0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0    bind(3, ..., ...) = 0
+            +0    listen(3, 5) = 0
+            0     < 40001>8080 S 0:0(0) win 65535 <mss 1460>
+            0     > 8080>40001 S. 0:0(0) ack 1 <mss 1460>
+            0     < 40002>8080 S 0:0(0) win 65535 <mss 1460>
+            0     > 8080>40002 S. 0:0(0) ack 1 <mss 1460>
+            0.1   < 40002>8080 . 1:1(0) ack 1 win 65535
+            0.1   < 40001>8080 . 1:1(0) ack 1 win 65535
+            +0    accept(3, ..., ...) = 4
+            +0    write(4, ..., 10) = 10
+
+            """;
+
+        Assert.Equal(ScriptVerdict.Pass, ScriptRunner.Run(Script + "+0 > 8080>40002 P. 1:11(10) ack 1\n").Verdict);
+        var wrongPort = ScriptRunner.Run(Script + "+0 > 8080>40001 P. 1:11(10) ack 1\n");
+        Assert.Equal("line 12: expected > 8080>40001 P. 1:11(10) ack 1 at 0.100 but got > 8080>40002 P. 1:11(10) ack 1 at 0.100 (ports differ)", wrongPort.Message);
+    }
+
+    [Fact]
     public void Set_sysctls_helper_lines_map_like_sysctl()
     {
         var change = ShellCommandMapper.Map("../common/set_sysctls.py /proc/sys/net/ipv4/tcp_syn_retries=3 \n  /proc/sys/net/ipv4/tcp_wmem=\"4096 50000 4194304\"", 1);
