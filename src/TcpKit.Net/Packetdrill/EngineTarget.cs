@@ -15,6 +15,7 @@ public sealed class EngineTarget : IScriptTarget
     private const ushort FirstEphemeralPort = 40000;
     private const ushort LocalEphemeralPort = 45000;
 
+    private static readonly byte[] Zeros = new byte[65536];
     private readonly List<Endpoint> _endpoints = [];
     private readonly Dictionary<int, Socket> _fds = [];
     private readonly Queue<CapturedSegment> _outbound = new();
@@ -362,8 +363,19 @@ public sealed class EngineTarget : IScriptTarget
         }
 
         // packetdrill writes zero bytes; the content is never checked.
-        var zeros = new byte[n];
-        return SyscallOutcome.Ok(conn.Send(zeros));
+        int sent = 0;
+        while (sent < n)
+        {
+            int chunk = conn.Send(Zeros.AsSpan(0, Math.Min(n - sent, Zeros.Length)));
+            if (chunk == 0)
+            {
+                break;
+            }
+
+            sent += chunk;
+        }
+
+        return SyscallOutcome.Ok(sent);
     }
 
     private SyscallOutcome Read(Socket s, SocketCall call)

@@ -53,6 +53,9 @@ public sealed record TargetSettings(TcpConfig Profile, ushort BindPort, ushort C
 public sealed class ScriptRunner
 {
     private const long DefaultToleranceMicros = 4000;
+
+    // Inbound payloads are zero bytes, as packetdrill sends them; the parser bounds their length to 65535.
+    private static readonly byte[] InboundPayload = new byte[ushort.MaxValue];
     private static readonly long AnyTimeWaitMicros = (long)TimeSpan.FromMinutes(10).TotalMicroseconds;
 
     private readonly PacketdrillScript _script;
@@ -452,7 +455,7 @@ public sealed class ScriptRunner
         }
 
         header.Options = options;
-        _target.Inject(header, new byte[p.PayloadLength], _now);
+        _target.Inject(header, InboundPayload.AsSpan(0, p.PayloadLength), _now);
         Drain();
         RetryPending();
     }
