@@ -15,6 +15,7 @@ public sealed class EngineTarget : IScriptTarget
     private const ushort FirstEphemeralPort = 40000;
     private const ushort LocalEphemeralPort = 45000;
 
+    private static readonly byte[] Zeros = new byte[65536];
     private readonly List<Endpoint> _endpoints = [];
     private readonly Dictionary<int, Socket> _fds = [];
     private readonly Queue<CapturedSegment> _outbound = new();
@@ -82,7 +83,12 @@ public sealed class EngineTarget : IScriptTarget
 
     public void Inject(TcpHeader header, ReadOnlySpan<byte> payload, Instant now)
     {
-        if (_listenerUnderTest is { } listener)
+        if (header.SourcePort != 0 && header.DestinationPort != 0)
+        {
+            // Explicit ports: delivered as addressed (several connections at once).
+            _listenerUnderTest = null;
+        }
+        else if (_listenerUnderTest is { } listener)
         {
             // packetdrill: a packet for a listening socket under test opens a child with the next ephemeral port.
             _listenerUnderTest = null;
@@ -157,6 +163,9 @@ public sealed class EngineTarget : IScriptTarget
     }
 
     public bool TryTakeOutbound(out CapturedSegment segment) => _outbound.TryDequeue(out segment);
+
+    /// <summary>The engine announces and honours MSS only so far (window scaling, SACK and timestamps have their own issue).</summary>
+    public bool SupportsOption(ScriptOptionKind kind) => kind is ScriptOptionKind.Mss or ScriptOptionKind.Nop or ScriptOptionKind.Eol;
 
     public bool IsNonBlocking(int fd) => _fds.TryGetValue(fd, out var s) && s.NonBlocking;
 
@@ -354,8 +363,19 @@ public sealed class EngineTarget : IScriptTarget
         }
 
         // packetdrill writes zero bytes; the content is never checked.
-        var zeros = new byte[n];
-        return SyscallOutcome.Ok(conn.Send(zeros));
+        int sent = 0;
+        while (sent < n)
+        {
+            int chunk = conn.Send(Zeros.AsSpan(0, Math.Min(n - sent, Zeros.Length)));
+            if (chunk == 0)
+            {
+                break;
+            }
+
+            sent += chunk;
+        }
+
+        return SyscallOutcome.Ok(sent);
     }
 
     private SyscallOutcome Read(Socket s, SocketCall call)
@@ -518,6 +538,10 @@ public sealed class EngineTarget : IScriptTarget
             case (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepCnt):
                 cfg = cfg with { Keepalive = cfg.Keepalive with { Count = (int)v } };
                 break;
+            case (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpUserTimeout):
+                // Milliseconds; 0 restores the default (only the retry limit applies).
+                cfg = cfg with { UserTimeout = v == 0 ? null : TimeSpan.FromMilliseconds(v) };
+                break;
             default:
                 throw new TargetUnsupportedException($"setsockopt level {call.Level} option {call.Option}");
         }
@@ -554,6 +578,7 @@ public sealed class EngineTarget : IScriptTarget
             (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepIdle) => (long)cfg.Keepalive.Idle.TotalSeconds,
             (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepIntvl) => (long)cfg.Keepalive.Interval.TotalSeconds,
             (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpKeepCnt) => cfg.Keepalive.Count,
+            (ScriptSymbols.IpProtoTcp, ScriptSymbols.TcpUserTimeout) => cfg.UserTimeout is { } ut ? (long)ut.TotalMilliseconds : 0,
             _ => throw new TargetUnsupportedException($"getsockopt level {call.Level} option {call.Option}"),
         };
 

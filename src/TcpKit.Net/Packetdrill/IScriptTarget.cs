@@ -21,8 +21,8 @@ public interface IScriptTarget
     void Advance(Instant now);
 
     /// <summary>
-    /// Delivers a packet from the remote peer. Ports are left to the target: it addresses the packet to the
-    /// socket under test (a listening socket makes a new remote port, as packetdrill's ephemeral port).
+    /// Delivers a packet from the remote peer. With both ports 0 the target addresses the packet to the socket
+    /// under test (a listening socket makes a new remote port, as packetdrill's ephemeral port); otherwise as given.
     /// </summary>
     void Inject(TcpHeader header, ReadOnlySpan<byte> payload, Instant now);
 
@@ -34,6 +34,12 @@ public interface IScriptTarget
 
     /// <summary>Whether the descriptor is in non-blocking mode (O_NONBLOCK / SOCK_NONBLOCK).</summary>
     bool IsNonBlocking(int fd);
+
+    /// <summary>
+    /// Whether the stack implements a TCP option. A script that sends or expects an option the stack does not
+    /// implement tests something the stack does not have, so it is reported as unsupported.
+    /// </summary>
+    bool SupportsOption(ScriptOptionKind kind);
 
     /// <summary>The connection statistics of the socket under test, for <c>%{ }%</c> tcpi_* checks; null when there is none.</summary>
     TcpInfo? GetTcpInfo();

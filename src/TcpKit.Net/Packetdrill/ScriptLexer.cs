@@ -199,7 +199,8 @@ internal static class ScriptLexer
         var digits = text[start..i];
         if (!long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n))
         {
-            throw new PacketdrillSyntaxException(line, $"number {digits} out of range");
+            // Too long for a number: a hex blob such as a TFO cookie or MD5 key; where a number is needed the parser says so.
+            return new Token(TokenKind.Word, digits, line);
         }
 
         return new Token(TokenKind.Integer, digits, line, n);

@@ -75,7 +75,13 @@ public sealed record PacketAction(
     int? Window,
     int UrgentPointer,
     IReadOnlyList<ScriptTcpOption>? Options,
-    ScriptIpInfo? IpInfo) : ScriptAction;
+    ScriptIpInfo? IpInfo) : ScriptAction
+{
+    /// <summary>Explicit ports (<c>&lt; 40001&gt;8080 S ...</c>), as the packet carries them; null when the line leaves ports to the runner.</summary>
+    public ushort? SourcePort { get; init; }
+
+    public ushort? DestinationPort { get; init; }
+}
 
 /// <summary>A system call line: <c>+0 write(4, ..., 1000) = 1000</c>, or <c>= -1 EAGAIN (Resource ...)</c>.</summary>
 public sealed record SyscallAction(

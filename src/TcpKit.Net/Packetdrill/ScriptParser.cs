@@ -47,19 +47,20 @@ public sealed class ScriptParser
         var options = new List<ScriptOption>();
         while (Peek().Kind == TokenKind.Option)
         {
-            var name = Next().Text;
+            var nameToken = Next();
+            var name = nameToken.Text;
             string? value = null;
-            if (Peek().Is('='))
+            if (Peek().Is('=') && Peek().Line == nameToken.Line)
             {
                 Next();
-                var v = Next();
-                value = v.Text;
-                // --define=NAME=value
-                if (Peek().Is('=') && v.Kind == TokenKind.Word)
+                // The value is the rest of the line (an address like fd::1, --define=NAME=value, a list).
+                var sb = new System.Text.StringBuilder();
+                while (Peek().Kind != TokenKind.End && Peek().Kind != TokenKind.Option && Peek().Line == nameToken.Line)
                 {
-                    Next();
-                    value += "=" + Next().Text;
+                    sb.Append(Next().Text);
                 }
+
+                value = sb.ToString();
             }
 
             options.Add(new ScriptOption(name, value));
@@ -83,6 +84,18 @@ public sealed class ScriptParser
     private ScriptEvent ParseEvent()
     {
         var first = Peek();
+        if (first.Is('#'))
+        {
+            throw new PacketdrillUnsupportedException(first.Line, "C preprocessor directive (#...)");
+        }
+
+        if (first.Kind == TokenKind.BackQuoted)
+        {
+            // A command without a time (packetdrill accepts these, e.g. a final sysctl restore): runs at +0.
+            Next();
+            return new ScriptEvent(first.Line, new EventTime(TimeKind.Relative, 0), new ShellAction(first.Text));
+        }
+
         var time = ParseEventTime();
         var action = ParseAction(first.Line);
         bool outbound = action is PacketAction { Direction: PacketDirection.Outbound };
@@ -193,9 +206,13 @@ public sealed class ScriptParser
             throw new PacketdrillUnsupportedException(line, $"{Peek().Text} packets");
         }
 
+        ushort? srcPort = null, dstPort = null;
         if (Peek().Kind == TokenKind.Integer && Peek(1).Is('>'))
         {
-            throw new PacketdrillUnsupportedException(line, "explicit port numbers in packet lines");
+            // Explicit ports "src>dst" (packetdrill's opt_port_info): several connections in one script.
+            srcPort = (ushort)CheckRange(ExpectInteger("a source port"), ushort.MaxValue, line, "src port");
+            Expect('>');
+            dstPort = (ushort)CheckRange(ExpectInteger("a destination port"), ushort.MaxValue, line, "dst port");
         }
 
         var flags = ParseFlags(line);
@@ -206,6 +223,11 @@ public sealed class ScriptParser
         Expect('(');
         long len = ExpectInteger("a payload length");
         Expect(')');
+        if (Peek().Is('!'))
+        {
+            throw new PacketdrillUnsupportedException(line, "'!' after the sequence numbers (FreeBSD packetdrill)");
+        }
+
         if (startSeq is < 0 or > uint.MaxValue || endSeq is < 0 or > uint.MaxValue)
         {
             throw new PacketdrillSyntaxException(line, "TCP sequence number out of range");
@@ -286,7 +308,16 @@ public sealed class ScriptParser
             throw new PacketdrillUnsupportedException(line, "packet fuzzing specification");
         }
 
-        return new PacketAction(direction, flags, (uint)startSeq, (int)len, ack, window, urg, options, ipInfo);
+        if (Peek().Is('/'))
+        {
+            throw new PacketdrillUnsupportedException(line, "UDP encapsulation of TCP");
+        }
+
+        return new PacketAction(direction, flags, (uint)startSeq, (int)len, ack, window, urg, options, ipInfo)
+        {
+            SourcePort = srcPort,
+            DestinationPort = dstPort,
+        };
     }
 
     private ScriptIpInfo? ParseOptionalIpInfo()
@@ -318,6 +349,8 @@ public sealed class ScriptParser
                     break;
                 case ",":
                     break;
+                case "hlim" or "class":
+                    throw new PacketdrillUnsupportedException(t.Line, $"IPv6 {t.Text} in IP information");
                 default:
                     throw new PacketdrillSyntaxException(t.Line, $"unexpected {t} in IP information");
             }
@@ -443,15 +476,22 @@ public sealed class ScriptParser
                     break;
                 case "FO" or "FOEXP":
                     string blob = "";
-                    if (Peek().Kind is TokenKind.Word or TokenKind.Integer)
+                    while (Peek().Kind is TokenKind.Word or TokenKind.Integer or TokenKind.Float)
                     {
-                        blob = Next().Text;
+                        blob += Next().Text;
                     }
 
                     list.Add(new ScriptTcpOption(t.Text == "FO" ? ScriptOptionKind.FastOpen : ScriptOptionKind.FastOpenExperimental, Blob: blob));
                     break;
                 case "md5":
-                    list.Add(new ScriptTcpOption(ScriptOptionKind.Md5, Blob: Next().Text));
+                    // A hex key may lex as several tokens (digits, then letters): take everything up to ',' or '>'.
+                    var key = new System.Text.StringBuilder();
+                    while (Peek().Kind is TokenKind.Integer or TokenKind.Word or TokenKind.Float)
+                    {
+                        key.Append(Next().Text);
+                    }
+
+                    list.Add(new ScriptTcpOption(ScriptOptionKind.Md5, Blob: key.ToString()));
                     break;
                 default:
                     throw new PacketdrillUnsupportedException(t.Line, $"TCP option '{t.Text}'");
@@ -605,6 +645,13 @@ public sealed class ScriptParser
                     Next();
                     var args = Peek().Is(')') ? [] : ParseExpressionList(')');
                     Expect(')');
+                    if (Peek().Is('='))
+                    {
+                        // A field written with its length, as in msg_iov(1)=[...] of sendmsg/recvmsg.
+                        Next();
+                        return new BinaryExpr("=", new CallExpr(t.Text, args), ParseExpression());
+                    }
+
                     return new CallExpr(t.Text, args);
                 }
 

@@ -53,6 +53,9 @@ public sealed record TargetSettings(TcpConfig Profile, ushort BindPort, ushort C
 public sealed class ScriptRunner
 {
     private const long DefaultToleranceMicros = 4000;
+
+    // Inbound payloads are zero bytes, as packetdrill sends them; the parser bounds their length to 65535.
+    private static readonly byte[] InboundPayload = new byte[ushort.MaxValue];
     private static readonly long AnyTimeWaitMicros = (long)TimeSpan.FromMinutes(10).TotalMicroseconds;
 
     private readonly PacketdrillScript _script;
@@ -65,8 +68,11 @@ public sealed class ScriptRunner
     private ScriptEvent? _lastEvent;
     private long _lastEventTime;
     private int _localOffset; // live = script + offset for the stack's sequence numbers (learned from its SYN).
+    private readonly Dictionary<ushort, int> _offsetByRemotePort = []; // the same, per connection, for explicit ports
     private PendingCall? _pending;
     private int _currentLine;
+    private int _stepsWithoutProgress;
+    private readonly Dictionary<long, int> _fdMap = [];
 
     private ScriptRunner(PacketdrillScript script, ScriptRunOptions options)
     {
@@ -145,6 +151,8 @@ public sealed class ScriptRunner
     private void Execute()
     {
         ushort bindPort = 8080, connectPort = 8080;
+        long? mtu = null;
+        bool ipv6 = false;
         foreach (var o in _script.Options)
         {
             switch (o.Name)
@@ -158,7 +166,14 @@ public sealed class ScriptRunner
                 case "connect_port":
                     connectPort = (ushort)ParseLong(o);
                     break;
-                case "ip_version" when o.Value is "ipv4" or "ipv6" or "ipv4-mapped-ipv6":
+                case "mtu":
+                    // The test device's MTU bounds the MSS the stack announces: MTU minus the IP and TCP headers.
+                    mtu = ParseLong(o);
+                    break;
+                case "ip_version" when o.Value is "ipv6":
+                    ipv6 = true;
+                    break;
+                case "ip_version" when o.Value is "ipv4" or "ipv4-mapped-ipv6":
                 case "local_ip" or "remote_ip" or "gateway_ip" or "netmask_ip":
                 case "mss":
                     // Addressing and the TUN device's segmentation do not change what the engine sends.
@@ -173,7 +188,19 @@ public sealed class ScriptRunner
             _tolerance = t;
         }
 
-        var settings = new TargetSettings(_options.Profile, bindPort, connectPort);
+        var profile = _options.Profile;
+        if (mtu is long m)
+        {
+            long mss = m - (ipv6 ? 60 : 40);
+            if (mss is < 64 or > 65535)
+            {
+                throw new PacketdrillUnsupportedException(0, $"--mtu={m} (an MSS of {mss})");
+            }
+
+            profile = profile with { Mss = (int)mss };
+        }
+
+        var settings = new TargetSettings(profile, bindPort, connectPort);
         _target = _options.TargetFactory?.Invoke(settings) ?? new EngineTarget(settings.Profile, bindPort, connectPort);
         if (_script.InitCommand is { } init)
         {
@@ -210,6 +237,10 @@ public sealed class ScriptRunner
         _lastEventTime = start;
         switch (ev.Action)
         {
+            case PacketAction p when p.Options?.FirstOrDefault(o => !_target.SupportsOption(o.Kind)) is { } option:
+                throw new PacketdrillUnsupportedException(ev.Line, $"TCP option {OptionName(option.Kind)} (not implemented by the stack under test)");
+            case PacketAction p when (p.Flags & (TcpFlags.Ece | TcpFlags.Cwr | TcpFlags.Ae)) != 0:
+                throw new PacketdrillUnsupportedException(ev.Line, "ECN flags (E, W, A) in packet lines");
             case PacketAction { Direction: PacketDirection.Inbound } p:
                 AwaitEventTime(ev, start, index);
                 Inject(ev, p);
@@ -272,7 +303,6 @@ public sealed class ScriptRunner
     /// <summary>Runs the target's timers (and a blocked call) in order until <paramref name="until"/>.</summary>
     private void AdvanceTo(Instant until)
     {
-        int guard = 0;
         while (true)
         {
             var d = NextDeadline();
@@ -282,10 +312,6 @@ public sealed class ScriptRunner
             }
 
             Step(d);
-            if (++guard > 1_000_000)
-            {
-                throw new ScriptFailure(_lastEvent?.Line ?? 0, "the target's timers do not advance");
-            }
         }
 
         if (until > _now)
@@ -299,6 +325,12 @@ public sealed class ScriptRunner
         if (d > _now)
         {
             _now = d;
+            _stepsWithoutProgress = 0;
+        }
+        else if (++_stepsWithoutProgress > 100_000)
+        {
+            // A timer that stays due after it ran would spin forever: stop with a clear message instead.
+            throw new ScriptFailure(_currentLine, $"the stack's timer due at {Seconds(d.Microseconds)} never clears");
         }
 
         _target.Advance(_now);
@@ -374,9 +406,17 @@ public sealed class ScriptRunner
             Window = (ushort)window,
             UrgentPointer = (ushort)p.UrgentPointer,
         };
+        int offset = _localOffset;
+        if (p.SourcePort is ushort src && p.DestinationPort is ushort dst)
+        {
+            header.SourcePort = src;
+            header.DestinationPort = dst;
+            offset = _offsetByRemotePort.GetValueOrDefault(src);
+        }
+
         if ((p.Flags & TcpFlags.Ack) != 0)
         {
-            header.Ack = new SeqNum(p.Ack ?? 0) + _localOffset;
+            header.Ack = new SeqNum(p.Ack ?? 0) + offset;
         }
 
         var options = default(TcpOptions);
@@ -402,7 +442,7 @@ public sealed class ScriptRunner
                 case ScriptOptionKind.Sack:
                     foreach (var (l, r) in o.SackBlocks!)
                     {
-                        if (!options.TryAddSack(new SackBlock(new SeqNum(l) + _localOffset, new SeqNum(r) + _localOffset)))
+                        if (!options.TryAddSack(new SackBlock(new SeqNum(l) + offset, new SeqNum(r) + offset)))
                         {
                             throw new ScriptFailure(ev.Line, "more than four SACK blocks");
                         }
@@ -415,7 +455,7 @@ public sealed class ScriptRunner
         }
 
         header.Options = options;
-        _target.Inject(header, new byte[p.PayloadLength], _now);
+        _target.Inject(header, InboundPayload.AsSpan(0, p.PayloadLength), _now);
         Drain();
         RetryPending();
     }
@@ -430,7 +470,7 @@ public sealed class ScriptRunner
             if (d.Microseconds > deadline || d == Instant.Never)
             {
                 string when = any ? "" : $" at {Seconds(start)}";
-                throw new ScriptFailure(ev.Line, $"expected {Format(p)}{when} but got nothing by {Seconds(Math.Min(deadline, Math.Max(deadline, _now.Microseconds)))}");
+                throw new ScriptFailure(ev.Line, $"expected {Format(p)}{when} but got nothing by {Seconds(deadline)}");
             }
 
             Step(d);
@@ -449,6 +489,7 @@ public sealed class ScriptRunner
         if ((actual.Header.Flags & TcpFlags.Syn) != 0 && (p.Flags & TcpFlags.Syn) != 0)
         {
             _localOffset = actual.Header.Seq - new SeqNum(p.StartSeq);
+            _offsetByRemotePort[actual.Header.DestinationPort] = _localOffset;
         }
 
         string? mismatch = Compare(p, actual);
@@ -474,7 +515,12 @@ public sealed class ScriptRunner
             return "flags differ";
         }
 
-        if (ScriptSeq(h.Seq) != p.StartSeq)
+        if ((p.SourcePort is ushort sp && h.SourcePort != sp) || (p.DestinationPort is ushort dp && h.DestinationPort != dp))
+        {
+            return "ports differ";
+        }
+
+        if (ScriptSeq(h.Seq, h.DestinationPort) != p.StartSeq)
         {
             return "sequence number differs";
         }
@@ -537,7 +583,9 @@ public sealed class ScriptRunner
         return null;
     }
 
-    private uint ScriptSeq(SeqNum live) => (live - _localOffset).Value;
+    /// <summary>A sequence number of the stack as the script writes it: relative to the ISN of that packet's connection.</summary>
+    private uint ScriptSeq(SeqNum live, ushort remotePort) =>
+        (live - (_offsetByRemotePort.TryGetValue(remotePort, out int offset) ? offset : _localOffset)).Value;
 
     /// <summary>The options of an emitted header in the order TcpHeader.Emit lays them out (as Linux does).</summary>
     private List<ScriptTcpOption> ActualOptions(in TcpHeader h)
@@ -584,7 +632,7 @@ public sealed class ScriptRunner
             for (int i = 0; i < h.EmittedSackCount; i++)
             {
                 var b = o.GetSack(i);
-                blocks.Add((ScriptSeq(b.Left), ScriptSeq(b.Right)));
+                blocks.Add((ScriptSeq(b.Left, h.DestinationPort), ScriptSeq(b.Right, h.DestinationPort)));
             }
 
             list.Add(new ScriptTcpOption(ScriptOptionKind.Sack, SackBlocks: blocks));
@@ -665,7 +713,7 @@ public sealed class ScriptRunner
                 throw new ScriptFailure(ev.Line, "poll's array holds {fd=..., events=...} structures");
             }
 
-            int fd = (int)Eval(Field(st, "fd", ev.Line) ?? throw new ScriptFailure(ev.Line, "pollfd without fd"), ev.Line);
+            int fd = LiveFd(Eval(Field(st, "fd", ev.Line) ?? throw new ScriptFailure(ev.Line, "pollfd without fd"), ev.Line));
             int events = (int)Eval(Field(st, "events", ev.Line) ?? new IntExpr(0), ev.Line);
             fds.Add((fd, events, Field(st, "revents", ev.Line)));
         }
@@ -831,6 +879,13 @@ public sealed class ScriptRunner
         }
 
         long expectedValue = Eval(s.Result, line);
+        if (p.Call.Kind is SocketCallKind.Socket or SocketCallKind.Accept && outcome.Errno is null && expectedValue >= 0)
+        {
+            // packetdrill maps the script's descriptor numbers onto the live ones: a script may call its socket 4.
+            _fdMap[expectedValue] = (int)outcome.Value;
+            return;
+        }
+
         string expected = FormatExpr(s.Result) + (s.Errno is null ? "" : " " + s.Errno);
         bool ok;
         if (outcome.Errno is { } got)
@@ -862,7 +917,7 @@ public sealed class ScriptRunner
             }
         }
 
-        int Fd() => (int)Eval(a[0], line);
+        int Fd() => LiveFd(Eval(a[0], line));
         SocketCall call;
         bool dontWait = false;
         switch (s.Name)
@@ -976,6 +1031,9 @@ public sealed class ScriptRunner
         return (call, nonBlocking);
     }
 
+    /// <summary>A descriptor the script never got from socket() or accept() is invalid (EBADF), as in packetdrill.</summary>
+    private int LiveFd(long scriptFd) => _fdMap.TryGetValue(scriptFd, out int live) ? live : -1;
+
     private static bool MsgFlags(ScriptExpr e, int line)
     {
         long flags = Eval(e, line);
@@ -1082,8 +1140,13 @@ public sealed class ScriptRunner
     /// <summary>The expected packet as the script line writes it.</summary>
     internal static string Format(PacketAction p)
     {
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"> {FlagString(p.Flags)} {p.StartSeq}:{p.StartSeq + (uint)p.PayloadLength}({p.PayloadLength})");
+        var sb = new StringBuilder("> ");
+        if (p.SourcePort is ushort sp && p.DestinationPort is ushort dp)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{sp}>{dp} ");
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"{FlagString(p.Flags)} {p.StartSeq}:{p.StartSeq + (uint)p.PayloadLength}({p.PayloadLength})");
         if ((p.Flags & TcpFlags.Ack) != 0 && p.Ack is uint ack)
         {
             sb.Append(CultureInfo.InvariantCulture, $" ack {ack}");
@@ -1110,9 +1173,14 @@ public sealed class ScriptRunner
     private string Format(CapturedSegment s, PacketAction? like)
     {
         var h = s.Header;
-        uint seq = ScriptSeq(h.Seq);
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"> {FlagString(h.Flags & ~TcpFlags.Reserved)} {seq}:{seq + (uint)s.PayloadLength}({s.PayloadLength})");
+        uint seq = ScriptSeq(h.Seq, h.DestinationPort);
+        var sb = new StringBuilder("> ");
+        if (like?.SourcePort is not null)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{h.SourcePort}>{h.DestinationPort} ");
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"{FlagString(h.Flags & ~TcpFlags.Reserved)} {seq}:{seq + (uint)s.PayloadLength}({s.PayloadLength})");
         if ((h.Flags & TcpFlags.Ack) != 0)
         {
             sb.Append(CultureInfo.InvariantCulture, $" ack {h.Ack.Value}");
@@ -1152,6 +1220,18 @@ public sealed class ScriptRunner
 
         return "<" + string.Join(',', parts) + ">";
     }
+
+    private static string OptionName(ScriptOptionKind kind) => kind switch
+    {
+        ScriptOptionKind.WindowScale => "wscale",
+        ScriptOptionKind.SackPermitted => "sackOK",
+        ScriptOptionKind.Sack => "sack",
+        ScriptOptionKind.Timestamp => "TS",
+        ScriptOptionKind.FastOpen => "FO",
+        ScriptOptionKind.FastOpenExperimental => "FOEXP",
+        ScriptOptionKind.Md5 => "md5",
+        _ => kind.ToString(),
+    };
 
     private static string PollNames(int revents)
     {

@@ -21,6 +21,7 @@ public static class ScriptSymbols
     public const int TcpKeepIntvl = 5;
     public const int TcpKeepCnt = 6;
     public const int TcpInfoOption = 11;
+    public const int TcpUserTimeout = 18;
     public const int ONonBlock = 0x800;
     public const int ORdWr = 2;
     public const int ShutRd = 0;
@@ -62,6 +63,7 @@ public static class ScriptSymbols
         ["TCP_KEEPINTVL"] = TcpKeepIntvl,
         ["TCP_KEEPCNT"] = TcpKeepCnt,
         ["TCP_INFO"] = TcpInfoOption,
+        ["TCP_USER_TIMEOUT"] = TcpUserTimeout,
         ["F_GETFL"] = 3,
         ["F_SETFL"] = 4,
         ["O_RDONLY"] = 0,

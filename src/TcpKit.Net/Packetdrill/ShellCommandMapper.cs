@@ -7,14 +7,16 @@ namespace TcpKit.Net.Packetdrill;
 /// Backquoted shell lines are never run. Those that only load packetdrill's defaults or set a sysctl TcpKit
 /// has an equivalent for become <see cref="TcpConfig"/> changes; anything else makes the script unsupported.
 /// </summary>
-public static class ShellCommandMapper
+public static partial class ShellCommandMapper
 {
     /// <summary>Returns the configuration change the command stands for, or throws <see cref="PacketdrillUnsupportedException"/>.</summary>
     public static Func<TcpConfig, TcpConfig> Map(string command, int line)
     {
         ArgumentNullException.ThrowIfNull(command);
         var changes = new List<Func<TcpConfig, TcpConfig>>();
-        foreach (var raw in command.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // A backslash-continued set_sysctls.py line arrives as a newline followed by the next /proc/sys argument.
+        string joined = ContinuedArgument().Replace(command, " /proc/sys/");
+        foreach (var raw in joined.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var words = raw.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             if (words.Length == 0)
@@ -25,6 +27,23 @@ public static class ShellCommandMapper
             if (IsDefaults(words))
             {
                 continue; // The profile already holds the defaults a packetdrill defaults.sh would load.
+            }
+
+            if (words[0] == "set_sysctls.py" || words[0].EndsWith("/set_sysctls.py", StringComparison.Ordinal))
+            {
+                // packetdrill's newer helper: set_sysctls.py /proc/sys/net/ipv4/tcp_x=value ... (values may be quoted).
+                var matches = SetSysctlsArgument().Matches(raw);
+                if (matches.Count == 0)
+                {
+                    throw new PacketdrillUnsupportedException(line, $"shell command `{raw}`");
+                }
+
+                foreach (System.Text.RegularExpressions.Match m in matches)
+                {
+                    changes.Add(MapSysctl(m.Groups[1].Value.Replace('/', '.'), m.Groups[2].Value.Trim('"', '\''), line));
+                }
+
+                continue;
             }
 
             if (words[0] != "sysctl")
@@ -72,6 +91,12 @@ public static class ShellCommandMapper
         };
     }
 
+    [System.Text.RegularExpressions.GeneratedRegex("/proc/sys/(\\S+?)=(\"[^\"]*\"|'[^']*'|\\S+)")]
+    private static partial System.Text.RegularExpressions.Regex SetSysctlsArgument();
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\s*\\n\\s*/proc/sys/")]
+    private static partial System.Text.RegularExpressions.Regex ContinuedArgument();
+
     private static bool IsDefaults(string[] words)
     {
         int i = words[0] is "source" or "." ? 1 : 0;
@@ -89,6 +114,13 @@ public static class ShellCommandMapper
             }
 
             throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
+        }
+
+        Func<TcpConfig, TcpConfig> Negotiated(int max = 1)
+        {
+            // A feature that shows in packets (an option, the ECN flags): enabling it changes nothing the runner
+            // cannot see, because any packet line using it is reported as unsupported.
+            return Int() <= max ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
         }
 
         Func<TcpConfig, TcpConfig> OnlyOff(string feature)
@@ -123,15 +155,15 @@ public static class ShellCommandMapper
                 int wmem = (int)Int(1);
                 return c => c with { SendBufferSize = wmem };
             case "net.ipv4.tcp_timestamps":
-                return OnlyOff("timestamps");
+                return Negotiated();
             case "net.ipv4.tcp_sack":
             case "net.ipv4.tcp_dsack":
             case "net.ipv4.tcp_fack":
-                return OnlyOff("SACK");
+                return Negotiated();
             case "net.ipv4.tcp_window_scaling":
-                return OnlyOff("window scaling");
+                return Negotiated();
             case "net.ipv4.tcp_ecn":
-                return OnlyOff("ECN");
+                return Negotiated(2);
             case "net.ipv4.tcp_fastopen":
                 return OnlyOff("TCP Fast Open");
             case "net.ipv4.tcp_slow_start_after_idle":
@@ -161,12 +193,35 @@ public static class ShellCommandMapper
             case "net.inet.tcp.msl":
                 var msl = TimeSpan.FromMilliseconds(Int());
                 return c => c with { TimeWaitDuration = msl * 2 };
+            case "net.inet.tcp.insecure_rst":
+            case "net.inet.tcp.insecure_syn":
+                // 0: RST and SYN processing hardened per RFC 5961, which is what TcpKit does.
+            case "net.inet.tcp.drop_synfin":
+            case "net.inet.tcp.blackhole":
+            case "net.inet.tcp.rexmit_slop":
+            case "net.inet.tcp.rexmit_drop_options":
+                // 0 is what TcpKit does: RST for closed ports, no RTO slop, SYN options kept on retransmission.
+                return Int() == 0 ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value}");
+            case "net.inet.tcp.hostcache.purgenow":
+                // TcpKit keeps no per-host cache, so it is always as if just purged.
+                _ = Int();
+                return static c => c;
+            case "kern.ipc.maxsockbuf":
+                // Only a ceiling for setsockopt buffer sizes.
+                _ = Int();
+                return static c => c;
+            case "net.inet.tcp.recvspace":
+                int recvspace = (int)Int();
+                return c => c with { ReceiveBufferSize = recvspace };
+            case "net.inet.tcp.sendspace":
+                int sendspace = (int)Int();
+                return c => c with { SendBufferSize = sendspace };
             case "net.inet.tcp.rfc1323":
-                return OnlyOff("window scaling and timestamps");
+                return Negotiated();
             case "net.inet.tcp.sack.enable":
-                return OnlyOff("SACK");
+                return Negotiated();
             case "net.inet.tcp.ecn.enable":
-                return OnlyOff("ECN");
+                return Negotiated(2);
             default:
                 throw new PacketdrillUnsupportedException(line, $"sysctl {name}");
         }

@@ -118,9 +118,61 @@ public class ScriptParserTests
     [InlineData("0 < udp (1000)", "udp packets")]
     [InlineData("0 < ipv4 192.0.2.1 > 192.0.2.2: S 0:0(0)", "encapsulation prefix 'ipv4'")]
     [InlineData("0 < S 0:0(0) <exp 1>", "TCP option 'exp'")]
+    [InlineData("#ifdef STANDARD\n0 < S 0:0(0) win 1", "C preprocessor directive (#...)")]
+    [InlineData("0 < S 0:0(0)! win 1", "'!' after the sequence numbers (FreeBSD packetdrill)")]
+    [InlineData("0 < S 0:0(0) win 1 <mss 1460>/udp(1 > 9811)", "UDP encapsulation of TCP")]
+    [InlineData("0 < [hlim 64] S 0:0(0) win 1", "IPv6 hlim in IP information")]
     public void Features_TcpKit_lacks_are_reported_as_unsupported(string text, string feature)
     {
         var e = Assert.Throws<PacketdrillUnsupportedException>(() => ScriptParser.Parse(text));
         Assert.Equal(feature, e.Feature);
+    }
+
+    [Fact]
+    public void Explicit_ports_are_parsed_into_the_packet()
+    {
+        var p = Assert.IsType<PacketAction>(ScriptParser.Parse("0 < 40001>8080 S 0:0(0) win 100").Events[0].Action);
+
+        Assert.Equal((ushort)40001, p.SourcePort);
+        Assert.Equal((ushort)8080, p.DestinationPort);
+        Assert.Equal(TcpFlags.Syn, p.Flags);
+    }
+
+    [Fact]
+    public void A_command_without_a_time_runs_right_after_the_previous_event()
+    {
+        var script = ScriptParser.Parse("0 close(3) = 0\n`/tmp/sysctl_restore.sh`\n");
+
+        var e = script.Events[1];
+        Assert.Equal(new EventTime(TimeKind.Relative, 0), e.Time);
+        Assert.Equal(new ShellAction("/tmp/sysctl_restore.sh"), e.Action);
+    }
+
+    [Fact]
+    public void Option_values_run_to_the_end_of_their_line()
+    {
+        var script = ScriptParser.Parse("--local_ip=fd::1\n--define=X=1\n--tolerance_usecs=5000\n0 close(3) = 0\n");
+
+        Assert.Equal(
+            [new ScriptOption("local_ip", "fd::1"), new ScriptOption("define", "X=1"), new ScriptOption("tolerance_usecs", "5000")],
+            script.Options);
+    }
+
+    [Fact]
+    public void Hex_keys_made_of_several_tokens_are_joined()
+    {
+        var p = Assert.IsType<PacketAction>(ScriptParser.Parse("0 < . 1:1(0) ack 1 win 514 <md5 000102030405060708090a0b0c0d0e0f,nop,nop>").Events[0].Action);
+
+        Assert.Equal("000102030405060708090a0b0c0d0e0f", p.Options![0].Blob);
+        Assert.Equal(ScriptOptionKind.Nop, p.Options[1].Kind);
+    }
+
+    [Fact]
+    public void A_sized_field_of_a_structure_parses()
+    {
+        var call = Assert.IsType<SyscallAction>(ScriptParser.Parse("0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 1000}]}, 0) = 1000").Events[0].Action);
+
+        var msg = Assert.IsType<StructExpr>(call.Arguments[1]);
+        Assert.Equal(new BinaryExpr("=", new CallExpr("msg_name", [EllipsisExpr.Instance]), EllipsisExpr.Instance), msg.Items[0]);
     }
 }
