@@ -42,13 +42,24 @@ internal static class KernelIo
 
     public static async Task<(byte[] Hash, long Count)> HashToEnd(Socket socket)
     {
-        using var stream = new NetworkStream(socket, ownsSocket: false);
-        return await HashToEnd((Stream)stream);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[65536];
+        long total = 0;
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+        {
+            sha.AppendData(buffer, 0, n);
+            total += n;
+        }
+
+        return (sha.GetHashAndReset(), total);
     }
 
     public static async Task SendAll(Socket socket, byte[] data)
     {
-        using var stream = new NetworkStream(socket, ownsSocket: false);
-        await WriteAll(stream, data);
+        for (int off = 0; off < data.Length;)
+        {
+            off += await socket.SendAsync(data.AsMemory(off, Math.Min(65536, data.Length - off)), SocketFlags.None);
+        }
     }
 }
