@@ -12,6 +12,8 @@ public static class Program
             DemoCommand.Create(),
             ReadCommand.Create(),
             LadderCommand.Create(),
+            ServeCommand.Create(),
+            ConnectCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
