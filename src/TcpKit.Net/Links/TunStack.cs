@@ -47,12 +47,12 @@ public sealed class TunStack : IDisposable
         var kernel = kernelAddress ?? TunLink.NextAddressInSubnet(address, prefixLength);
         if (kernel == address)
         {
-            throw new ArgumentException($"TcpKit and the kernel cannot both be {address}.", nameof(kernelAddress));
+            throw new ArgumentException($"TcpKit and the kernel cannot both be {address}.");
         }
 
         if (!SameSubnet(address, kernel, prefixLength))
         {
-            throw new ArgumentException($"The kernel's address {kernel} is not in TcpKit's subnet {address}/{prefixLength}, so the kernel would not route TcpKit's address into the interface.", nameof(kernelAddress));
+            throw new ArgumentException($"The kernel's address {kernel} is not in TcpKit's subnet {address}/{prefixLength}, so the kernel would not route TcpKit's address into the interface.");
         }
 
         var loop = new RealTimeEventLoop();

@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using Xunit.Abstractions;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using TcpKit.Net;
@@ -8,11 +11,15 @@ namespace TcpKit.Interop.Tests.Kernel;
 
 /// <summary>The Linux kernel's TCP as TcpKit's peer over a TUN interface, in a namespace per test.</summary>
 [Collection("kernel")]
-public class KernelTransferTests
+public class KernelTransferTests(ITestOutputHelper output)
 {
+    private void Report(string what, int size, Stopwatch clock) =>
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what}: {size >> 20} MiB each way in {clock.Elapsed.TotalSeconds:0.00} s ({2.0 * size * 8 / clock.Elapsed.TotalSeconds / 1e6:0} Mbit/s both directions together)"));
+
     [SkippableTheory]
     [InlineData(1 << 20)]
     [InlineData(20 << 20)]
+    [InlineData(100 << 20)]
     public async Task A_kernel_client_and_a_TcpKit_server_move_data_both_ways_intact_after_the_kernel_half_closes(int size)
     {
         TunNamespace.SkipUnlessAvailable();
@@ -36,6 +43,7 @@ public class KernelTransferTests
         });
 
         using var socket = ns.KernelSocket();
+        var clock = Stopwatch.StartNew();
         await socket.ConnectAsync(TunNamespace.TcpKitAddress, 9000);
         var sending = Task.Run(async () =>
         {
@@ -45,6 +53,7 @@ public class KernelTransferTests
         var kernelReceived = await HashToEnd(socket).WaitAsync(Patience);
         await sending.WaitAsync(Patience);
         var tcpkitReceived = await server.WaitAsync(Patience);
+        Report("kernel client -> TcpKit server, then back", size, clock);
 
         Assert.Equal(size, tcpkitReceived.Count);
         Assert.Equal(SHA256.HashData(up), tcpkitReceived.Hash);
@@ -55,6 +64,7 @@ public class KernelTransferTests
     [SkippableTheory]
     [InlineData(1 << 20)]
     [InlineData(20 << 20)]
+    [InlineData(100 << 20)]
     public async Task A_TcpKit_client_and_a_kernel_server_move_data_both_ways_intact_after_TcpKit_half_closes(int size)
     {
         TunNamespace.SkipUnlessAvailable();
@@ -71,6 +81,7 @@ public class KernelTransferTests
             return received;
         });
 
+        var clock = Stopwatch.StartNew();
         var tcpkitReceived = await ns.Loop.InvokeAsync(async () =>
         {
             using var client = new TcpKitClient(ns.Host);
@@ -84,6 +95,7 @@ public class KernelTransferTests
             return received;
         }).WaitAsync(Patience);
         var kernelReceived = await kernelServer.WaitAsync(Patience);
+        Report("TcpKit client -> kernel server, then back", size, clock);
 
         Assert.Equal(size, kernelReceived.Count);
         Assert.Equal(SHA256.HashData(up), kernelReceived.Hash);
