@@ -14,6 +14,7 @@ public static class Program
             LadderCommand.Create(),
             ServeCommand.Create(),
             ConnectCommand.Create(),
+            CaptureCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
