@@ -17,6 +17,9 @@ public static class Program
             FollowCommand.Create(),
             ScriptCommand.Create(),
             GraphCommand.Create(),
+            ServeCommand.Create(),
+            ConnectCommand.Create(),
+            CaptureCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using TcpKit.Interop.Tests.Infrastructure;
+
+namespace TcpKit.Interop.Tests.Kernel;
+
+/// <summary>
+/// The classic lesson for real: <c>tcpkit serve --tun</c> runs inside a namespace, a kernel client (as
+/// telnet would) connects to port 9999, sends "a" and "b", the server program is stopped with Ctrl+C
+/// (SIGINT) so TcpKit closes first, and the states it prints are the demo's.
+/// </summary>
+[Collection("kernel")]
+public partial class ServeLessonTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [SkippableFact]
+    public async Task Stopping_tcpkit_serve_after_a_kernel_client_sent_a_and_b_walks_the_demos_states_to_TIME_WAIT()
+    {
+        TunNamespace.SkipUnlessAvailable();
+        using var ns = TunNamespace.CreateEmpty();
+        using var serve = CliProcess.Start(ns.Namespace, "serve", "--tun", "tk0", "--addr", "192.0.2.1/24", "--port", "9999");
+        await serve.WaitForLine(l => l.StartsWith("Listening on 192.0.2.1:9999", StringComparison.Ordinal), Patience);
+
+        using var client = NetnsPair.InNamespace(ns.Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await client.ConnectAsync(IPAddress.Parse("192.0.2.1"), 9999);
+        await client.SendAsync("a\r\n"u8.ToArray());
+        await serve.WaitForLine(l => l.Contains("data from", StringComparison.Ordinal) && l.Contains("\"a\\r\\n\"", StringComparison.Ordinal), Patience);
+        await client.SendAsync("b\r\n"u8.ToArray());
+        await serve.WaitForLine(l => l.Contains("\"b\\r\\n\"", StringComparison.Ordinal), Patience);
+
+        serve.Interrupt(); // Ctrl+C: the server program is stopped, TcpKit sends its FIN first
+        var buffer = new byte[16];
+        Assert.Equal(0, await client.ReceiveAsync(buffer).WaitAsync(Patience)); // telnet: "Connection closed by foreign host."
+        await Task.Delay(200);
+        client.Close();
+        Assert.True(serve.WaitForExit(Patience), "tcpkit serve did not exit after Ctrl+C:\n" + serve.Output);
+        Assert.Equal(0, serve.ExitCode);
+
+        var states = StateLine().Matches(serve.Output).Select(m => $"{m.Groups[1].Value} -> {m.Groups[2].Value}").ToList();
+        Assert.Equal(
+            [
+                "CLOSED -> LISTEN",
+                "LISTEN -> SYN-RECEIVED",
+                "SYN-RECEIVED -> ESTABLISHED",
+                "ESTABLISHED -> FIN-WAIT-1",
+                "FIN-WAIT-1 -> FIN-WAIT-2",
+                "FIN-WAIT-2 -> TIME-WAIT",
+            ],
+            states);
+    }
+
+    [SkippableFact]
+    public async Task tcpkit_connect_sends_a_file_to_a_kernel_server_and_prints_its_reply()
+    {
+        TunNamespace.SkipUnlessAvailable();
+        using var ns = TunNamespace.CreateEmpty();
+        var path = Path.GetTempFileName();
+        try
+        {
+            var payload = KernelIo.RandomBytes(300_000, 9);
+            File.WriteAllBytes(path, payload);
+            // The kernel's address exists only once tcpkit has created the interface: listen on any address.
+            using var listener = NetnsPair.InNamespace(ns.Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+            listener.Bind(new IPEndPoint(IPAddress.Any, 7000));
+            listener.Listen();
+            var server = Task.Run(async () =>
+            {
+                using var peer = await listener.AcceptAsync();
+                var received = await KernelIo.HashToEnd(peer);
+                await peer.SendAsync("thanks\n"u8.ToArray());
+                peer.Shutdown(SocketShutdown.Both);
+                return received;
+            });
+
+            using var connect = CliProcess.Start(ns.Namespace, "connect", "--tun", "tk1", "--addr", "192.0.2.1/24", "192.0.2.2", "7000", "--send", path);
+            var received = await server.WaitAsync(Patience);
+            Assert.True(connect.WaitForExit(Patience), "tcpkit connect did not exit:\n" + connect.Output);
+
+            Assert.Equal(0, connect.ExitCode);
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(payload), received.Hash);
+            Assert.Equal("thanks\n", connect.Stdout);
+            Assert.Contains("SYN-SENT -> ESTABLISHED", connect.Output, StringComparison.Ordinal);
+            Assert.Contains("-> TIME-WAIT", connect.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [SkippableFact]
+    public void tcpkit_serve_without_the_rights_to_open_dev_net_tun_says_what_is_missing()
+    {
+        TunNamespace.SkipUnlessAvailable();
+        Skip.If(!Tool.Exists("setpriv"), "needs setpriv (util-linux) to run as an unprivileged user");
+        var (exitCode, stdout, stderr) = Tool.RunFull("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "dotnet", TcpKitCli.Path, "serve", "--tun", "tk9", "--addr", "192.0.2.1/24"]);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("/dev/net/tun", stderr, StringComparison.Ordinal);
+        Assert.Contains("root", stderr, StringComparison.Ordinal);
+        Assert.Contains("CAP_NET_ADMIN", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stderr + stdout, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"  ([A-Z0-9-]+) -> ([A-Z0-9-]+)  \(")]
+    private static partial Regex StateLine();
+
+    /// <summary>The tcpkit CLI running inside a namespace, its output collected line by line.</summary>
+    private sealed partial class CliProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+        private readonly StringBuilder _stdout = new();
+        private readonly List<(Func<string, bool> Match, TaskCompletionSource Done)> _waits = [];
+
+        private CliProcess(Process process) => _process = process;
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public string Stdout
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _stdout.ToString();
+                }
+            }
+        }
+
+        public int ExitCode => _process.ExitCode;
+
+        public static CliProcess Start(string ns, params string[] args)
+        {
+            // ip netns exec execs dotnet in place, so the pid is tcpkit's and SIGINT reaches it.
+            var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+            foreach (var a in (string[])["netns", "exec", ns, "dotnet", TcpKitCli.Path, .. args])
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            var cli = new CliProcess(Process.Start(psi)!);
+            cli._process.OutputDataReceived += (_, e) => cli.OnLine(e.Data, stdout: true);
+            cli._process.ErrorDataReceived += (_, e) => cli.OnLine(e.Data, stdout: false);
+            cli._process.BeginOutputReadLine();
+            cli._process.BeginErrorReadLine();
+            return cli;
+        }
+
+        public async Task WaitForLine(Func<string, bool> match, TimeSpan timeout)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_output)
+            {
+                if (_output.ToString().Split('\n').Any(match))
+                {
+                    return;
+                }
+
+                _waits.Add((match, done));
+            }
+
+            try
+            {
+                await done.Task.WaitAsync(timeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException("tcpkit did not print the expected line:\n" + Output);
+            }
+        }
+
+        public void Interrupt() => _ = Kill(_process.Id, 2);
+
+        public bool WaitForExit(TimeSpan timeout)
+        {
+            if (!_process.WaitForExit(timeout))
+            {
+                return false;
+            }
+
+            _process.WaitForExit(); // flushes the asynchronous output readers
+            return true;
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+
+            _process.Dispose();
+        }
+
+        private void OnLine(string? line, bool stdout)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_output)
+            {
+                _output.AppendLine(line);
+                if (stdout)
+                {
+                    _stdout.Append(line).Append('\n');
+                }
+
+                foreach (var w in _waits.Where(w => w.Match(line)).ToList())
+                {
+                    w.Done.TrySetResult();
+                    _waits.Remove(w);
+                }
+            }
+        }
+
+        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        private static partial int Kill(int pid, int sig);
+    }
+}
