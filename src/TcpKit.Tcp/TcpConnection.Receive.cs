@@ -209,7 +209,12 @@ public sealed partial class TcpConnection
             if (!zeroWindowProbe)
             {
                 Stats.Drop(DropReason.NotAcceptable);
-                if ((flags & TcpFlags.Rst) == 0)
+                if ((flags & (TcpFlags.Rst | TcpFlags.Syn)) == TcpFlags.Syn && State != TcpState.TimeWait)
+                {
+                    // RFC 5961 section 4.2: a SYN in a synchronized state, in window or not, gets a rate-limited challenge ACK.
+                    SendChallengeAck(now);
+                }
+                else if ((flags & TcpFlags.Rst) == 0)
                 {
                     // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
                     _ackNow = true;

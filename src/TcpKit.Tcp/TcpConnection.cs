@@ -914,10 +914,12 @@ public sealed partial class TcpConnection
         if (_synRetransmitted)
         {
             _rto.FallBackAfterSynTimeout();
+            Stats.Rto = _rto.Rto;
         }
 
         _retries = 0;
-        _cc = _config.CongestionControl(_config, EffectiveSendMss);
+        // RFC 6928 / RFC 5681 section 3.1: after a lost SYN or SYN-ACK the initial window MUST be one segment.
+        _cc = _config.CongestionControl(_synRetransmitted ? _config with { InitialWindowSegments = 1 } : _config, EffectiveSendMss);
         SetState(TcpState.Established);
         RestartKeepalive(now);
         if (_sendBuffer.Free > 0)

@@ -39,7 +39,7 @@ public class RobustnessTests
         }
 
         Assert.Equal(TcpState.Established, h.Client.State);
-        Assert.Equal(2, h.Client.Stats.ChallengeAcks); // Two were in the window, two failed the sequence check first.
+        Assert.Equal(4, h.Client.Stats.ChallengeAcks); // RFC 5961 4.2: in the window or not, each SYN is a (rate-limited) challenge ACK.
         Assert.Equal(2, h.Client.Stats.Drops(DropReason.SynInSynchronizedState));
     }
 
