@@ -470,6 +470,16 @@ public sealed partial class TcpConnection
         // 3.10.7.4 seventh: process the segment text.
         if (payload.Length > 0)
         {
+            if (_closeCalled && receiving)
+            {
+                // RFC 1122 4.2.2.13: the application closed, so new data cannot be delivered: reset (as Linux does).
+                Stats.Drop(DropReason.DataAfterFin);
+                _sendBuffer.Clear();
+                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = SndNxt, Flags = TcpFlags.Rst });
+                Terminate(TcpError.Aborted);
+                return;
+            }
+
             if (receiving && !_finReceived)
             {
                 AcceptText(dataSeq, payload, now);

@@ -73,6 +73,9 @@ public sealed partial class TcpConnection
     private bool _readableSignalled;
     private bool _writeBlocked;
 
+    // CLOSE (not a half-close) was called: data arriving now can never be read (RFC 1122 4.2.2.13).
+    private bool _closeCalled;
+
     private TcpConnection(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -275,7 +278,12 @@ public sealed partial class TcpConnection
                 _sendBuffer.Clear();
                 Terminate(TcpError.None);
                 break;
+            case TcpState.SynReceived or TcpState.Established or TcpState.CloseWait when _recvBuffer.Count > 0:
+                // RFC 1122 4.2.2.13: closing with received data still unread loses it; say so with a RST.
+                Abort();
+                break;
             default:
+                _closeCalled = true;
                 QueueFin();
                 break;
         }
