@@ -126,6 +126,29 @@ public partial class ServeLessonTests
     }
 
     [SkippableFact]
+    public async Task tcpkit_serve_echo_returns_a_kernel_clients_megabyte_intact()
+    {
+        TunNamespace.SkipUnlessAvailable();
+        using var ns = TunNamespace.CreateEmpty();
+        using var serve = CliProcess.Start(ns.Namespace, "serve", "--tun", "tk2", "--addr", "198.18.5.1/24", "--kernel-addr", "198.18.5.77", "--port", "7", "--echo");
+        await serve.WaitForLine(l => l.StartsWith("Listening on 198.18.5.1:7", StringComparison.Ordinal), Patience);
+        Assert.Contains("the kernel is 198.18.5.77/24", serve.Output, StringComparison.Ordinal);
+
+        var data = KernelIo.RandomBytes(1 << 20, 11);
+        using var client = NetnsPair.InNamespace(ns.Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await client.ConnectAsync(IPAddress.Parse("198.18.5.1"), 7);
+        Assert.Equal(IPAddress.Parse("198.18.5.77"), ((IPEndPoint)client.LocalEndPoint!).Address);
+        var echoed = KernelIo.HashToEnd(client);
+        await KernelIo.SendAll(client, data);
+        client.Shutdown(SocketShutdown.Send); // the echo server closes once it has read everything
+        var (hash, count) = await echoed.WaitAsync(Patience);
+
+        Assert.Equal(data.Length, count);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(data), hash);
+        await serve.WaitForLine(l => l.Contains("closed its side after 1048576 bytes", StringComparison.Ordinal), Patience);
+    }
+
+    [SkippableFact]
     public void tcpkit_serve_without_the_rights_to_open_dev_net_tun_says_what_is_missing()
     {
         TunNamespace.SkipUnlessAvailable();
