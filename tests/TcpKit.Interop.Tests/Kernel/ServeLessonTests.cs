@@ -25,6 +25,10 @@ public partial class ServeLessonTests
         using var ns = TunNamespace.CreateEmpty();
         using var serve = CliProcess.Start(ns.Namespace, "serve", "--tun", "tk0", "--addr", "192.0.2.1/24", "--port", "9999");
         await serve.WaitForLine(l => l.StartsWith("Listening on 192.0.2.1:9999", StringComparison.Ordinal), Patience);
+        var pcap = Path.Combine(Path.GetTempPath(), $"lesson-{ns.Namespace}.pcapng");
+        using var capture = CliProcess.Start(ns.Namespace, "capture", "-i", "tk0", "-w", pcap);
+        await capture.WaitForLine(l => l.StartsWith("Capturing on tk0", StringComparison.Ordinal), Patience);
+        await Task.Delay(500); // libpcap is attached once the banner is out; give it a moment to be reading
 
         using var client = NetnsPair.InNamespace(ns.Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         await client.ConnectAsync(IPAddress.Parse("192.0.2.1"), 9999);
@@ -52,6 +56,34 @@ public partial class ServeLessonTests
                 "FIN-WAIT-2 -> TIME-WAIT",
             ],
             states);
+
+        // The same server states as tcpkit demo on the simulated network, up to TIME-WAIT (tcpkit serve
+        // exits then; the demo waits out 2*MSL). The demo's ladder shows the server LISTENing from the start.
+        var demo = TcpKit.Net.Demo.LessonDemo.Run(new TcpKit.Net.Demo.LessonOptions { PcapPath = null });
+        var demoStates = demo.Steps.Where(st => st.Server.Changed).Select(st => st.Server.ToString()).ToList();
+        int timeWait = demoStates.IndexOf("FIN-WAIT-2 -> TIME-WAIT");
+        Assert.True(timeWait > 0, string.Join(", ", demoStates));
+        Assert.Equal(demoStates.Take(timeWait + 1), states.Skip(1));
+
+        // tcpkit capture saw the same conversation live and its capture draws the same ladder.
+        Assert.True(capture.WaitForExit(Patience), "tcpkit capture did not stop when the interface went away:\n" + capture.Output);
+        try
+        {
+            var tcpLines = capture.Stdout.Split('\n').Where(l => l.Contains(" TCP ", StringComparison.Ordinal)).ToList();
+            Assert.True(tcpLines.Count >= 10, capture.Output); // handshake, a, b, their ACKs (the last may ride on the FIN), two FINs and their ACKs
+            Assert.Contains(tcpLines, l => l.Contains("9999 [SYN] Seq=0", StringComparison.Ordinal));
+            Assert.Contains(tcpLines, l => l.Contains("[SYN, ACK] Seq=0 Ack=1", StringComparison.Ordinal));
+            Assert.Equal(2, tcpLines.Count(l => l.Contains("[FIN, ACK]", StringComparison.Ordinal)));
+            var (code, ladder, err) = TcpKitCli.Run("ladder", "-r", pcap, "--stream", "0", "--color", "never");
+            Assert.True(code == 0, err);
+            Assert.Contains("ESTABLISHED -> FIN-WAIT-1", ladder, StringComparison.Ordinal);
+            Assert.Contains("FIN-WAIT-2 -> TIME-WAIT", ladder, StringComparison.Ordinal);
+            Assert.Contains("LAST-ACK -> CLOSED", ladder, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(pcap);
+        }
     }
 
     [SkippableFact]
@@ -91,6 +123,29 @@ public partial class ServeLessonTests
         {
             File.Delete(path);
         }
+    }
+
+    [SkippableFact]
+    public async Task tcpkit_serve_echo_returns_a_kernel_clients_megabyte_intact()
+    {
+        TunNamespace.SkipUnlessAvailable();
+        using var ns = TunNamespace.CreateEmpty();
+        using var serve = CliProcess.Start(ns.Namespace, "serve", "--tun", "tk2", "--addr", "198.18.5.1/24", "--kernel-addr", "198.18.5.77", "--port", "7", "--echo");
+        await serve.WaitForLine(l => l.StartsWith("Listening on 198.18.5.1:7", StringComparison.Ordinal), Patience);
+        Assert.Contains("the kernel is 198.18.5.77/24", serve.Output, StringComparison.Ordinal);
+
+        var data = KernelIo.RandomBytes(1 << 20, 11);
+        using var client = NetnsPair.InNamespace(ns.Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await client.ConnectAsync(IPAddress.Parse("198.18.5.1"), 7);
+        Assert.Equal(IPAddress.Parse("198.18.5.77"), ((IPEndPoint)client.LocalEndPoint!).Address);
+        var echoed = KernelIo.HashToEnd(client);
+        await KernelIo.SendAll(client, data);
+        client.Shutdown(SocketShutdown.Send); // the echo server closes once it has read everything
+        var (hash, count) = await echoed.WaitAsync(Patience);
+
+        Assert.Equal(data.Length, count);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(data), hash);
+        await serve.WaitForLine(l => l.Contains("closed its side after 1048576 bytes", StringComparison.Ordinal), Patience);
     }
 
     [SkippableFact]
