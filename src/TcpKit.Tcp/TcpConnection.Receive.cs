@@ -397,9 +397,10 @@ public sealed partial class TcpConnection
                 _events.Enqueue(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
             }
         }
-        else if (ack == SndUna && payloadLength == 0 && (flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == SndWnd && _sndMax > SndUna)
+        else if (ack == SndUna && payloadLength == 0 && (flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == SndWnd && window > 0 && _sndMax > SndUna)
         {
-            // A duplicate ACK in the sense of RFC 5681 section 2.
+            // A duplicate ACK in the sense of RFC 5681 section 2. Answers to zero-window probes (window 0)
+            // are not: they say the window is still closed, not that a segment was lost.
             Stats.DuplicateAcksReceived++;
             CongestionAction action = _cc.OnAck(new AckEvent(now, ack, 0, 0, true, _sndMax - SndUna, _sndMax, null));
             if (action == CongestionAction.FastRetransmit)
