@@ -437,6 +437,18 @@ public sealed partial class TcpConnection
             return;
         }
 
+        if (SndWnd == 0)
+        {
+            // The peer shrank its window to zero with data in flight (RFC 1122 4.2.2.16): nothing may be
+            // retransmitted, so probe the window now and continue with the persist timer; data beyond
+            // the window does not count towards R2 (RFC 9293 SHLD-17).
+            _sendNext = SndUna;
+            _retransmitHead = false;
+            _sendWindowProbe = true;
+            _persistBackoff = 1;
+            return;
+        }
+
         // R2 of RFC 9293 section 3.8.3: give up after DataRetries retransmissions of the same data.
         if (_retries >= _config.DataRetries)
         {
