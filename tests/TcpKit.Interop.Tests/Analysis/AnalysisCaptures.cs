@@ -4,14 +4,14 @@ namespace TcpKit.Interop.Tests.Analysis;
 
 /// <summary>
 /// Real Linux captures for the expert-analysis oracle, one file per scenario, made once per test run in
-/// namespaces created and deleted here. Captured on the client (sender) side with tcpdump.
+/// namespaces created and deleted here. Captured with tcpdump on the client (sender) side, except where noted.
 /// </summary>
 public sealed class AnalysisCaptures : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("tcpkit-analysis-").FullName;
     private readonly Dictionary<string, string> _paths = [];
 
-    public static readonly string[] Scenarios = ["loss-v4", "loss-v6", "zero-window", "keep-alive", "resets", "port-reuse"];
+    public static readonly string[] Scenarios = ["loss-v4", "loss-v6", "zero-window", "keep-alive", "resets", "port-reuse", "loss-at-receiver"];
 
     public AnalysisCaptures()
     {
@@ -45,6 +45,12 @@ public sealed class AnalysisCaptures : IDisposable
             KernelTraffic.Reset(net, NetnsPair.Address6B, 7006);
         });
         Capture(net, "port-reuse", () => AnalysisTraffic.PortReuse(net, NetnsPair.AddressB, 7007, 45678, 5));
+        Capture(net, "loss-at-receiver", () =>
+        {
+            // Captured at the receiver, behind the loss: gaps (previous segment not captured), dup ACKs, out-of-order repairs.
+            using var loss = AnalysisTraffic.DropOutgoing(net.NsA, 7008, 3);
+            AnalysisTraffic.Bulk(net, NetnsPair.AddressB, 7008, 2_000_000);
+        }, atReceiver: true);
     }
 
     /// <summary>Why the captures could not be made, or null.</summary>
@@ -52,10 +58,18 @@ public sealed class AnalysisCaptures : IDisposable
 
     public string this[string scenario] => _paths[scenario];
 
-    private void Capture(NetnsPair net, string name, Action traffic)
+    private void Capture(NetnsPair net, string name, Action traffic, bool atReceiver = false)
     {
         var path = Path.Combine(_dir, name + ".pcap");
-        net.StartCapture(net.NsA, NetnsPair.IfA, path, "tcpdump");
+        if (atReceiver)
+        {
+            net.StartCapture(net.NsB, NetnsPair.IfB, path, "tcpdump");
+        }
+        else
+        {
+            net.StartCapture(net.NsA, NetnsPair.IfA, path, "tcpdump");
+        }
+
         try
         {
             traffic();
