@@ -41,7 +41,7 @@ public class AnalysisMatchesTsharkTests(AnalysisCaptures captures, ITestOutputHe
         ["keep-alive"] = ["tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack"],
         ["resets"] = [],
         ["port-reuse"] = ["tcp.analysis.reused_ports"],
-        ["loss-at-receiver"] = ["tcp.analysis.lost_segment", "tcp.analysis.out_of_order"],
+        ["capture-gaps"] = ["tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "tcp.analysis.duplicate_ack"],
     };
 
     [SkippableTheory]

@@ -17,19 +17,6 @@ internal static class AnalysisTraffic
         return new Cleanup(() => Tool.RunFull("ip", ["netns", "exec", ns, "nft", "delete", "table", "inet", table]));
     }
 
-    /// <summary>
-    /// Drops a random <paramref name="percent"/>% of the TCP segments <paramref name="ns"/> sends to <paramref name="port"/>, before any
-    /// capture on that host sees them (the output hook runs before the packet tap), so a capture at the receiver shows the gaps.
-    /// </summary>
-    public static IDisposable DropOutgoing(string ns, int port, int percent)
-    {
-        string table = "tkout" + port;
-        Tool.Run("ip", "netns", "exec", ns, "nft", "add", "table", "inet", table);
-        Tool.Run("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", table, "output", "{ type filter hook output priority 0 ; }");
-        Tool.Run("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", table, "output", "tcp", "dport", port.ToString(), "numgen", "random", "mod", "100", "<", percent.ToString(), "drop");
-        return new Cleanup(() => Tool.RunFull("ip", ["netns", "exec", ns, "nft", "delete", "table", "inet", table]));
-    }
-
     /// <summary>The client sends <paramref name="bytes"/> to the server, which checks them; then an orderly close.</summary>
     public static void Bulk(NetnsPair net, IPAddress server, int port, int bytes)
     {
