@@ -94,9 +94,11 @@ public struct SegmentAnalysis
 /// </summary>
 public sealed class ConversationTracker
 {
-    private const int SynOrFin = (int)(TcpFlags.Syn | TcpFlags.Fin);
-    private static readonly long FastRetransmitWindowNs = 20_000_000;
-    private static readonly long DefaultOutOfOrderThresholdNs = 3_000_000;
+    /// <summary>A retransmission within 20 ms of the peer's duplicate ACKs is "fast" (Wireshark's rule).</summary>
+    private const long FastRetransmitWindowNs = 20_000_000;
+
+    /// <summary>Without a measured handshake RTT, a resend within 3 ms of the highest segment counts as out-of-order.</summary>
+    private const long DefaultOutOfOrderThresholdNs = 3_000_000;
 
     private readonly Dictionary<ConversationKey, TcpConversation> _conversations = [];
     private readonly List<TcpConversation> _all = [];
@@ -596,7 +598,6 @@ public sealed class ConversationTracker
         }
 
         a.Flags |= f;
-        _ = SynOrFin;
     }
 
     /// <summary>Time since an earlier instant, as Wireshark's unsigned nanosecond difference: going backwards is "very long".</summary>

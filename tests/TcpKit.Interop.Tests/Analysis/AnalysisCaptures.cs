@@ -4,14 +4,14 @@ namespace TcpKit.Interop.Tests.Analysis;
 
 /// <summary>
 /// Real Linux captures for the expert-analysis oracle, one file per scenario, made once per test run in
-/// namespaces created and deleted here. Captured on the client (sender) side with tcpdump.
+/// namespaces created and deleted here. Captured with tcpdump on the client (sender) side.
 /// </summary>
 public sealed class AnalysisCaptures : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("tcpkit-analysis-").FullName;
     private readonly Dictionary<string, string> _paths = [];
 
-    public static readonly string[] Scenarios = ["loss-v4", "loss-v6", "zero-window", "keep-alive", "resets", "port-reuse"];
+    public static readonly string[] Scenarios = ["loss-v4", "loss-v6", "zero-window", "keep-alive", "resets", "port-reuse", "capture-gaps"];
 
     public AnalysisCaptures()
     {
@@ -45,6 +45,12 @@ public sealed class AnalysisCaptures : IDisposable
             KernelTraffic.Reset(net, NetnsPair.Address6B, 7006);
         });
         Capture(net, "port-reuse", () => AnalysisTraffic.PortReuse(net, NetnsPair.AddressB, 7007, 45678, 5));
+
+        // The capture itself misses packets (every 64th IP ID, both directions), as when a sniffer drops:
+        // "previous segment not captured", "ACKed unseen segment", dup ACKs of unseen ACKs.
+        var gaps = Path.Combine(_dir, "capture-gaps.pcap");
+        Tool.Run("tcpdump", "-r", _paths["loss-v4"], "-w", gaps, "not (ip[4:2] & 0x3f == 5)");
+        _paths["capture-gaps"] = gaps;
     }
 
     /// <summary>Why the captures could not be made, or null.</summary>
@@ -56,6 +62,7 @@ public sealed class AnalysisCaptures : IDisposable
     {
         var path = Path.Combine(_dir, name + ".pcap");
         net.StartCapture(net.NsA, NetnsPair.IfA, path, "tcpdump");
+
         try
         {
             traffic();

@@ -41,6 +41,7 @@ public class AnalysisMatchesTsharkTests(AnalysisCaptures captures, ITestOutputHe
         ["keep-alive"] = ["tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack"],
         ["resets"] = [],
         ["port-reuse"] = ["tcp.analysis.reused_ports"],
+        ["capture-gaps"] = ["tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "tcp.analysis.duplicate_ack"],
     };
 
     [SkippableTheory]

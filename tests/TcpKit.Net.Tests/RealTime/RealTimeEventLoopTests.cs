@@ -201,6 +201,33 @@ public class RealTimeEventLoopTests
     }
 
     [Fact]
+    public async Task The_loops_context_Send_from_another_thread_runs_on_the_loop_and_waits_for_it()
+    {
+        using var loop = new RealTimeEventLoop();
+        loop.Start();
+        int loopThread = await loop.InvokeAsync(() => Environment.CurrentManagedThreadId);
+        int ranOn = 0;
+        await Task.Run(() => loop.Context.Send(_ =>
+        {
+            Thread.Sleep(20);
+            ranOn = Environment.CurrentManagedThreadId;
+        }, null));
+        Assert.Equal(loopThread, ranOn); // set before Send returned
+    }
+
+    [Fact]
+    public async Task A_timer_armed_from_another_thread_still_fires_on_the_loop()
+    {
+        using var loop = new RealTimeEventLoop();
+        loop.Start();
+        int loopThread = await loop.InvokeAsync(() => Environment.CurrentManagedThreadId);
+        var firedOn = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = loop.CreateTimer(() => firedOn.SetResult(Environment.CurrentManagedThreadId));
+        timer.Set(loop.Now + TimeSpan.FromMilliseconds(10));
+        Assert.Equal(loopThread, await firedOn.Task.WaitAsync(Patience));
+    }
+
+    [Fact]
     public void Run_drives_the_loop_on_the_calling_thread_until_Stop()
     {
         using var loop = new RealTimeEventLoop();

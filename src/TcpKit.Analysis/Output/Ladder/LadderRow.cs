@@ -1,3 +1,4 @@
+using TcpKit.Wire;
 using TcpKit.Wire.Tcp;
 
 namespace TcpKit.Analysis.Output.Ladder;
@@ -29,6 +30,13 @@ public sealed record LadderRow
 
     /// <summary>Time of the segment in nanoseconds (relative to the start of the ladder, or absolute: the renderer prints it as seconds).</summary>
     public long TimeNs { get; init; }
+
+    /// <summary>The same time as an <see cref="Instant"/> (for the engine's virtual clock).</summary>
+    public Instant Time
+    {
+        get => new(TimeNs);
+        init => TimeNs = value.Nanoseconds;
+    }
 
     public LadderSide Sender { get; init; }
 
