@@ -25,6 +25,7 @@ public sealed class TcpKitListener
         ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         _host = host;
+        Config = host.Config;
         LocalAddress = localAddress is null || localAddress.Equals(IPAddress.Any) || localAddress.Equals(IPAddress.IPv6Any) ? null : IpAddress.FromIPAddress(localAddress);
         Port = (ushort)port;
     }
@@ -34,8 +35,8 @@ public sealed class TcpKitListener
     /// <summary>The address listened on, or null for every address of the host.</summary>
     public IpAddress? LocalAddress { get; }
 
-    /// <summary>Engine settings for accepted connections (NoDelay, buffers, keep-alive...). Set before Start.</summary>
-    public TcpConfig Config { get; set; } = TcpConfig.Linux;
+    /// <summary>Engine settings for accepted connections (NoDelay, buffers, keep-alive...); the host's by default. Set before Start.</summary>
+    public TcpConfig Config { get; set; }
 
     public bool Active => _listener is not null;
 

@@ -238,7 +238,11 @@ public partial class ServeLessonTests
             }
         }
 
-        public void Interrupt() => _ = Kill(_process.Id, 2);
+        /// <summary>
+        /// Stops tcpkit as Ctrl+C would. SIGTERM, which tcpkit handles exactly like SIGINT, because a test run
+        /// started in the background inherits an ignored SIGINT (POSIX) and would never see Ctrl+C.
+        /// </summary>
+        public void Interrupt() => _ = Kill(_process.Id, 15);
 
         public bool WaitForExit(TimeSpan timeout)
         {
