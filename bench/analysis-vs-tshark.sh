@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side timing of tcpkit and tshark on one large capture (bulk transfers with nftables loss,
 # snaplen 128), made here in two network namespaces that the script creates and deletes.
-# Usage: side-by-side.sh [SECONDS_OF_TRAFFIC] ; needs root, iperf3, tcpdump, nft, tshark, a Release build of tcpkit.
+# Usage: bench/analysis-vs-tshark.sh [SECONDS_OF_TRAFFIC] ; needs root, iperf3, tcpdump, nft, tshark, a Release build of tcpkit.
 set -euo pipefail
 secs=${1:-6}
 dir=$(mktemp -d /tmp/tcpkit-bench-XXXX)
@@ -25,7 +25,7 @@ ip netns exec $a iperf3 -c 198.18.0.2 -t $secs -P 4 -b 1200M >/dev/null
 sleep 0.5; kill -INT $tp; wait $tp || true
 f=$dir/bulk.pcap
 echo "capture: $(capinfos -c -M $f | tail -1)  size $(du -h $f | cut -f1)"
-tk="dotnet $(dirname "$0")/../../../src/TcpKit.Cli/bin/Release/net10.0/tcpkit.dll"
+tk="dotnet $(dirname "$0")/../src/TcpKit.Cli/bin/Release/net10.0/tcpkit.dll"
 t() { local s=$(date +%s.%N); "$@" >/dev/null 2>&1; local e=$(date +%s.%N); echo "$(echo "$e - $s" | bc)"; }
 [ "${RUNS:-3}" -gt 0 ] || { echo "kept $f"; exit 0; }
 for run in $(seq 1 ${RUNS:-3}); do
