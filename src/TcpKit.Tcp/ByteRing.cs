@@ -1,0 +1,87 @@
+using System.Buffers;
+
+namespace TcpKit.Tcp;
+
+/// <summary>
+/// The storage both TCP queues share: a fixed-capacity byte ring whose array is rented from the shared
+/// pool when the first byte is stored and returned by <see cref="Release"/>, so an idle connection holds
+/// no ring. Positions are offsets from the head, the oldest byte.
+/// </summary>
+public abstract class ByteRing
+{
+    private readonly int _capacity;
+    private byte[] _ring = [];
+    private int _head;
+
+    protected ByteRing(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+    }
+
+    public int Capacity => _capacity;
+
+    /// <summary>Bytes held from the head on.</summary>
+    public int Count { get; protected set; }
+
+    public int Free => _capacity - Count;
+
+    /// <summary>Returns the array to the pool when the ring holds nothing; the next store rents one again.</summary>
+    public void Release()
+    {
+        if (_ring.Length != 0 && Count == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_ring);
+            _ring = [];
+            _head = 0;
+        }
+    }
+
+    /// <summary>Copies <paramref name="data"/> to <paramref name="offset"/> bytes after the head, wrapping around.</summary>
+    protected void CopyIn(int offset, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        if (_ring.Length == 0)
+        {
+            _ring = ArrayPool<byte>.Shared.Rent(_capacity);
+        }
+
+        int start = (_head + offset) % _capacity;
+        int first = Math.Min(data.Length, _capacity - start);
+        data[..first].CopyTo(_ring.AsSpan(start));
+        data[first..].CopyTo(_ring.AsSpan(0));
+    }
+
+    /// <summary>Copies <paramref name="destination"/>.Length bytes from <paramref name="offset"/> bytes after the head.</summary>
+    protected void CopyOut(int offset, Span<byte> destination)
+    {
+        if (destination.IsEmpty)
+        {
+            return;
+        }
+
+        int start = (_head + offset) % _capacity;
+        int first = Math.Min(destination.Length, _capacity - start);
+        _ring.AsSpan(start, first).CopyTo(destination);
+        _ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
+    }
+
+    /// <summary>Moves the head forward over <paramref name="count"/> consumed bytes.</summary>
+    protected void Advance(int count)
+    {
+        // The head is not reset to 0 when the ring empties: bytes may already be stored beyond it.
+        _head = (_head + count) % _capacity;
+        Count -= count;
+    }
+
+    /// <summary>Forgets everything (the array is kept until <see cref="Release"/>).</summary>
+    protected void Reset()
+    {
+        _head = 0;
+        Count = 0;
+    }
+}
