@@ -20,7 +20,7 @@ internal static class AnalysisTraffic
     /// <summary>The client sends <paramref name="bytes"/> to the server, which checks them; then an orderly close.</summary>
     public static void Bulk(NetnsPair net, IPAddress server, int port, int bytes)
     {
-        using var listener = NetnsPair.InNamespace(net.NsB, () => Listen(server, port));
+        using var listener = NetnsPair.InNamespace(net.NsB, () => KernelTraffic.Listen(server, port));
         using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
         client.Connect(server, port);
         using var accepted = listener.Accept();
@@ -30,7 +30,7 @@ internal static class AnalysisTraffic
             client.Send(data);
             client.Shutdown(SocketShutdown.Send);
         });
-        Assert.Equal(data, ReadToEnd(accepted, bytes));
+        Assert.Equal(data, KernelTraffic.ReadExactly(accepted, bytes));
         send.Wait();
         accepted.Close();
         client.ReceiveTimeout = 10_000;
@@ -63,7 +63,7 @@ internal static class AnalysisTraffic
             client.Shutdown(SocketShutdown.Send);
         });
         Thread.Sleep(stall);
-        Assert.Equal(data, ReadToEnd(accepted, bytes));
+        Assert.Equal(data, KernelTraffic.ReadExactly(accepted, bytes));
         send.Wait();
         accepted.Close();
         client.ReceiveTimeout = 10_000;
@@ -75,7 +75,7 @@ internal static class AnalysisTraffic
     /// <summary>An idle connection with SO_KEEPALIVE after 1 s, every 1 s: keep-alives and their ACKs.</summary>
     public static void KeepAlive(NetnsPair net, IPAddress server, int port, TimeSpan idle)
     {
-        using var listener = NetnsPair.InNamespace(net.NsB, () => Listen(server, port));
+        using var listener = NetnsPair.InNamespace(net.NsB, () => KernelTraffic.Listen(server, port));
         using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
         client.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         client.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 1);
@@ -83,7 +83,7 @@ internal static class AnalysisTraffic
         client.Connect(server, port);
         using var accepted = listener.Accept();
         client.Send("ping"u8);
-        ReadToEnd(accepted, 4);
+        KernelTraffic.ReadExactly(accepted, 4);
         Thread.Sleep(idle);
         client.Close();
         Assert.Equal(0, accepted.Receive(new byte[16]));
@@ -97,7 +97,7 @@ internal static class AnalysisTraffic
     /// </summary>
     public static void PortReuse(NetnsPair net, IPAddress server, int port, int clientPort, int count)
     {
-        using var listener = NetnsPair.InNamespace(net.NsB, () => Listen(server, port));
+        using var listener = NetnsPair.InNamespace(net.NsB, () => KernelTraffic.Listen(server, port));
         for (int i = 0; i < count; i++)
         {
             using var client = NetnsPair.InNamespace(net.NsA, () =>
@@ -110,7 +110,7 @@ internal static class AnalysisTraffic
             client.Connect(server, port);
             using var accepted = listener.Accept();
             client.Send("hello"u8);
-            ReadToEnd(accepted, 5);
+            KernelTraffic.ReadExactly(accepted, 5);
             accepted.Send("bye"u8);
             accepted.Close();
             client.ReceiveTimeout = 10_000;
@@ -131,35 +131,6 @@ internal static class AnalysisTraffic
             client.Close();
             Thread.Sleep(30);
         }
-    }
-
-    private static Socket Listen(IPAddress address, int port)
-    {
-        var s = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        s.Bind(new IPEndPoint(address, port));
-        s.Listen(16);
-        return s;
-    }
-
-    private static byte[] ReadToEnd(Socket s, int expected)
-    {
-        var buffer = new byte[expected];
-        int got = 0;
-        s.ReceiveTimeout = 30_000;
-        while (got < expected)
-        {
-            int n = s.Receive(buffer, got, Math.Min(expected - got, 65536), SocketFlags.None);
-            if (n == 0)
-            {
-                break;
-            }
-
-            got += n;
-        }
-
-        Assert.Equal(expected, got);
-        return buffer;
     }
 
     private sealed class Cleanup(Action action) : IDisposable

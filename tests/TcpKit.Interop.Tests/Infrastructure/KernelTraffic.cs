@@ -70,7 +70,8 @@ internal static class KernelTraffic
         Thread.Sleep(50);
     }
 
-    private static Socket Listen(IPAddress address, int port)
+    /// <summary>A listening socket with SO_REUSEADDR (create it inside the namespace).</summary>
+    internal static Socket Listen(IPAddress address, int port)
     {
         var s = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -94,11 +95,12 @@ internal static class KernelTraffic
         return data;
     }
 
-    private static byte[] ReadExactly(Socket s, int count)
+    /// <summary>Reads exactly <paramref name="count"/> bytes; EOF before that is an error.</summary>
+    internal static byte[] ReadExactly(Socket s, int count)
     {
         var buffer = new byte[count];
         int got = 0;
-        s.ReceiveTimeout = 10_000;
+        s.ReceiveTimeout = 30_000;
         while (got < count)
         {
             int n = s.Receive(buffer, got, count - got, SocketFlags.None);
