@@ -41,12 +41,18 @@ public sealed class TcpHost : ILinkReceiver
 
         // A per-host key for RFC 6528 ISNs and a starting ephemeral port, both from the seed so a
         // simulation replays exactly.
+        // string.GetHashCode is randomised per process, so the name is hashed here (FNV-1a) to stay reproducible.
+        ulong nameHash = 0xCBF29CE484222325UL;
+        foreach (char c in name)
+        {
+            nameHash = (nameHash ^ c) * 0x100000001B3UL;
+        }
+
         Span<byte> key = stackalloc byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(key, seed ^ 0x9E3779B97F4A7C15UL);
-        BinaryPrimitives.WriteUInt64LittleEndian(key[8..], (ulong)StringComparer.Ordinal.GetHashCode(name) * 0xBF58476D1CE4E5B9UL ^ seed);
-        key[8] ^= (byte)name.Length;
+        BinaryPrimitives.WriteUInt64LittleEndian(key[8..], (nameHash * 0xBF58476D1CE4E5B9UL) ^ seed);
         _isn = new IsnGenerator(key);
-        _nextEphemeral = EphemeralFirst + (int)((seed ^ (ulong)name.Length * 7919) % (EphemeralLast - EphemeralFirst + 1));
+        _nextEphemeral = EphemeralFirst + (int)((seed ^ nameHash) % (EphemeralLast - EphemeralFirst + 1));
         link.SetReceiver(this);
     }
 

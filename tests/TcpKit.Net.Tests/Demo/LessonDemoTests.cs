@@ -49,3 +49,27 @@ public class LessonDemoTests(ITestOutputHelper output)
         Assert.Equal(("b", 2u, 1), (segments[5].Payload, segments[5].RelativeSeq, segments[5].Length));
     }
 }
+
+public class LessonDemoDeterminismTests
+{
+    [Fact]
+    public void The_same_seed_writes_a_byte_identical_capture_and_another_seed_does_not()
+    {
+        var paths = new[] { Path.GetTempFileName(), Path.GetTempFileName(), Path.GetTempFileName() };
+        try
+        {
+            LessonDemo.Run(new LessonOptions { Seed = 9, Loss = 0.2, PcapPath = paths[0] });
+            LessonDemo.Run(new LessonOptions { Seed = 9, Loss = 0.2, PcapPath = paths[1] });
+            LessonDemo.Run(new LessonOptions { Seed = 10, Loss = 0.2, PcapPath = paths[2] });
+            Assert.Equal(File.ReadAllBytes(paths[0]), File.ReadAllBytes(paths[1]));
+            Assert.NotEqual(File.ReadAllBytes(paths[0]), File.ReadAllBytes(paths[2]));
+        }
+        finally
+        {
+            foreach (var p in paths)
+            {
+                File.Delete(p);
+            }
+        }
+    }
+}
