@@ -455,7 +455,7 @@ public sealed class ConversationTracker
                 a.RtoFrame = fwd.NextSeqFrame;
                 if (fwd.Unacked.Count > 0)
                 {
-                    var oldest = fwd.Unacked[0];
+                    ref readonly var oldest = ref fwd.Unacked[0];
                     a.RtoNs = now - oldest.TimeNs;
                     a.RtoFrame = oldest.Frame;
                 }
@@ -507,7 +507,7 @@ public sealed class ConversationTracker
         int kept = list.Count;
         for (int i = list.Count - 1; i >= 0; i--)
         {
-            var u = list[i];
+            ref readonly var u = ref list[i];
             bool remove;
             if (ackNo == u.NextSeq)
             {
@@ -519,8 +519,7 @@ public sealed class ConversationTracker
             else if (ackNo > u.Seq && ackNo <= u.NextSeq)
             {
                 // Partial acknowledgment: the rest stays outstanding.
-                u.Seq = ackNo;
-                list[i] = u;
+                list.SetSeq(i, ackNo);
                 remove = false;
             }
             else
@@ -530,36 +529,20 @@ public sealed class ConversationTracker
 
             if (remove)
             {
-                list[i] = new UnackedSegment { Frame = -1 };
+                list.Mark(i);
                 kept--;
             }
         }
 
         if (kept != list.Count)
         {
-            list.RemoveAll(static u => u.Frame == -1);
+            list.RemoveMarked();
         }
 
         // (17) Bytes in flight and push bytes, for segments with data.
         if (seglen != 0 && fwd.Unacked.Count > 0 && fwd.ValidBif)
         {
-            uint first = fwd.Unacked[^1].Seq.RelativeTo(fwd.BaseSeq);
-            uint last = fwd.Unacked[^1].NextSeq.RelativeTo(fwd.BaseSeq);
-            foreach (var u in fwd.Unacked)
-            {
-                uint s = u.Seq.RelativeTo(fwd.BaseSeq);
-                uint e = u.NextSeq.RelativeTo(fwd.BaseSeq);
-                if (e > last)
-                {
-                    last = e;
-                }
-
-                if (s < first)
-                {
-                    first = s;
-                }
-            }
-
+            fwd.Unacked.GetExtent(fwd.BaseSeq, out uint first, out uint last);
             uint inFlight = unchecked(last - first);
             uint delivered = 0;
             for (int i = 0; i < rev.SackCount; i++)
