@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TcpKit.Analysis.Output.Ladder;
 using TcpKit.Wire;
 using TcpKit.Wire.Tcp;
@@ -102,6 +103,10 @@ public sealed class ConversationTracker
 
     private readonly Dictionary<ConversationKey, TcpConversation> _conversations = [];
     private readonly List<TcpConversation> _all = [];
+
+    // The conversation of the previous segment and its key (the dictionary's current entry for that key).
+    private ConversationKey _lastKey;
+    private TcpConversation? _lastConversation;
     private long _captureStartNs = long.MinValue;
 
     public IReadOnlyList<TcpConversation> Conversations => _all;
@@ -114,6 +119,7 @@ public sealed class ConversationTracker
     }
 
     /// <summary>Analyses one decoded TCP segment; <paramref name="frameNumber"/> is 1-based like Wireshark's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
     {
         if (_captureStartNs == long.MinValue)
@@ -131,7 +137,13 @@ public sealed class ConversationTracker
         // whose ISN differs from the base its direction already has starts a new stream (port reuse).
         var key = ConversationKey.Create(p.Source, p.SourcePort, p.Destination, p.DestinationPort, out _);
         bool isNew = false;
-        if (!_conversations.TryGetValue(key, out var conv))
+        TcpConversation? conv;
+        if (_lastConversation is not null && key == _lastKey)
+        {
+            // Consecutive segments of one connection are the common case: skip the hash lookup.
+            conv = _lastConversation;
+        }
+        else if (!_conversations.TryGetValue(key, out conv))
         {
             conv = Add(key, p, frameNumber);
             isNew = true;
@@ -157,6 +169,9 @@ public sealed class ConversationTracker
                 a.HasAnalysis = true;
             }
         }
+
+        _lastKey = key;
+        _lastConversation = conv;
 
         var rev = conv.Directions[1 - dir];
         if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack) && fwd.BaseSeqSet && p.Seq != fwd.BaseSeq)
@@ -302,6 +317,7 @@ public sealed class ConversationTracker
     /// Wireshark's tcp_analyze_sequence_number, step by step (spec section 5.2). Absolute sequence numbers;
     /// the window is the raw header value.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AnalyzeSequence(TcpConversation conv, FlowDirection fwd, FlowDirection rev, in DecodedPacket p, long frameNumber, long now, ref SegmentAnalysis a)
     {
         var seq = p.Seq;
@@ -589,7 +605,7 @@ public sealed class ConversationTracker
     /// <summary>Options are read after the analysis, as Wireshark does: window scale and SACK blocks affect later frames.</summary>
     private static void ReadOptions(FlowDirection fwd, FlowDirection rev, in DecodedPacket p, ReadOnlySpan<byte> frame)
     {
-        if (p.TcpHeaderLength > 20)
+        if (p.TcpHeaderLength > 20 && !OnlyNopsAndTimestamps(p.GetTcpOptionBytes(frame)))
         {
             foreach (var o in p.GetTcpOptions(frame))
             {
@@ -632,6 +648,34 @@ public sealed class ConversationTracker
                 fwd.WindowScale = FlowDirection.ScaleNone;
             }
         }
+    }
+
+    /// <summary>
+    /// True when the options are only NOPs and well-formed timestamps (RFC 7323 section 3.2, kind 8 length 10),
+    /// the layout of nearly every segment after the handshake: nothing in them matters to the analysis, so the
+    /// general option walk is skipped. Anything else (window scale, SACK, EOL, malformed) takes the full path.
+    /// </summary>
+    private static bool OnlyNopsAndTimestamps(ReadOnlySpan<byte> options)
+    {
+        int i = 0;
+        while (i < options.Length)
+        {
+            byte kind = options[i];
+            if (kind == (byte)TcpOptionKind.Nop)
+            {
+                i++;
+            }
+            else if (kind == (byte)TcpOptionKind.Timestamps && i + 10 <= options.Length && options[i + 1] == 10)
+            {
+                i += 10;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private TcpConversation Add(ConversationKey key, in DecodedPacket p, long frameNumber)

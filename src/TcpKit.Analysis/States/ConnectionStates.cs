@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using TcpKit.Analysis.Conversations;
 using TcpKit.Analysis.Output.Ladder;
@@ -113,6 +114,7 @@ public sealed class ConnectionStates
     }
 
     /// <summary>Applies one segment sent from conversation direction <paramref name="direction"/> and fills the state fields of <paramref name="a"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Observe(int direction, in DecodedPacket p, AnalysisFlags analysis, ref SegmentAnalysis a)
     {
         var flags = p.Flags;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.CommandLine;
 using TcpKit.Analysis;
 using TcpKit.Analysis.Filters;
@@ -109,6 +110,7 @@ internal static class ReadCommand
         return command;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header, DisplayFilter? filter, JsonPrinter? jsonPrinter)
     {
         if (!File.Exists(path))
