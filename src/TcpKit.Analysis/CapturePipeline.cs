@@ -22,6 +22,8 @@ public sealed class CapturePipeline
     public long Count => _number;
 
     /// <summary>Processes the next frame and returns its context (valid until the packet's data is released).</summary>
+    // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
+    // rather than through tier-0 and PGO-instrumented code first.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public FieldContext Next(in CapturedPacket packet)
     {

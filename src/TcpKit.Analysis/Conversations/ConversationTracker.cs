@@ -119,6 +119,8 @@ public sealed class ConversationTracker
     }
 
     /// <summary>Analyses one decoded TCP segment; <paramref name="frameNumber"/> is 1-based like Wireshark's.</summary>
+    // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
+    // rather than through tier-0 and PGO-instrumented code first.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
     {
@@ -317,6 +319,8 @@ public sealed class ConversationTracker
     /// Wireshark's tcp_analyze_sequence_number, step by step (spec section 5.2). Absolute sequence numbers;
     /// the window is the raw header value.
     /// </summary>
+    // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
+    // rather than through tier-0 and PGO-instrumented code first.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AnalyzeSequence(TcpConversation conv, FlowDirection fwd, FlowDirection rev, in DecodedPacket p, long frameNumber, long now, ref SegmentAnalysis a)
     {
