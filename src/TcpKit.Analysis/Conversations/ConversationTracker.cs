@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TcpKit.Analysis.Output.Ladder;
 using TcpKit.Wire;
 using TcpKit.Wire.Tcp;
@@ -102,6 +103,10 @@ public sealed class ConversationTracker
 
     private readonly Dictionary<ConversationKey, TcpConversation> _conversations = [];
     private readonly List<TcpConversation> _all = [];
+
+    // The conversation of the previous segment and its key (the dictionary's current entry for that key).
+    private ConversationKey _lastKey;
+    private TcpConversation? _lastConversation;
     private long _captureStartNs = long.MinValue;
 
     public IReadOnlyList<TcpConversation> Conversations => _all;
@@ -114,6 +119,9 @@ public sealed class ConversationTracker
     }
 
     /// <summary>Analyses one decoded TCP segment; <paramref name="frameNumber"/> is 1-based like Wireshark's.</summary>
+    // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
+    // rather than through tier-0 and PGO-instrumented code first.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
     {
         if (_captureStartNs == long.MinValue)
@@ -131,7 +139,13 @@ public sealed class ConversationTracker
         // whose ISN differs from the base its direction already has starts a new stream (port reuse).
         var key = ConversationKey.Create(p.Source, p.SourcePort, p.Destination, p.DestinationPort, out _);
         bool isNew = false;
-        if (!_conversations.TryGetValue(key, out var conv))
+        TcpConversation? conv;
+        if (_lastConversation is not null && key == _lastKey)
+        {
+            // Consecutive segments of one connection are the common case: skip the hash lookup.
+            conv = _lastConversation;
+        }
+        else if (!_conversations.TryGetValue(key, out conv))
         {
             conv = Add(key, p, frameNumber);
             isNew = true;
@@ -157,6 +171,9 @@ public sealed class ConversationTracker
                 a.HasAnalysis = true;
             }
         }
+
+        _lastKey = key;
+        _lastConversation = conv;
 
         var rev = conv.Directions[1 - dir];
         if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack) && fwd.BaseSeqSet && p.Seq != fwd.BaseSeq)
@@ -302,6 +319,9 @@ public sealed class ConversationTracker
     /// Wireshark's tcp_analyze_sequence_number, step by step (spec section 5.2). Absolute sequence numbers;
     /// the window is the raw header value.
     /// </summary>
+    // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
+    // rather than through tier-0 and PGO-instrumented code first.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AnalyzeSequence(TcpConversation conv, FlowDirection fwd, FlowDirection rev, in DecodedPacket p, long frameNumber, long now, ref SegmentAnalysis a)
     {
         var seq = p.Seq;
@@ -455,7 +475,7 @@ public sealed class ConversationTracker
                 a.RtoFrame = fwd.NextSeqFrame;
                 if (fwd.Unacked.Count > 0)
                 {
-                    var oldest = fwd.Unacked[0];
+                    ref readonly var oldest = ref fwd.Unacked[0];
                     a.RtoNs = now - oldest.TimeNs;
                     a.RtoFrame = oldest.Frame;
                 }
@@ -507,7 +527,7 @@ public sealed class ConversationTracker
         int kept = list.Count;
         for (int i = list.Count - 1; i >= 0; i--)
         {
-            var u = list[i];
+            ref readonly var u = ref list[i];
             bool remove;
             if (ackNo == u.NextSeq)
             {
@@ -519,8 +539,7 @@ public sealed class ConversationTracker
             else if (ackNo > u.Seq && ackNo <= u.NextSeq)
             {
                 // Partial acknowledgment: the rest stays outstanding.
-                u.Seq = ackNo;
-                list[i] = u;
+                list.SetSeq(i, ackNo);
                 remove = false;
             }
             else
@@ -530,36 +549,20 @@ public sealed class ConversationTracker
 
             if (remove)
             {
-                list[i] = new UnackedSegment { Frame = -1 };
+                list.Mark(i);
                 kept--;
             }
         }
 
         if (kept != list.Count)
         {
-            list.RemoveAll(static u => u.Frame == -1);
+            list.RemoveMarked();
         }
 
         // (17) Bytes in flight and push bytes, for segments with data.
         if (seglen != 0 && fwd.Unacked.Count > 0 && fwd.ValidBif)
         {
-            uint first = fwd.Unacked[^1].Seq.RelativeTo(fwd.BaseSeq);
-            uint last = fwd.Unacked[^1].NextSeq.RelativeTo(fwd.BaseSeq);
-            foreach (var u in fwd.Unacked)
-            {
-                uint s = u.Seq.RelativeTo(fwd.BaseSeq);
-                uint e = u.NextSeq.RelativeTo(fwd.BaseSeq);
-                if (e > last)
-                {
-                    last = e;
-                }
-
-                if (s < first)
-                {
-                    first = s;
-                }
-            }
-
+            fwd.Unacked.GetExtent(fwd.BaseSeq, out uint first, out uint last);
             uint inFlight = unchecked(last - first);
             uint delivered = 0;
             for (int i = 0; i < rev.SackCount; i++)
@@ -606,7 +609,7 @@ public sealed class ConversationTracker
     /// <summary>Options are read after the analysis, as Wireshark does: window scale and SACK blocks affect later frames.</summary>
     private static void ReadOptions(FlowDirection fwd, FlowDirection rev, in DecodedPacket p, ReadOnlySpan<byte> frame)
     {
-        if (p.TcpHeaderLength > 20)
+        if (p.TcpHeaderLength > 20 && !OnlyNopsAndTimestamps(p.GetTcpOptionBytes(frame)))
         {
             foreach (var o in p.GetTcpOptions(frame))
             {
@@ -649,6 +652,34 @@ public sealed class ConversationTracker
                 fwd.WindowScale = FlowDirection.ScaleNone;
             }
         }
+    }
+
+    /// <summary>
+    /// True when the options are only NOPs and well-formed timestamps (RFC 7323 section 3.2, kind 8 length 10),
+    /// the layout of nearly every segment after the handshake: nothing in them matters to the analysis, so the
+    /// general option walk is skipped. Anything else (window scale, SACK, EOL, malformed) takes the full path.
+    /// </summary>
+    private static bool OnlyNopsAndTimestamps(ReadOnlySpan<byte> options)
+    {
+        int i = 0;
+        while (i < options.Length)
+        {
+            byte kind = options[i];
+            if (kind == (byte)TcpOptionKind.Nop)
+            {
+                i++;
+            }
+            else if (kind == (byte)TcpOptionKind.Timestamps && i + 10 <= options.Length && options[i + 1] == 10)
+            {
+                i += 10;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private TcpConversation Add(ConversationKey key, in DecodedPacket p, long frameNumber)

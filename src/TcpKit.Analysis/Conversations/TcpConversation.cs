@@ -64,7 +64,7 @@ public sealed class FlowDirection
     internal SackEdges Sacks;
 
     /// <summary>Oldest first; only segments with data, SYN or FIN that the peer has not fully acknowledged.</summary>
-    internal readonly List<UnackedSegment> Unacked = [];
+    internal readonly UnackedSegments Unacked = new();
 
     [System.Runtime.CompilerServices.InlineArray(6)]
     internal struct SackEdges

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
 using TcpKit.Analysis;
 using TcpKit.Analysis.Filters;
 using TcpKit.Analysis.Output;
@@ -109,6 +110,9 @@ internal static class ReadCommand
         return command;
     }
 
+    // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
+    // rather than through tier-0 and PGO-instrumented code first.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Run(string path, long? maxCount, string? writePath, string format, bool alsoPrint, bool lenient, FieldsPrinter? fieldsPrinter, bool header, DisplayFilter? filter, JsonPrinter? jsonPrinter)
     {
         if (!File.Exists(path))
