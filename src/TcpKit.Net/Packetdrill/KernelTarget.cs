@@ -18,6 +18,12 @@ public sealed record KernelTargetOptions
     /// on a shared machine, so its timers and the runner's sleeps jitter by milliseconds.
     /// </summary>
     public long MinimumToleranceMicros { get; init; } = 25_000;
+
+    /// <summary>
+    /// Scripts whose timeline is longer (keepalive after two hours, a 127 s SYN timeout) would take that long
+    /// in real time; they are reported as unsupported instead of run.
+    /// </summary>
+    public TimeSpan MaximumScriptDuration { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -176,6 +182,12 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
             return new ScriptResult(ScriptVerdict.Unsupported, $"line {e.Line}: {e.Feature}", e.Line);
         }
 
+        long length = TimelineMicros(script);
+        if (length > options.MaximumScriptDuration.TotalMicroseconds)
+        {
+            return new ScriptResult(ScriptVerdict.Unsupported, string.Create(CultureInfo.InvariantCulture, $"the script lasts about {length / 1e6:0.#} s of real time against the kernel (limit {options.MaximumScriptDuration.TotalSeconds:0.#} s)"));
+        }
+
         long tolerance = 4000;
         foreach (var o in script.Options)
         {
@@ -205,6 +217,35 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         {
             target?.Dispose();
         }
+    }
+
+    /// <summary>The script's length: its latest event time, relative times counted from the event before.</summary>
+    internal static long TimelineMicros(PacketdrillScript script)
+    {
+        long t = 0, latest = 0;
+        foreach (var ev in script.Events)
+        {
+            t = ev.Time.Kind switch
+            {
+                TimeKind.Absolute or TimeKind.AbsoluteRange => ev.Time.StartMicros,
+                TimeKind.Relative or TimeKind.RelativeRange => t + ev.Time.StartMicros,
+                _ => t,
+            };
+            long end = ev.Time.Kind switch
+            {
+                TimeKind.AbsoluteRange => ev.Time.EndMicros,
+                TimeKind.RelativeRange => t - ev.Time.StartMicros + ev.Time.EndMicros,
+                _ => t,
+            };
+            if (ev.Action is SyscallAction { EndMicros: long e })
+            {
+                end = Math.Max(end, ev.Time.Kind == TimeKind.Relative ? t - ev.Time.StartMicros + e : e);
+            }
+
+            latest = Math.Max(latest, end);
+        }
+
+        return latest;
     }
 
     public void Configure(Func<TcpConfig, TcpConfig> change)
