@@ -88,6 +88,15 @@ public class KernelCorpusTests
         Assert.Equal(before, File.ReadAllText("/proc/sys/net/ipv4/tcp_sack").Trim());
     }
 
+    [Fact]
+    public void A_script_lasting_hours_is_unsupported_against_the_kernel_instead_of_run_in_real_time()
+    {
+        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), "keepalive-off-by-default.pkt"));
+
+        Assert.Equal(ScriptVerdict.Unsupported, result.Verdict);
+        Assert.Contains("7300", result.Message, StringComparison.Ordinal);
+    }
+
     private static void SkipUnlessAvailable()
     {
         var reason = KernelTarget.UnavailableReason();
