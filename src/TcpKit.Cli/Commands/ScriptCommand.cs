@@ -5,7 +5,7 @@ using TcpKit.Tcp;
 
 namespace TcpKit.Cli.Commands;
 
-/// <summary><c>tcpkit script</c>: runs packetdrill scripts against the TcpKit engine in virtual time.</summary>
+/// <summary><c>tcpkit script</c>: runs packetdrill scripts against the TcpKit engine in virtual time, or the Linux kernel over TUN.</summary>
 internal static class ScriptCommand
 {
     public static Command Create()
@@ -14,10 +14,12 @@ internal static class ScriptCommand
         var profile = new Option<string>("--profile") { Description = "Engine defaults: linux (initial RTO 1 s, min RTO 200 ms, delayed ACK 40 ms, ...) or rfc", DefaultValueFactory = _ => "linux" };
         profile.AcceptOnlyFromAmong("linux", "rfc");
         var tolerance = new Option<long?>("--tolerance_usecs") { Description = "Timing tolerance for outbound packets and returns (overrides the script; packetdrill's default is 4000)" };
+        var targetKind = new Option<string>("--target") { Description = "engine (TcpKit in virtual time) or kernel (the Linux kernel over TUN in a fresh network namespace, real time; needs root)", DefaultValueFactory = _ => "engine" };
+        targetKind.AcceptOnlyFromAmong("engine", "kernel");
 
         var command = new Command("script", "Run packetdrill scripts against the engine: pass, fail (with the line, expected and actual) or unsupported")
         {
-            path, profile, tolerance,
+            path, profile, tolerance, targetKind,
         };
         command.SetAction(parse =>
         {
@@ -27,9 +29,27 @@ internal static class ScriptCommand
                 ToleranceMicros = parse.GetValue(tolerance),
             };
             string target = parse.GetValue(path)!;
+            Func<string, ScriptResult> run = file => ScriptRunner.RunFile(file, options);
+            if (parse.GetValue(targetKind) == "kernel")
+            {
+                if (KernelTarget.UnavailableReason() is { } reason)
+                {
+                    return Cli.Fail($"cannot run against the kernel: {reason}");
+                }
+
+                // Real time: the tolerance is at least the given one (or 25 ms), never below the script's.
+                var kernelOptions = new KernelTargetOptions();
+                if (parse.GetValue(tolerance) is long t)
+                {
+                    kernelOptions = kernelOptions with { MinimumToleranceMicros = t };
+                }
+
+                run = file => KernelTarget.RunFile(file, kernelOptions);
+            }
+
             if (Directory.Exists(target))
             {
-                return RunDirectory(target, options);
+                return RunDirectory(target, run);
             }
 
             if (!File.Exists(target))
@@ -37,14 +57,14 @@ internal static class ScriptCommand
                 return Cli.Fail($"no such script or directory: {target}");
             }
 
-            var result = ScriptRunner.RunFile(target, options);
+            var result = run(target);
             Console.WriteLine(result.ToString());
             return result.ExitCode;
         });
         return command;
     }
 
-    private static int RunDirectory(string directory, ScriptRunOptions options)
+    private static int RunDirectory(string directory, Func<string, ScriptResult> run)
     {
         var files = Directory.GetFiles(directory, "*.pkt");
         Array.Sort(files, StringComparer.Ordinal);
@@ -53,7 +73,7 @@ internal static class ScriptCommand
         Console.WriteLine($"{"script".PadRight(width)}  result");
         foreach (var file in files)
         {
-            var result = ScriptRunner.RunFile(file, options);
+            var result = run(file);
             switch (result.Verdict)
             {
                 case ScriptVerdict.Pass: pass++; break;

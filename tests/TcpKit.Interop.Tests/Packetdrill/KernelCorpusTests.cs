@@ -1,0 +1,119 @@
+using TcpKit.Net.Packetdrill;
+
+namespace TcpKit.Interop.Tests.Packetdrill;
+
+/// <summary>
+/// Runs corpus scripts (tests/packetdrill/*.pkt) against the real Linux kernel through <see cref="KernelTarget"/>:
+/// a script that passes here checks behaviour a reference stack really has. Skipped without root or TUN.
+/// </summary>
+public class KernelCorpusTests
+{
+    [SkippableTheory]
+    [InlineData("handshake-passive.pkt")]
+    [InlineData("handshake-active-blocking.pkt")]
+    [InlineData("handshake-duplicate-syn.pkt")]
+    [InlineData("handshake-refused.pkt")]
+    [InlineData("accept-nonblocking-eagain.pkt")]
+    [InlineData("close-active.pkt")]
+    [InlineData("close-passive.pkt")]
+    [InlineData("close-simultaneous-closing.pkt")]
+    [InlineData("close-in-syn-sent.pkt")]
+    [InlineData("closed-port-syn-gets-rst.pkt")]
+    [InlineData("closed-port-data-gets-rst.pkt")]
+    [InlineData("data-after-close-resets.pkt")]
+    [InlineData("fin-retransmit-with-data.pkt")]
+    [InlineData("fin-out-of-order-held.pkt")]
+    public void Corpus_script_passes_against_the_Linux_kernel(string name)
+    {
+        SkipUnlessAvailable();
+
+        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), name));
+
+        Assert.True(result.Verdict == ScriptVerdict.Pass, $"{name}: {result}");
+    }
+
+    [SkippableFact]
+    public void Linux_acks_the_first_data_at_once_in_quickack_mode_where_the_script_expects_a_40ms_delayed_ack()
+    {
+        SkipUnlessAvailable();
+
+        // Linux starts a connection in quickack mode (tcp_incr_quickack), so the first data segments are ACKed
+        // immediately: the script's RFC 1122 4.2.3.2 delayed ACK at +40 ms comes 40 ms early on the kernel.
+        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), "delayed-ack-40ms.pkt"));
+
+        Assert.Equal(ScriptVerdict.Fail, result.Verdict);
+        Assert.Equal(14, result.Line);
+        Assert.Contains("ack 101 at 0.2", result.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void A_script_whose_expected_packet_is_wrong_fails_against_the_kernel_with_its_line()
+    {
+        SkipUnlessAvailable();
+        const string script = """
+            `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0 net.ipv4.tcp_window_scaling=0`
+            0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0    bind(3, ..., ...) = 0
+            +0    listen(3, 1) = 0
+            +0    < S 0:0(0) win 65535 <mss 1000>
+            +0    > S. 0:0(0) ack 1 <mss 1200>
+            """;
+
+        var result = KernelTarget.Run(script);
+
+        Assert.Equal(ScriptVerdict.Fail, result.Verdict);
+        Assert.Equal(6, result.Line);
+        Assert.Contains("<mss 1460>", result.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void Sysctls_of_a_script_are_applied_inside_its_namespace_only()
+    {
+        SkipUnlessAvailable();
+        string before = File.ReadAllText("/proc/sys/net/ipv4/tcp_sack").Trim();
+
+        // With SACK and timestamps on in the namespace the kernel's SYN-ACK carries them; the host keeps its own.
+        const string script = """
+            `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_scaling=0`
+            0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0    bind(3, ..., ...) = 0
+            +0    listen(3, 1) = 0
+            +0    < S 0:0(0) win 65535 <mss 1000,sackOK>
+            +0    > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
+            """;
+
+        var result = KernelTarget.Run(script);
+
+        Assert.True(result.Verdict == ScriptVerdict.Pass, result.ToString());
+        Assert.Equal(before, File.ReadAllText("/proc/sys/net/ipv4/tcp_sack").Trim());
+    }
+
+    [Fact]
+    public void A_script_lasting_hours_is_unsupported_against_the_kernel_instead_of_run_in_real_time()
+    {
+        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), "keepalive-off-by-default.pkt"));
+
+        Assert.Equal(ScriptVerdict.Unsupported, result.Verdict);
+        Assert.Contains("7300", result.Message, StringComparison.Ordinal);
+    }
+
+    private static void SkipUnlessAvailable()
+    {
+        var reason = KernelTarget.UnavailableReason();
+        Skip.If(reason is not null, reason);
+    }
+
+    private static string CorpusDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tests", "packetdrill");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("tests/packetdrill not found above " + AppContext.BaseDirectory);
+    }
+}
