@@ -149,37 +149,16 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
     /// Runs one script file against the kernel, with the tolerance raised to at least
     /// <see cref="KernelTargetOptions.MinimumToleranceMicros"/>.
     /// </summary>
-    public static ScriptResult RunFile(string path, KernelTargetOptions? options = null)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (IOException e)
-        {
-            return new ScriptResult(ScriptVerdict.Fail, e.Message);
-        }
-
-        return Run(text, options);
-    }
+    public static ScriptResult RunFile(string path, KernelTargetOptions? options = null) =>
+        ScriptRunner.TryReadFile(path, out string text, out var failure) ? Run(text, options) : failure;
 
     /// <summary>Parses and runs one script against the kernel.</summary>
     public static ScriptResult Run(string text, KernelTargetOptions? options = null)
     {
         options ??= new KernelTargetOptions();
-        PacketdrillScript script;
-        try
+        if (!ScriptRunner.TryParse(text, out var script, out var failure))
         {
-            script = ScriptParser.Parse(text);
-        }
-        catch (PacketdrillSyntaxException e)
-        {
-            return new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message, e.Line);
-        }
-        catch (PacketdrillUnsupportedException e)
-        {
-            return new ScriptResult(ScriptVerdict.Unsupported, $"line {e.Line}: {e.Feature}", e.Line);
+            return failure;
         }
 
         long length = TimelineMicros(script);

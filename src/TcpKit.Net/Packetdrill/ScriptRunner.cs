@@ -80,43 +80,54 @@ public sealed class ScriptRunner
         _options = options;
     }
 
-    public static ScriptResult RunFile(string path, ScriptRunOptions? options = null)
+    public static ScriptResult RunFile(string path, ScriptRunOptions? options = null) =>
+        TryReadFile(path, out string text, out var failure) ? Run(text, options) : failure;
+
+    /// <summary>Parses and runs one script.</summary>
+    public static ScriptResult Run(string text, ScriptRunOptions? options = null) =>
+        TryParse(text, out var script, out var failure) ? Run(script, options) : failure;
+
+    /// <summary>Reads a script file; an unreadable file is a failing verdict, not an exception.</summary>
+    internal static bool TryReadFile(string path, out string text, out ScriptResult failure)
     {
-        string text;
         try
         {
             text = File.ReadAllText(path);
+            failure = ScriptResult.Passed;
+            return true;
         }
         catch (IOException e)
         {
-            return new ScriptResult(ScriptVerdict.Fail, e.Message);
+            text = "";
+            failure = new ScriptResult(ScriptVerdict.Fail, e.Message);
+            return false;
         }
-
-        return Run(text, options);
     }
 
-    /// <summary>Parses and runs one script.</summary>
-    public static ScriptResult Run(string text, ScriptRunOptions? options = null)
+    /// <summary>Parses a script; a syntax error fails and an unsupported feature is "unsupported", both as verdicts.</summary>
+    internal static bool TryParse(string text, out PacketdrillScript script, out ScriptResult failure)
     {
-        PacketdrillScript script;
+        script = null!;
         try
         {
             script = ScriptParser.Parse(text);
+            failure = ScriptResult.Passed;
+            return true;
         }
         catch (PacketdrillSyntaxException e)
         {
-            return new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message, e.Line);
+            failure = new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message, e.Line);
         }
         catch (PacketdrillUnsupportedException e)
         {
-            return new ScriptResult(ScriptVerdict.Unsupported, $"line {e.Line}: {e.Feature}", e.Line);
+            failure = new ScriptResult(ScriptVerdict.Unsupported, $"line {e.Line}: {e.Feature}", e.Line);
         }
         catch (OverflowException e)
         {
-            return new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message);
+            failure = new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message);
         }
 
-        return Run(script, options);
+        return false;
     }
 
     public static ScriptResult Run(PacketdrillScript script, ScriptRunOptions? options = null)
