@@ -55,14 +55,14 @@ public class ResetTests
         return h;
     }
 
+    public static TheoryData<TcpState> SynchronizedStates =>
+    [
+        TcpState.Established, TcpState.FinWait1, TcpState.FinWait2, TcpState.CloseWait,
+        TcpState.Closing, TcpState.LastAck, TcpState.TimeWait,
+    ];
+
     [Theory]
-    [InlineData(TcpState.Established)]
-    [InlineData(TcpState.FinWait1)]
-    [InlineData(TcpState.FinWait2)]
-    [InlineData(TcpState.CloseWait)]
-    [InlineData(TcpState.Closing)]
-    [InlineData(TcpState.LastAck)]
-    [InlineData(TcpState.TimeWait)]
+    [MemberData(nameof(SynchronizedStates))]
     public void RST_whose_sequence_number_is_exactly_RCV_NXT_closes_a_synchronized_connection(TcpState state)
     {
         var h = DriveClientTo(state);
@@ -80,13 +80,7 @@ public class ResetTests
     }
 
     [Theory]
-    [InlineData(TcpState.Established)]
-    [InlineData(TcpState.FinWait1)]
-    [InlineData(TcpState.FinWait2)]
-    [InlineData(TcpState.CloseWait)]
-    [InlineData(TcpState.Closing)]
-    [InlineData(TcpState.LastAck)]
-    [InlineData(TcpState.TimeWait)]
+    [MemberData(nameof(SynchronizedStates))]
     public void In_window_RST_that_does_not_match_RCV_NXT_gets_a_challenge_ACK(TcpState state)
     {
         var h = DriveClientTo(state);

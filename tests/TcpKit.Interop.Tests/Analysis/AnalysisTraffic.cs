@@ -45,14 +45,7 @@ internal static class AnalysisTraffic
     /// </summary>
     public static void StalledReader(NetnsPair net, IPAddress server, int port, int bytes, TimeSpan stall)
     {
-        using var listener = NetnsPair.InNamespace(net.NsB, () =>
-        {
-            var s = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
-            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            s.Bind(new IPEndPoint(server, port));
-            s.Listen(4);
-            return s;
-        });
+        using var listener = NetnsPair.InNamespace(net.NsB, () => KernelTraffic.Listen(server, port, receiveBufferSize: 4096));
         using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
         client.Connect(server, port);
         using var accepted = listener.Accept();

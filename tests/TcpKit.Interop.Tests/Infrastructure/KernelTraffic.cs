@@ -71,9 +71,14 @@ internal static class KernelTraffic
     }
 
     /// <summary>A listening socket with SO_REUSEADDR (create it inside the namespace).</summary>
-    internal static Socket Listen(IPAddress address, int port)
+    internal static Socket Listen(IPAddress address, int port, int? receiveBufferSize = null)
     {
         var s = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (receiveBufferSize is int size)
+        {
+            s.ReceiveBufferSize = size; // before listen(), so accepted sockets inherit it
+        }
+
         s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         s.Bind(new IPEndPoint(address, port));
         s.Listen(16);
