@@ -27,7 +27,9 @@ public class KernelCorpusTests
     {
         SkipUnlessAvailable();
 
-        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), name));
+        // Linux's timer wheel rounds timeouts of 0.5-4 s up by as much as 64 ms, so a retransmission timer can
+        // fire well past the runner's default 25 ms window (seen in CI on fin-retransmit-with-data.pkt).
+        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), name), new KernelTargetOptions { MinimumToleranceMicros = 70_000 });
 
         Assert.True(result.Verdict == ScriptVerdict.Pass, $"{name}: {result}");
     }
