@@ -437,9 +437,13 @@ public sealed class ConnectionStates
             Counted(orig, 'W', ref s.ZeroWindows);
         }
 
-        if ((analysis & AnalysisFlags.LostSegment) != 0)
+        // Zeek's content gap is data the receiver acknowledged that was never seen (its reassembler
+        // reports it when an ACK trims past a hole): Wireshark's "ACKed segment that wasn't captured"
+        // on the peer's ACK, recorded for the direction whose data is missing. A hole that a later
+        // retransmission or reordered segment fills ("previous segment not captured") is no gap.
+        if ((analysis & AnalysisFlags.AckLostSegment) != 0)
         {
-            Counted(orig, 'G', ref s.Gaps);
+            Counted(!orig, 'G', ref other.Gaps);
         }
 
         if ((analysis & (AnalysisFlags.Retransmission | AnalysisFlags.FastRetransmission | AnalysisFlags.SpuriousRetransmission | AnalysisFlags.OutOfOrder)) == 0)
@@ -449,7 +453,12 @@ public sealed class ConnectionStates
 
         if (rst)
         {
-            s.Zeek = ZeekState.Reset;
+            // After a complete FIN exchange a reset changes nothing (Zeek's UpdateClosedState): the
+            // connection still ends "SF".
+            if (!(s.Zeek == ZeekState.Closed && other.Zeek == ZeekState.Closed))
+            {
+                s.Zeek = ZeekState.Reset;
+            }
         }
         else if (fin && s.Zeek != ZeekState.Reset)
         {

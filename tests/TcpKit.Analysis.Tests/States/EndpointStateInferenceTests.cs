@@ -162,6 +162,52 @@ public class EndpointStateInferenceTests
     }
 
     [Fact]
+    public void A_reset_after_a_complete_FIN_exchange_leaves_the_connection_SF_as_Zeek_reports_it()
+    {
+        // Zeek's UpdateClosedState ignores a RST once both sides have sent FIN (its pop3 starttls baseline: SF "ShAadDfFr").
+        var t = ActiveCloseByClient().Add(0.009, false, 502, 0, Rst, 0);
+        Assert.Equal(("SF", "ShADaFfr"), Summary(t));
+    }
+
+    [Fact]
+    public void A_reset_after_only_one_FIN_is_still_a_reset()
+    {
+        var t = new Trace()
+            .Add(0.000, true, 100, 0, Syn, 1000)
+            .Add(0.001, false, 500, 101, Syn | Ack, 1000)
+            .Add(0.002, true, 101, 501, Ack, 1000)
+            .Add(0.003, true, 101, 501, Fin | Ack, 1000)
+            .Add(0.004, false, 501, 0, Rst, 0);
+        Assert.Equal("RSTR", Summary(t).ConnState);
+    }
+
+    [Fact]
+    public void A_content_gap_is_data_acknowledged_but_never_seen_and_a_hole_filled_later_is_none()
+    {
+        var handshake = new Trace()
+            .Add(0.000, true, 100, 0, Syn, 1000)
+            .Add(0.001, false, 500, 101, Syn | Ack, 1000)
+            .Add(0.002, true, 101, 501, Ack, 1000);
+
+        // 101..111 is reordered: the hole is filled, so Zeek's reassembler never reports a gap.
+        var reordered = handshake
+            .Add(0.003, true, 111, 501, Psh | Ack, 1000, 10)
+            .Add(0.004, true, 101, 501, Psh | Ack, 1000, 10)
+            .Add(0.005, false, 501, 121, Ack, 1000);
+        Assert.DoesNotContain('G', Summary(reordered).History);
+
+        // 101..111 never appears, yet the server acknowledges it: a gap in the originator's data ("G").
+        var missed = new Trace()
+            .Add(0.000, true, 100, 0, Syn, 1000)
+            .Add(0.001, false, 500, 101, Syn | Ack, 1000)
+            .Add(0.002, true, 101, 501, Ack, 1000)
+            .Add(0.003, true, 111, 501, Psh | Ack, 1000, 10)
+            .Add(0.005, false, 501, 121, Ack, 1000);
+        Assert.Contains('G', Summary(missed).History);
+        Assert.DoesNotContain('g', Summary(missed).History);
+    }
+
+    [Fact]
     public void A_lone_SYN_is_S0_and_a_handshake_without_a_close_is_S1()
     {
         Assert.Equal(("S0", "S"), Summary(new Trace().Add(0, true, 1, 0, Syn, 1000).Add(1, true, 1, 0, Syn, 1000)));
