@@ -3,6 +3,7 @@ using TcpKit.Analysis.Conversations;
 using TcpKit.Analysis.Fields;
 using TcpKit.Wire;
 using TcpKit.Wire.Capture;
+using TcpKit.Wire.Ip;
 
 namespace TcpKit.Analysis;
 
@@ -40,6 +41,12 @@ public sealed class CapturePipeline
         var analysis = status == DecodeStatus.Ok ? Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength) : default;
         long delta = packet.TimestampNs - _previousNs;
         _previousNs = packet.TimestampNs;
+        if (status == DecodeStatus.NotTcp && (decoded.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6) && IcmpQuote.TryDecode(decoded, frame, out var quote))
+        {
+            var quoteAnalysis = Tracker.ObserveQuote(quote, frame, _number, packet.TimestampNs);
+            return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis, quote, quoteAnalysis);
+        }
+
         return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis);
     }
 }

@@ -93,7 +93,7 @@ public struct SegmentAnalysis
 /// sequence numbers, scaled windows and Wireshark's sequence analysis, and infers endpoint states.
 /// Memory grows with the number of conversations (and at most 10,000 unacked segments per direction), not with packets.
 /// </summary>
-public sealed class ConversationTracker
+public sealed partial class ConversationTracker
 {
     /// <summary>A retransmission within 20 ms of the peer's duplicate ACKs is "fast" (Wireshark's rule).</summary>
     private const long FastRetransmitWindowNs = 20_000_000;
@@ -235,41 +235,15 @@ public sealed class ConversationTracker
 
         // Section 6.6: completeness is displayed before this frame's contribution.
         a.Completeness = conv.Completeness;
-        if (isNew)
-        {
-            conv.Completeness = pureSyn ? 1 | (a.Length > 0 ? 8 : 0) : 0;
-        }
-        else
-        {
-            int c = conv.Completeness;
-            if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack))
-            {
-                c |= 2;
-            }
-
-            if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Ack)
-            {
-                c |= a.Length > 0 ? 8 : 4;
-            }
-
-            if ((flags & (TcpFlags.Fin | TcpFlags.Ack)) == (TcpFlags.Fin | TcpFlags.Ack))
-            {
-                c |= 16;
-            }
-
-            if ((flags & TcpFlags.Rst) != 0)
-            {
-                c |= 32;
-            }
-
-            conv.Completeness = c;
-        }
+        conv.Completeness = CompletenessAfter(conv.Completeness, isNew, flags, a.Length);
 
         // Section 6.2: the initial RTT, from the most recent SYN to the first non-SYN ACK.
         if (pureSyn)
         {
             conv.MostRecentSynNs = timestampNs;
-            conv.MostRecentSynSet = true;
+            // Wireshark keeps this time as an nstime_t where zero means "no SYN seen": a SYN stamped
+            // exactly at the epoch gives no initial RTT there, so none here either.
+            conv.MostRecentSynSet = timestampNs != 0;
         }
         else if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Ack && conv.MostRecentSynSet && conv.InitialRttNs == 0)
         {

@@ -57,41 +57,47 @@ public static class FieldCatalog
             ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Decoded.VlanCount == 0 && c.Frame.Length >= 14 && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
             ["vlan.id"] = (in FieldContext c, StringBuilder o) => Vlan(c, o),
 
-            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && Dec(o, c.Decoded.IpVersion),
-            ["ip.hdr_len"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.IpHeaderLength),
-            ["ip.dsfield"] = (in FieldContext c, StringBuilder o) => V4(c) && Hex(o, c.Decoded.TrafficClass, 2),
-            ["ip.len"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.IpTotalLength),
-            ["ip.id"] = (in FieldContext c, StringBuilder o) => V4(c) && Hex(o, c.Decoded.IpIdentification, 4),
-            ["ip.flags.df"] = (in FieldContext c, StringBuilder o) => V4(c) && Bool(o, c.Decoded.DontFragment),
-            ["ip.flags.mf"] = (in FieldContext c, StringBuilder o) => V4(c) && Bool(o, c.Decoded.MoreFragments),
-            ["ip.frag_offset"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.FragmentOffset),
-            ["ip.ttl"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.Ttl),
-            ["ip.proto"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, c.Decoded.Protocol),
-            ["ip.checksum"] = (in FieldContext c, StringBuilder o) => V4(c) && Hex(o, c.Decoded.GetIpv4(c.Frame).HeaderChecksum, 4),
-            ["ip.checksum.status"] = (in FieldContext c, StringBuilder o) => V4(c) && Dec(o, Status(c.Decoded.VerifyIpv4HeaderChecksum(c.Frame))),
-            ["ip.src"] = (in FieldContext c, StringBuilder o) => V4(c) && Text(o, c.Decoded.Source.ToString()),
-            ["ip.dst"] = (in FieldContext c, StringBuilder o) => V4(c) && Text(o, c.Decoded.Destination.ToString()),
+            // Both IP dissectors register ip.version, so an IPv6 packet (and the header an ICMPv6 error quotes) has it too.
+            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && (c.Decoded.IpVersion == 4
+                ? Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))
+                : Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))),
+            ["ip.hdr_len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpHeaderLength)),
+            ["ip.dsfield"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.TrafficClass, 2)),
+            ["ip.len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpTotalLength)),
+            ["ip.id"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.IpIdentification, 4)),
+            ["ip.flags.df"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Bool(o, d.DontFragment)),
+            ["ip.flags.mf"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Bool(o, d.MoreFragments)),
+            ["ip.frag_offset"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.FragmentOffset)),
+            ["ip.ttl"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.Ttl)),
+            ["ip.proto"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.Protocol)),
+            ["ip.checksum"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.GetIpv4(f).HeaderChecksum, 4)),
+            ["ip.checksum.status"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, Status(d.VerifyIpv4HeaderChecksum(f)))),
+            ["ip.src"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Text(o, d.Source.ToString())),
+            ["ip.dst"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Text(o, d.Destination.ToString())),
 
-            ["ipv6.tclass"] = (in FieldContext c, StringBuilder o) => V6(c) && Hex(o, c.Decoded.TrafficClass, 8),
-            ["ipv6.flow"] = (in FieldContext c, StringBuilder o) => V6(c) && Hex(o, c.Decoded.GetIpv6(c.Frame).FlowLabel, 6),
-            ["ipv6.plen"] = (in FieldContext c, StringBuilder o) => V6(c) && Dec(o, c.Decoded.GetIpv6(c.Frame).PayloadLengthField),
-            ["ipv6.nxt"] = (in FieldContext c, StringBuilder o) => V6(c) && Dec(o, c.Decoded.GetIpv6(c.Frame).NextHeader),
-            ["ipv6.hlim"] = (in FieldContext c, StringBuilder o) => V6(c) && Dec(o, c.Decoded.Ttl),
-            ["ipv6.src"] = (in FieldContext c, StringBuilder o) => V6(c) && Text(o, c.Decoded.Source.ToString()),
-            ["ipv6.dst"] = (in FieldContext c, StringBuilder o) => V6(c) && Text(o, c.Decoded.Destination.ToString()),
+            ["ipv6.tclass"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.TrafficClass, 8)),
+            ["ipv6.flow"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.GetIpv6(f).FlowLabel, 6)),
+            ["ipv6.plen"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.GetIpv6(f).PayloadLengthField)),
+            ["ipv6.nxt"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.GetIpv6(f).NextHeader)),
+            ["ipv6.hlim"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.Ttl)),
+            ["ipv6.src"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Text(o, d.Source.ToString())),
+            ["ipv6.dst"] = (in FieldContext c, StringBuilder o) => Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Text(o, d.Destination.ToString())),
 
-            ["tcp.srcport"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.SourcePort),
-            ["tcp.dstport"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.DestinationPort),
-            ["tcp.stream"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Conversation.StreamIndex),
+            ["tcp.srcport"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: false, out var t) && Dec(o, t.SourcePort),
+            ["tcp.dstport"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: false, out var t) && Dec(o, t.DestinationPort),
+            ["tcp.stream"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, c.Analysis.Conversation.StreamIndex) : c.QuoteAnalysis.Conversation is { } q && Dec(o, q.StreamIndex),
             ["tcp.len"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Length),
-            ["tcp.seq"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.RelativeSeq),
-            ["tcp.seq_raw"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.Seq.Value),
+            // A quoted header is not analysed: Wireshark shows its sequence numbers as they are.
+            ["tcp.seq"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, c.Analysis.RelativeSeq) : c.HasQuotedTcp && Dec(o, c.Quote.Inner.Seq.Value),
+            // Wireshark puts an IPv4 quote's sequence number in early (an ICMP error may quote only 8 bytes) and
+            // never its raw twin; an IPv6 quote goes the regular way, so it has both (with the same raw value).
+            ["tcp.seq_raw"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, c.Decoded.Seq.Value) : c.HasQuotedTcpHeader && c.Quote.Inner.IpVersion == 6 && Dec(o, c.Quote.Inner.Seq.Value),
             ["tcp.nxtseq"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.NextSeq),
-            ["tcp.ack"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.RelativeAck),
-            ["tcp.ack_raw"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.Ack.Value),
-            ["tcp.hdr_len"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.TcpHeaderLength),
-            ["tcp.flags"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Hex(o, (ushort)c.Decoded.Flags, 4),
-            ["tcp.flags.res"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Bool(o, (c.Decoded.Flags & TcpFlags.Reserved) != 0),
+            ["tcp.ack"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, c.Analysis.RelativeAck) : c.HasQuotedTcpHeader && Dec(o, c.Quote.Inner.Ack.Value),
+            ["tcp.ack_raw"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Dec(o, t.Ack.Value),
+            ["tcp.hdr_len"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Dec(o, t.TcpHeaderLength),
+            ["tcp.flags"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Hex(o, (ushort)t.Flags, 4),
+            ["tcp.flags.res"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Bool(o, (t.Flags & TcpFlags.Reserved) != 0),
             ["tcp.flags.ae"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Ae),
             ["tcp.flags.cwr"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Cwr),
             ["tcp.flags.ece"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Ece),
@@ -101,14 +107,14 @@ public static class FieldCatalog
             ["tcp.flags.reset"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Rst),
             ["tcp.flags.syn"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Syn),
             ["tcp.flags.fin"] = (in FieldContext c, StringBuilder o) => Flag(c, o, TcpFlags.Fin),
-            ["tcp.window_size_value"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.Window),
-            ["tcp.window_size"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Window),
-            ["tcp.window_size_scalefactor"] = (in FieldContext c, StringBuilder o) => c.HasTcp && (c.Decoded.Flags & TcpFlags.Syn) == 0 && Dec(o, c.Analysis.ScaleFactor),
-            ["tcp.checksum"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Hex(o, c.Decoded.TcpChecksum, 4),
-            ["tcp.checksum.status"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, Status(c.Decoded.VerifyTcpChecksum(c.Frame))),
-            ["tcp.urgent_pointer"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Decoded.UrgentPointer),
-            ["tcp.time_relative"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Time(o, c.Analysis.TimeRelativeNs),
-            ["tcp.time_delta"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Time(o, c.Analysis.TimeDeltaNs),
+            ["tcp.window_size_value"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Dec(o, t.Window),
+            ["tcp.window_size"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, c.Analysis.Window) : c.HasQuotedTcpHeader && Dec(o, c.QuoteAnalysis.Window),
+            ["tcp.window_size_scalefactor"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? (c.Decoded.Flags & TcpFlags.Syn) == 0 && Dec(o, c.Analysis.ScaleFactor) : c.HasQuotedTcpHeader && (c.Quote.Inner.Flags & TcpFlags.Syn) == 0 && Dec(o, c.QuoteAnalysis.ScaleFactor),
+            ["tcp.checksum"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Hex(o, t.TcpChecksum, 4),
+            ["tcp.checksum.status"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, Status(c.Decoded.VerifyTcpChecksum(c.Frame))) : c.HasQuotedTcpHeader && Dec(o, Status(c.Quote.Inner.VerifyTcpChecksum(c.QuotedBytes))),
+            ["tcp.urgent_pointer"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: true, out var t) && Dec(o, t.UrgentPointer),
+            ["tcp.time_relative"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Time(o, c.Analysis.TimeRelativeNs) : c.HasQuotedTcpHeader && Time(o, c.QuoteAnalysis.TimeRelativeNs),
+            ["tcp.time_delta"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Time(o, c.Analysis.TimeDeltaNs) : c.HasQuotedTcpHeader && Time(o, c.QuoteAnalysis.TimeDeltaNs),
 
             ["tcp.options.mss_val"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Mss, static (opt, b) => b.Append(opt.Mss.ToString(Inv))),
             ["tcp.options.wscale.shift"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.WindowScale, static (opt, b) => b.Append(opt.WindowScaleShift.ToString(Inv))),
@@ -120,8 +126,8 @@ public static class FieldCatalog
             ["tcp.options.sack_le"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: true),
             ["tcp.options.sack_re"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: false),
 
-            ["tcp.completeness"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Dec(o, c.Analysis.Completeness),
-            ["tcp.analysis"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.HasAnalysis && Bool(o, true),
+            ["tcp.completeness"] = (in FieldContext c, StringBuilder o) => c.HasTcp ? Dec(o, c.Analysis.Completeness) : c.HasQuotedTcpHeader && Dec(o, c.QuoteAnalysis.Completeness),
+            ["tcp.analysis"] = (in FieldContext c, StringBuilder o) => (c.HasTcp ? c.Analysis.HasAnalysis : c.QuoteAnalysis.HasAnalysis) && Bool(o, true),
             ["tcp.analysis.flags"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.Flags != AnalysisFlags.None && Bool(o, true),
             ["tcp.analysis.acks_frame"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.AcksFrame != 0 && Dec(o, c.Analysis.AcksFrame),
             ["tcp.analysis.ack_rtt"] = (in FieldContext c, StringBuilder o) => c.HasTcp && c.Analysis.AcksFrame != 0 && c.Analysis.AckRttNs != 0 && Time(o, c.Analysis.AckRttNs),
@@ -162,7 +168,7 @@ public static class FieldCatalog
             ["tcpkit.conn_state"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.Conversation.States.ConnState),
             ["tcpkit.history"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, c.Analysis.Conversation.States.History),
         };
-        d["tcp.port"] = (in FieldContext c, StringBuilder o) => c.HasTcp && Text(o, $"{c.Decoded.SourcePort},{c.Decoded.DestinationPort}");
+        d["tcp.port"] = (in FieldContext c, StringBuilder o) => TcpHeader(c, whole: false, out var t) && Text(o, $"{t.SourcePort},{t.DestinationPort}");
         return d;
     }
 
@@ -170,13 +176,14 @@ public static class FieldCatalog
 
     private static bool Options(in FieldContext c, StringBuilder o, TcpOptionKind kind, OptionAppender append)
     {
-        if (!c.HasTcp)
+        if (!c.HasTcp && !c.HasQuotedTcpHeader)
         {
             return false;
         }
 
         bool any = false;
-        foreach (var opt in c.Decoded.GetTcpOptions(c.Frame))
+        var options = c.HasTcp ? c.Decoded.GetTcpOptions(c.Frame) : c.Quote.Inner.GetTcpOptions(c.QuotedBytes);
+        foreach (var opt in options)
         {
             if (opt.Kind != kind || opt.IsMalformed)
             {
@@ -228,7 +235,58 @@ public static class FieldCatalog
 
     private static bool V6(in FieldContext c) => c.HasIp && c.Decoded.IpVersion == 6;
 
-    private static bool Flag(in FieldContext c, StringBuilder o, TcpFlags flag) => c.HasTcp && Bool(o, (c.Decoded.Flags & flag) != 0);
+    private static bool Flag(in FieldContext c, StringBuilder o, TcpFlags flag) => TcpHeader(c, whole: true, out var t) && Bool(o, (t.Flags & flag) != 0);
+
+    /// <summary>
+    /// The TCP header a field reads: the frame's own segment, or the one an ICMP error quotes (Wireshark
+    /// dissects it as TCP too). <paramref name="whole"/>: the field needs more than the first 8 bytes.
+    /// </summary>
+    private static bool TcpHeader(in FieldContext c, bool whole, out DecodedPacket tcp)
+    {
+        if (c.HasTcp)
+        {
+            tcp = c.Decoded;
+            return true;
+        }
+
+        tcp = c.Quote.Inner;
+        return whole ? c.HasQuotedTcpHeader : c.HasQuotedTcp;
+    }
+
+    private delegate bool IpWriter(in DecodedPacket ip, ReadOnlySpan<byte> ipFrame, StringBuilder output);
+
+    /// <summary>An IPv4 field: the frame's header, then (comma-separated, as tshark prints a repeated field) the header an ICMP error quotes.</summary>
+    private static bool Ip4(in FieldContext c, StringBuilder o, IpWriter write)
+    {
+        if (!V4(c) || !write(c.Decoded, c.Frame, o))
+        {
+            return false;
+        }
+
+        if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == 4)
+        {
+            o.Append(',');
+            write(c.Quote.Inner, c.QuotedBytes, o);
+        }
+
+        return true;
+    }
+
+    private static bool Ip6(in FieldContext c, StringBuilder o, IpWriter write)
+    {
+        if (!V6(c) || !write(c.Decoded, c.Frame, o))
+        {
+            return false;
+        }
+
+        if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == 6)
+        {
+            o.Append(',');
+            write(c.Quote.Inner, c.QuotedBytes, o);
+        }
+
+        return true;
+    }
 
     private static bool Eth(in FieldContext c, StringBuilder o, bool source)
     {

@@ -43,7 +43,7 @@ internal static class FilterFields
                 "vlan" => c.Decoded.VlanCount > 0,
                 "ip" => c.HasIp && c.Decoded.IpVersion == 4,
                 "ipv6" => c.HasIp && c.Decoded.IpVersion == 6,
-                _ => c.HasTcp,
+                _ => c.HasTcp || c.HasQuotedTcp,
             };
         }
 
@@ -102,29 +102,36 @@ internal static class FilterFields
             ["frame.number"] = (in FieldContext c, Span<long> v) => One(v, c.Number),
             ["frame.len"] = (in FieldContext c, Span<long> v) => One(v, c.OriginalLength),
             ["frame.cap_len"] = (in FieldContext c, Span<long> v) => One(v, c.Frame.Length),
-            ["tcp.srcport"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.SourcePort) : 0,
-            ["tcp.dstport"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.DestinationPort) : 0,
+            ["tcp.srcport"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.SourcePort) : c.HasQuotedTcp ? One(v, c.Quote.Inner.SourcePort) : 0,
+            ["tcp.dstport"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.DestinationPort) : c.HasQuotedTcp ? One(v, c.Quote.Inner.DestinationPort) : 0,
             ["tcp.port"] = (in FieldContext c, Span<long> v) =>
             {
-                if (!c.HasTcp)
+                if (c.HasTcp)
                 {
-                    return 0;
+                    v[0] = c.Decoded.SourcePort;
+                    v[1] = c.Decoded.DestinationPort;
+                    return 2;
                 }
 
-                v[0] = c.Decoded.SourcePort;
-                v[1] = c.Decoded.DestinationPort;
-                return 2;
+                if (c.HasQuotedTcp)
+                {
+                    v[0] = c.Quote.Inner.SourcePort;
+                    v[1] = c.Quote.Inner.DestinationPort;
+                    return 2;
+                }
+
+                return 0;
             },
-            ["tcp.stream"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Conversation.StreamIndex) : 0,
+            ["tcp.stream"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Conversation.StreamIndex) : c.QuoteAnalysis.Conversation is { } q ? One(v, q.StreamIndex) : 0,
             ["tcp.len"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Length) : 0,
-            ["tcp.seq"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.RelativeSeq) : 0,
-            ["tcp.ack"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.RelativeAck) : 0,
+            ["tcp.seq"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.RelativeSeq) : c.HasQuotedTcp ? One(v, c.Quote.Inner.Seq.Value) : 0,
+            ["tcp.ack"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.RelativeAck) : c.HasQuotedTcpHeader ? One(v, c.Quote.Inner.Ack.Value) : 0,
             ["tcp.nxtseq"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.NextSeq) : 0,
-            ["tcp.hdr_len"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.TcpHeaderLength) : 0,
-            ["tcp.flags"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, (long)c.Decoded.Flags) : 0,
-            ["tcp.window_size"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Window) : 0,
-            ["tcp.window_size_value"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.Window) : 0,
-            ["tcp.completeness"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Completeness) : 0,
+            ["tcp.hdr_len"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.TcpHeaderLength) : c.HasQuotedTcpHeader ? One(v, c.Quote.Inner.TcpHeaderLength) : 0,
+            ["tcp.flags"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, (long)c.Decoded.Flags) : c.HasQuotedTcpHeader ? One(v, (long)c.Quote.Inner.Flags) : 0,
+            ["tcp.window_size"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Window) : c.HasQuotedTcpHeader ? One(v, c.QuoteAnalysis.Window) : 0,
+            ["tcp.window_size_value"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Decoded.Window) : c.HasQuotedTcpHeader ? One(v, c.Quote.Inner.Window) : 0,
+            ["tcp.completeness"] = (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, c.Analysis.Completeness) : c.HasQuotedTcpHeader ? One(v, c.QuoteAnalysis.Completeness) : 0,
             ["tcp.analysis.duplicate_ack_num"] = (in FieldContext c, Span<long> v) => c.HasTcp && c.Analysis.DupAckNum != 0 ? One(v, c.Analysis.DupAckNum) : 0,
             ["tcp.analysis.acks_frame"] = (in FieldContext c, Span<long> v) => c.HasTcp && c.Analysis.AcksFrame != 0 ? One(v, c.Analysis.AcksFrame) : 0,
             ["tcp.analysis.bytes_in_flight"] = (in FieldContext c, Span<long> v) => c.HasTcp && c.Analysis.BytesInFlight != 0 ? One(v, c.Analysis.BytesInFlight) : 0,
@@ -152,10 +159,10 @@ internal static class FilterFields
             ["tcp.flags.ece"] = Bit(TcpFlags.Ece),
             ["tcp.flags.cwr"] = Bit(TcpFlags.Cwr),
             ["tcp.flags.ae"] = Bit(TcpFlags.Ae),
-            ["ip.ttl"] = (in FieldContext c, Span<long> v) => c.HasIp && c.Decoded.IpVersion == 4 ? One(v, c.Decoded.Ttl) : 0,
-            ["ip.proto"] = (in FieldContext c, Span<long> v) => c.HasIp && c.Decoded.IpVersion == 4 ? One(v, c.Decoded.Protocol) : 0,
-            ["ip.len"] = (in FieldContext c, Span<long> v) => c.HasIp && c.Decoded.IpVersion == 4 ? One(v, c.Decoded.IpTotalLength) : 0,
-            ["ip.version"] = (in FieldContext c, Span<long> v) => c.HasIp ? One(v, c.Decoded.IpVersion) : 0,
+            ["ip.ttl"] = (in FieldContext c, Span<long> v) => Ip4(c, v, static (in DecodedPacket d) => d.Ttl),
+            ["ip.proto"] = (in FieldContext c, Span<long> v) => Ip4(c, v, static (in DecodedPacket d) => d.Protocol),
+            ["ip.len"] = (in FieldContext c, Span<long> v) => Ip4(c, v, static (in DecodedPacket d) => d.IpTotalLength),
+            ["ip.version"] = (in FieldContext c, Span<long> v) => c.HasIp ? Ip(c, v, static (in DecodedPacket d) => d.IpVersion) : 0,
         };
         return d;
     }
@@ -168,5 +175,23 @@ internal static class FilterFields
 
     private static NumericGetter Flag(AnalysisFlags flags) => (in FieldContext c, Span<long> v) => c.HasTcp && (c.Analysis.Flags & flags) != 0 ? One(v, 1) : 0;
 
-    private static NumericGetter Bit(TcpFlags flag) => (in FieldContext c, Span<long> v) => c.HasTcp ? One(v, (c.Decoded.Flags & flag) != 0 ? 1 : 0) : 0;
+    private static NumericGetter Bit(TcpFlags flag) => (in FieldContext c, Span<long> v) =>
+        c.HasTcp ? One(v, (c.Decoded.Flags & flag) != 0 ? 1 : 0) : c.HasQuotedTcpHeader ? One(v, (c.Quote.Inner.Flags & flag) != 0 ? 1 : 0) : 0;
+
+    private delegate long IpValue(in DecodedPacket ip);
+
+    /// <summary>An IPv4 field of the frame's header and, in an ICMP error, of the header it quotes (two occurrences, as in tshark).</summary>
+    private static int Ip4(in FieldContext c, Span<long> v, IpValue value) => c.HasIp && c.Decoded.IpVersion == 4 ? Ip(c, v, value) : 0;
+
+    private static int Ip(in FieldContext c, Span<long> v, IpValue value)
+    {
+        v[0] = value(c.Decoded);
+        if (c.HasQuotedTcp)
+        {
+            v[1] = value(c.Quote.Inner);
+            return 2;
+        }
+
+        return 1;
+    }
 }

@@ -23,7 +23,8 @@ public static class ConversationTable
         sb.Append(' ', 59).Append("|       <-      | |       ->      | |     Total     |    Relative    |   Duration   |\n");
         sb.Append(' ', 59).Append("| Frames  Bytes | | Frames  Bytes | | Frames  Bytes |      Start     |              |\n");
 
-        var rows = new List<TcpConversation>(conversations);
+        // A stream known only from a TCP header quoted in an ICMP error has no frames of its own: tshark leaves it out.
+        var rows = conversations.Where(c => c.Directions[0].Frames + c.Directions[1].Frames > 0).ToList();
         // A stable sort: equal totals keep their first-seen order.
         var ordered = rows.Select((c, i) => (c, i)).OrderByDescending(x => x.c.Directions[0].Frames + x.c.Directions[1].Frames).ThenBy(x => x.i);
         foreach (var (c, _) in ordered)

@@ -29,7 +29,9 @@ public sealed class SummaryPrinter
                 SummaryFormatter.AppendColumns(_line, c.Number, c.RelativeNs, timeDigits, p.Source.ToString(), p.Destination.ToString(), ProtocolName(p), c.OriginalLength);
                 _line.Append(c.Status == DecodeStatus.Fragment
                     ? string.Create(CultureInfo.InvariantCulture, $"Fragmented IP protocol (proto={p.Protocol}, off={p.FragmentOffset}, ID={p.IpIdentification:x4})")
-                    : string.Create(CultureInfo.InvariantCulture, $"IP protocol {p.Protocol} (not dissected by TcpKit)"));
+                    : c.HasQuotedTcp
+                        ? p.IpVersion == 4 ? IcmpErrorText.Icmpv4(c.Quote.Type, c.Quote.Code) : IcmpErrorText.Icmpv6(c.Quote.Type, c.Quote.Code)
+                        : string.Create(CultureInfo.InvariantCulture, $"IP protocol {p.Protocol} (not dissected by TcpKit)"));
                 break;
             default:
                 AppendNonIp(c);

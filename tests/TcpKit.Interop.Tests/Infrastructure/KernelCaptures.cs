@@ -28,8 +28,10 @@ public sealed class KernelCaptures : IDisposable
         KernelTraffic.BothWays(net, NetnsPair.AddressB, 5001, 300_000);
         KernelTraffic.Refused(net, NetnsPair.AddressB, 5002);
         KernelTraffic.Reset(net, NetnsPair.AddressB, 5003);
+        KernelTraffic.RejectedByIcmp(net, NetnsPair.AddressB, 5004);
         KernelTraffic.Lesson(net, NetnsPair.Address6B, 9999);
         KernelTraffic.BothWays(net, NetnsPair.Address6B, 5001, 100_000);
+        KernelTraffic.RejectedByIcmp(net, NetnsPair.Address6B, 5004);
         net.StopCaptures();
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -54,6 +55,34 @@ internal static class KernelTraffic
         using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
         var e = Assert.Throws<SocketException>(() => client.Connect(server, port));
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+    }
+
+    /// <summary>
+    /// A connection attempt that a firewall in the server's namespace rejects with an ICMP(v6) port
+    /// unreachable, which quotes the client's SYN: the capture then holds TCP headers inside ICMP errors.
+    /// Linux ends a SYN-SENT connection on such an error with ECONNREFUSED (tcp_v4_err / tcp_v6_err).
+    /// </summary>
+    public static void RejectedByIcmp(NetnsPair net, IPAddress server, int port)
+    {
+        if (!Tool.Exists("nft"))
+        {
+            return;
+        }
+
+        string table = $"icmpreject{port}";
+        Tool.Run("ip", "netns", "exec", net.NsB, "nft", "add", "table", "inet", table);
+        Tool.Run("ip", "netns", "exec", net.NsB, "nft", "add", "chain", "inet", table, "input", "{ type filter hook input priority 0 ; }");
+        Tool.Run("ip", "netns", "exec", net.NsB, "nft", "add", "rule", "inet", table, "input", "tcp", "dport", port.ToString(CultureInfo.InvariantCulture), "reject", "with", "icmpx", "type", "port-unreachable");
+        try
+        {
+            using var client = NetnsPair.InNamespace(net.NsA, () => new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+            var e = Assert.Throws<SocketException>(() => client.Connect(server, port));
+            Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+        }
+        finally
+        {
+            Tool.Run("ip", "netns", "exec", net.NsB, "nft", "delete", "table", "inet", table);
+        }
     }
 
     /// <summary>An abortive close (SO_LINGER 0): the client resets an established connection.</summary>
