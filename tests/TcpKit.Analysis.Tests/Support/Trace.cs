@@ -53,6 +53,34 @@ internal sealed class Trace
         return this;
     }
 
+    /// <summary>
+    /// Adds an ICMP error from a router to the sender of frame <paramref name="quotedFrame"/> (0-based) that
+    /// quotes the first <paramref name="quoteBytes"/> bytes of that frame's IP packet (all of it when null).
+    /// </summary>
+    public Trace AddIcmpError(double seconds, int quotedFrame, byte type = 3, byte code = 3, int? quoteBytes = null)
+        => AddIcmpError(seconds, IpPacket(quotedFrame), type, code, quoteBytes);
+
+    /// <summary>The IP packet of frame <paramref name="index"/> (0-based), e.g. to quote in another trace's ICMP error.</summary>
+    public byte[] IpPacket(int index) => _frames[index].Frame.AsSpan(14).ToArray();
+
+    /// <summary>Adds an ICMP error from a router to the sender of <paramref name="quotedIp"/> that quotes (the start of) it.</summary>
+    public Trace AddIcmpError(double seconds, byte[] quotedIp, byte type = 3, byte code = 3, int? quoteBytes = null)
+    {
+        var quote = quotedIp.AsSpan(0, Math.Min(quoteBytes ?? quotedIp.Length, quotedIp.Length));
+        IpAddress.TryParse("192.0.2.254", out var router);
+        var sender = IpAddress.FromIPv4(quotedIp[12], quotedIp[13], quotedIp[14], quotedIp[15]);
+        var frame = new byte[14 + 20 + 8 + quote.Length];
+        new EthernetHeader { Source = new MacAddress(0x0200000000FEUL), Destination = new MacAddress(0x020000000001UL), EtherType = 0x0800 }.Emit(frame);
+        new Ipv4Header { TimeToLive = 64, Protocol = IpProtocol.Icmp, Source = router, Destination = sender }.Emit(frame.AsSpan(14), 8 + quote.Length);
+        var icmp = frame.AsSpan(34);
+        icmp[0] = type;
+        icmp[1] = code;
+        quote.CopyTo(icmp[8..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(icmp[2..], TcpKit.Wire.Checksums.InternetChecksum.Compute(icmp));
+        _frames.Add(((long)Math.Round(seconds * 1e6) * 1000, frame));
+        return this;
+    }
+
     public static TcpOptions Options(ushort? mss = null, byte? windowScale = null, bool sackPermitted = false, TcpTimestamp? timestamp = null, params (uint Left, uint Right)[] sack)
     {
         var o = new TcpOptions { Mss = mss, WindowScale = windowScale, SackPermitted = sackPermitted, Timestamp = timestamp };

@@ -13,7 +13,10 @@ public class KernelCaptureTests(KernelCaptures captures)
         {
             var streams = Tool.Run("tshark", "-r", path, "-T", "fields", "-e", "tcp.stream")
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct().Count();
-            Assert.Equal(6, streams); // lesson, both ways, refused, reset over IPv4; lesson and both ways over IPv6
+            // lesson, both ways, refused, reset, rejected by ICMP over IPv4; lesson, both ways, rejected by ICMPv6 over IPv6
+            Assert.Equal(Tool.Exists("nft") ? 8 : 6, streams);
+            var icmpErrors = Tool.Run("tshark", "-r", path, "-Y", "(icmp.type == 3 || icmpv6.type == 1) && tcp", "-T", "fields", "-e", "frame.number");
+            Assert.Equal(Tool.Exists("nft"), icmpErrors.Trim().Length > 0);
             var flagsSeen = Tool.Run("tshark", "-r", path, "-Y", "tcp.flags.reset==1 && ipv6", "-T", "fields", "-e", "frame.number");
             Assert.Empty(flagsSeen.Trim());
         }
