@@ -255,31 +255,19 @@ public static class FieldCatalog
 
     private delegate bool IpWriter(in DecodedPacket ip, ReadOnlySpan<byte> ipFrame, StringBuilder output);
 
-    /// <summary>An IPv4 field: the frame's header, then (comma-separated, as tshark prints a repeated field) the header an ICMP error quotes.</summary>
-    private static bool Ip4(in FieldContext c, StringBuilder o, IpWriter write)
+    private static bool Ip4(in FieldContext c, StringBuilder o, IpWriter write) => Ip(c, o, 4, write);
+
+    private static bool Ip6(in FieldContext c, StringBuilder o, IpWriter write) => Ip(c, o, 6, write);
+
+    /// <summary>An IP field: the frame's header, then (comma-separated, as tshark prints a repeated field) the header an ICMP error quotes.</summary>
+    private static bool Ip(in FieldContext c, StringBuilder o, byte version, IpWriter write)
     {
-        if (!V4(c) || !write(c.Decoded, c.Frame, o))
+        if (!c.HasIp || c.Decoded.IpVersion != version || !write(c.Decoded, c.Frame, o))
         {
             return false;
         }
 
-        if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == 4)
-        {
-            o.Append(',');
-            write(c.Quote.Inner, c.QuotedBytes, o);
-        }
-
-        return true;
-    }
-
-    private static bool Ip6(in FieldContext c, StringBuilder o, IpWriter write)
-    {
-        if (!V6(c) || !write(c.Decoded, c.Frame, o))
-        {
-            return false;
-        }
-
-        if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == 6)
+        if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == version)
         {
             o.Append(',');
             write(c.Quote.Inner, c.QuotedBytes, o);
