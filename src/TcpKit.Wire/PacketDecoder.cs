@@ -193,6 +193,13 @@ public static class PacketDecoder
         packet.IpOffset = info.NetworkOffset;
         var ip = frame[info.NetworkOffset..];
         int ipWireLength = packet.OriginalLength < 0 ? -1 : packet.OriginalLength - info.NetworkOffset;
+        if (info.NetworkLength > 0)
+        {
+            // The link layer bounds the packet itself (PPPoE): beyond that is padding, and an IP length
+            // that claims more exceeds the packet, as when it claims more than the frame.
+            ip = ip[..Math.Min(info.NetworkLength, ip.Length)];
+            ipWireLength = ipWireLength < 0 ? info.NetworkLength : Math.Min(ipWireLength, info.NetworkLength);
+        }
 
         ReadOnlySpan<byte> upper;
         int upperLength;

@@ -54,7 +54,7 @@ public static class FieldCatalog
 
             ["eth.src"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: true),
             ["eth.dst"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: false),
-            ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Decoded.VlanCount == 0 && c.Frame.Length >= 14 && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
+            ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Frame.Length >= 14 && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
             ["vlan.id"] = (in FieldContext c, StringBuilder o) => Vlan(c, o),
 
             // Both IP dissectors register ip.version, so an IPv6 packet (and the header an ICMPv6 error quotes) has it too.
@@ -63,7 +63,8 @@ public static class FieldCatalog
                 : Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))),
             ["ip.hdr_len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpHeaderLength)),
             ["ip.dsfield"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.TrafficClass, 2)),
-            ["ip.len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpTotalLength)),
+            // The header's own value, even when it claims more than the frame (or a PPPoE length) holds.
+            ["ip.len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpLengthExceedsFrame ? d.GetIpv4(f).TotalLengthField : d.IpTotalLength)),
             ["ip.id"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Hex(o, d.IpIdentification, 4)),
             ["ip.flags.df"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Bool(o, d.DontFragment)),
             ["ip.flags.mf"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Bool(o, d.MoreFragments)),
@@ -294,10 +295,27 @@ public static class FieldCatalog
             return false;
         }
 
-        o.Append(c.Decoded.OuterVlanId.ToString(Inv));
-        if (c.Decoded.VlanCount > 1)
+        if (c.Link != LinkType.Ethernet)
         {
-            o.Append(',').Append(c.Decoded.InnerVlanId.ToString(Inv));
+            o.Append(c.Decoded.OuterVlanId.ToString(Inv));
+            if (c.Decoded.VlanCount > 1)
+            {
+                o.Append(',').Append(c.Decoded.InnerVlanId.ToString(Inv));
+            }
+
+            return true;
+        }
+
+        // Every tag of the stack, outermost first (the decoder keeps only the outer two).
+        var frame = c.Frame;
+        for (int at = 12, n = 0; n < c.Decoded.VlanCount && at + 4 <= frame.Length && EtherType.IsVlanTag((ushort)(frame[at] << 8 | frame[at + 1])); at += 4, n++)
+        {
+            if (n > 0)
+            {
+                o.Append(',');
+            }
+
+            o.Append(((frame[at + 2] << 8 | frame[at + 3]) & 0x0FFF).ToString(Inv));
         }
 
         return true;

@@ -10,6 +10,13 @@ public static class EtherType
     public const ushort Ipv6 = 0x86DD;
     /// <summary>IEEE 802.1ad service VLAN tag (Q-in-Q outer tag).</summary>
     public const ushort QinQ = 0x88A8;
+
+    /// <summary>MPLS unicast and multicast (RFC 3032): a label stack before the network header.</summary>
+    public const ushort Mpls = 0x8847;
+    public const ushort MplsMulticast = 0x8848;
+
+    /// <summary>PPPoE session stage (RFC 2516): a 6-byte PPPoE header and a PPP protocol field before the network header.</summary>
+    public const ushort PppoeSession = 0x8864;
     /// <summary>Pre-standard Q-in-Q outer tag still emitted by some switches.</summary>
     public const ushort QinQLegacy = 0x9100;
 

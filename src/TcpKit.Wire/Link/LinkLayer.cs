@@ -14,6 +14,12 @@ public struct LinkInfo
     public byte VlanCount;
     public ushort OuterVlanId;
     public ushort InnerVlanId;
+
+    /// <summary>
+    /// How many bytes of the frame, from <see cref="NetworkOffset"/>, the link layer gives the network
+    /// layer when it says so itself (the PPPoE length field); 0 when the network packet runs to the frame's end.
+    /// </summary>
+    public int NetworkLength;
 }
 
 /// <summary>Outcome of <see cref="LinkLayer.TryDecode"/>.</summary>
@@ -58,7 +64,7 @@ public static class LinkLayer
                 info.VlanCount = (byte)eth.VlanCount;
                 info.OuterVlanId = eth.OuterVlanId;
                 info.InnerVlanId = eth.InnerVlanId;
-                return LinkStatus.Ok;
+                return SkipShims(frame, ref info);
 
             case LinkType.LinuxSll:
                 if (frame.Length < SllHeaderLength)
@@ -69,7 +75,7 @@ public static class LinkLayer
                 // The protocol field holds an EtherType for the ARPHRD types that carry IP.
                 info.EtherType = BinaryPrimitives.ReadUInt16BigEndian(frame[14..]);
                 info.NetworkOffset = SllHeaderLength;
-                return SkipVlanTags(frame, ref info);
+                return SkipVlanTags(frame, ref info) == LinkStatus.Ok ? SkipShims(frame, ref info) : LinkStatus.Truncated;
 
             case LinkType.LinuxSll2:
                 if (frame.Length < Sll2HeaderLength)
@@ -79,7 +85,7 @@ public static class LinkLayer
 
                 info.EtherType = BinaryPrimitives.ReadUInt16BigEndian(frame);
                 info.NetworkOffset = Sll2HeaderLength;
-                return SkipVlanTags(frame, ref info);
+                return SkipVlanTags(frame, ref info) == LinkStatus.Ok ? SkipShims(frame, ref info) : LinkStatus.Truncated;
 
             case LinkType.Null:
             case LinkType.Loop:
@@ -121,6 +127,77 @@ public static class LinkLayer
             default:
                 return LinkStatus.UnsupportedLinkType;
         }
+    }
+
+    /// <summary>MPLS labels a stack may hold before it is taken as malformed (real stacks hold a few).</summary>
+    public const int MaxMplsLabels = 16;
+
+    /// <summary>PPPoE session header (version/type, code, session id, length) plus the PPP protocol field.</summary>
+    public const int PppoeSessionHeaderLength = 8;
+
+    /// <summary>
+    /// Steps over the shims that sit between the link header and IP on access and core networks: an MPLS
+    /// label stack (RFC 3032; the payload's version nibble says IPv4 or IPv6, as there is no type field),
+    /// and a PPPoE session header with its PPP protocol (RFC 2516, RFC 1661: 0x0021 IPv4, 0x0057 IPv6).
+    /// Anything else inside them keeps the shim's EtherType, so the frame is reported as not IP.
+    /// </summary>
+    private static LinkStatus SkipShims(ReadOnlySpan<byte> frame, ref LinkInfo info)
+    {
+        if (info.EtherType is EtherType.Mpls or EtherType.MplsMulticast)
+        {
+            int at = info.NetworkOffset;
+            for (int labels = 0; ; labels++)
+            {
+                if (frame.Length < at + 4)
+                {
+                    return LinkStatus.Truncated;
+                }
+
+                bool bottomOfStack = (frame[at + 2] & 0x01) != 0;
+                at += 4;
+                if (bottomOfStack)
+                {
+                    break;
+                }
+
+                if (labels + 1 == MaxMplsLabels)
+                {
+                    return LinkStatus.Ok;
+                }
+            }
+
+            if (frame.Length <= at)
+            {
+                return LinkStatus.Truncated;
+            }
+
+            ushort inner = (frame[at] >> 4) switch { 4 => EtherType.Ipv4, 6 => EtherType.Ipv6, _ => (ushort)0 };
+            if (inner != 0)
+            {
+                info.EtherType = inner;
+                info.NetworkOffset = at;
+            }
+        }
+        else if (info.EtherType == EtherType.PppoeSession)
+        {
+            int at = info.NetworkOffset;
+            if (frame.Length < at + PppoeSessionHeaderLength)
+            {
+                return LinkStatus.Truncated;
+            }
+
+            ushort inner = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 6)..]) switch { 0x0021 => EtherType.Ipv4, 0x0057 => EtherType.Ipv6, _ => (ushort)0 };
+            if (inner != 0)
+            {
+                info.EtherType = inner;
+                info.NetworkOffset = at + PppoeSessionHeaderLength;
+
+                // The PPPoE length covers the PPP protocol field and the packet; what follows is padding.
+                info.NetworkLength = Math.Max(BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 4)..]) - 2, 0);
+            }
+        }
+
+        return LinkStatus.Ok;
     }
 
     /// <summary>Cooked captures may keep 802.1Q tags when the NIC did not strip them.</summary>
