@@ -44,10 +44,10 @@ public sealed class EngineTarget : IScriptTarget
         _issSeed = issSeed;
     }
 
-    public void Configure(Func<TcpConfig, TcpConfig> change)
+    public void Configure(ShellSettings settings)
     {
-        ArgumentNullException.ThrowIfNull(change);
-        _defaults = change(_defaults);
+        ArgumentNullException.ThrowIfNull(settings);
+        _defaults = settings.Change(_defaults);
         _defaults.Validate();
     }
 

@@ -6,6 +6,7 @@ namespace TcpKit.Net.Packetdrill;
 internal static unsafe partial class KernelNative
 {
     public const int AfInet = 2;
+    public const int AfInet6 = 10;
     public const int SockStream = 1;
     public const int SockNonBlock = 0x800;
     public const int SockCloExec = 0x80000;
@@ -91,5 +92,14 @@ internal static unsafe partial class KernelNative
         sa[0] = AfInet;
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(sa[2..], port);
         address4.CopyTo(sa[4..8]);
+    }
+
+    /// <summary>Writes a struct sockaddr_in6 (28 bytes: family, port, flow info, address, scope id).</summary>
+    public static void WriteSockaddrIn6(Span<byte> sa, ReadOnlySpan<byte> address16, ushort port)
+    {
+        sa[..28].Clear();
+        sa[0] = AfInet6;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(sa[2..], port);
+        address16.CopyTo(sa[8..24]);
     }
 }
