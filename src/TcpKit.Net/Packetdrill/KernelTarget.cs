@@ -271,6 +271,7 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
             ToleranceMicros = Math.Max(tolerance, options.MinimumToleranceMicros),
             IgnorePush = directives.AnyPush,
             TimerSlackMicros = options.TimerSlack ? TimerWheel.SlackMicros : null,
+            TimeFieldsWithinTolerance = true,
         };
         ScriptResult? result = null;
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? error = null;

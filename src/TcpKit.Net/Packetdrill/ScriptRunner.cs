@@ -60,6 +60,12 @@ public sealed record ScriptRunOptions
     /// fires long timers late by its granularity. Null: never late.
     /// </summary>
     public Func<long, long>? TimerSlackMicros { get; init; }
+
+    /// <summary>
+    /// Lets <c>%{ }%</c> comparisons of tcpi_rtt, tcpi_rttvar and tcpi_rto hold within the tolerance, for a stack
+    /// in real time whose measured round trips carry the runner's jitter. Off: exact, as in virtual time.
+    /// </summary>
+    public bool TimeFieldsWithinTolerance { get; init; }
 }
 
 /// <summary>The script's <c>--ip_version</c>.</summary>
@@ -313,7 +319,7 @@ public sealed class ScriptRunner
                 break;
             case CodeAction code:
                 AwaitEventTime(ev, start, index);
-                if (TcpInfoAssertions.Check(code.Code, _target.GetTcpInfo(), ev.Line) is { } failure)
+                if (TcpInfoAssertions.Check(code.Code, _target.GetTcpInfo(), ev.Line, _options.TimeFieldsWithinTolerance ? _tolerance : 0) is { } failure)
                 {
                     throw new ScriptFailure(ev.Line, $"{failure} at {Seconds(_now.Microseconds)}");
                 }
