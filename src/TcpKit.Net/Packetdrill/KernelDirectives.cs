@@ -7,17 +7,22 @@ namespace TcpKit.Net.Packetdrill;
 /// What a script says about running against the Linux kernel, in comments packetdrill itself ignores:
 /// <code>
 /// // tcpkit-kernel: differs at line 14: Linux starts in quick-ACK mode and acknowledges at once
+/// // tcpkit-kernel: differs from line 15: Linux doubles SO_SNDBUF and counts buffer overhead
 /// // tcpkit-kernel: any-psh: Linux also pushes the segment that fills half the peer's window
 /// </code>
 /// <c>differs</c> means RFC and Linux genuinely differ and the script tests the RFC: against the kernel the script
 /// must fail exactly at that line (everything before it is checked against Linux), and is then reported as
-/// "differs from Linux: reason". Failing elsewhere is a failure, and passing means the mark is stale, also a
-/// failure. <c>any-psh</c> leaves the PSH bit unchecked against the kernel (RFC 9293 3.9.1 lets the sender choose
+/// "differs from Linux: reason". <c>differs from line N</c> accepts a failure at N or after, for a difference
+/// whose first visible line varies from run to run. Failing before is a failure, and passing means the mark is
+/// stale, also a failure. <c>any-psh</c> leaves the PSH bit unchecked against the kernel (RFC 9293 3.9.1 lets the sender choose
 /// where to push). Every mark carries its reason; an unknown mark is a syntax error, so a typo cannot hide a failure.
 /// </summary>
 public sealed partial record KernelDirectives(int? DiffersAtLine, string? DiffersReason, bool AnyPush)
 {
     public static KernelDirectives None { get; } = new(null, null, false);
+
+    /// <summary>Whether a failure at any line from <see cref="DiffersAtLine"/> on is the difference (<c>differs from line N</c>).</summary>
+    public bool DiffersFromLineOn { get; init; }
 
     /// <summary>Reads the marks of a script's text; throws <see cref="PacketdrillSyntaxException"/> for a malformed one.</summary>
     public static KernelDirectives Parse(string text)
@@ -42,7 +47,12 @@ public sealed partial record KernelDirectives(int? DiffersAtLine, string? Differ
                     throw new PacketdrillSyntaxException(lineNumber, "a script differs from Linux at one line only");
                 }
 
-                result = result with { DiffersAtLine = int.Parse(d.Groups[1].Value, CultureInfo.InvariantCulture), DiffersReason = d.Groups[2].Value.Trim() };
+                result = result with
+                {
+                    DiffersAtLine = int.Parse(d.Groups[2].Value, CultureInfo.InvariantCulture),
+                    DiffersReason = d.Groups[3].Value.Trim(),
+                    DiffersFromLineOn = d.Groups[1].Value == "from",
+                };
             }
             else if (AnyPsh().IsMatch(body))
             {
@@ -50,7 +60,7 @@ public sealed partial record KernelDirectives(int? DiffersAtLine, string? Differ
             }
             else
             {
-                throw new PacketdrillSyntaxException(lineNumber, $"unknown tcpkit-kernel mark `{body}` (known: `differs at line N: reason`, `any-psh: reason`)");
+                throw new PacketdrillSyntaxException(lineNumber, $"unknown tcpkit-kernel mark `{body}` (known: `differs at line N: reason`, `differs from line N: reason`, `any-psh: reason`)");
             }
         }
 
@@ -66,11 +76,13 @@ public sealed partial record KernelDirectives(int? DiffersAtLine, string? Differ
             return kernelResult;
         }
 
+        bool marked = kernelResult.Line is int failed && (failed == line || (DiffersFromLineOn && failed > line));
+        string where = DiffersFromLineOn ? $"from line {line} on" : $"at line {line}";
         return kernelResult.Verdict switch
         {
-            ScriptVerdict.Fail when kernelResult.Line == line => new ScriptResult(ScriptVerdict.Differs, $"{DiffersReason} [{kernelResult.Message}]", line),
-            ScriptVerdict.Pass => new ScriptResult(ScriptVerdict.Fail, $"marked as differing from Linux at line {line} but passes against the kernel: remove the tcpkit-kernel mark", line),
-            ScriptVerdict.Fail => kernelResult with { Message = $"{kernelResult.Message} (marked as differing from Linux only at line {line})" },
+            ScriptVerdict.Fail when marked => new ScriptResult(ScriptVerdict.Differs, $"{DiffersReason} [{kernelResult.Message}]", kernelResult.Line),
+            ScriptVerdict.Pass => new ScriptResult(ScriptVerdict.Fail, $"marked as differing from Linux {where} but passes against the kernel: remove the tcpkit-kernel mark", line),
+            ScriptVerdict.Fail => kernelResult with { Message = $"{kernelResult.Message} (marked as differing from Linux only {where})" },
             _ => kernelResult,
         };
     }
@@ -78,7 +90,7 @@ public sealed partial record KernelDirectives(int? DiffersAtLine, string? Differ
     [GeneratedRegex(@"^\s*//\s*tcpkit-kernel:(.*)$")]
     private static partial Regex Mark();
 
-    [GeneratedRegex(@"^differs at line (\d{1,6}):(.*\S.*)$")]
+    [GeneratedRegex(@"^differs (at|from) line (\d{1,6}):(.*\S.*)$")]
     private static partial Regex Differs();
 
     [GeneratedRegex(@"^any-psh:.*\S")]

@@ -113,6 +113,7 @@ public sealed class ScriptRunner
     private int _stepsWithoutProgress;
     private long _lateBy; // how far past its window (within the timer slack) the last packet or return came
     private long _lateAllowance; // the same, for the event being run
+    private long _lastOutboundMicros; // when the stack last sent something the script expected
     private readonly Dictionary<long, int> _fdMap = [];
 
     private ScriptRunner(PacketdrillScript script, ScriptRunOptions options)
@@ -318,6 +319,8 @@ public sealed class ScriptRunner
                 _target.Configure(ShellCommandMapper.Parse(sh.Command, ev.Line));
                 break;
             case CodeAction code:
+                // The statistics describe the connection after a blocked call returned, as the script reads.
+                FinishPending(ev.Line);
                 AwaitEventTime(ev, start, index);
                 if (TcpInfoAssertions.Check(code.Code, _target.GetTcpInfo(), ev.Line, _options.TimeFieldsWithinTolerance ? _tolerance : 0) is { } failure)
                 {
@@ -397,6 +400,12 @@ public sealed class ScriptRunner
         Drain();
         RetryPending();
     }
+
+    /// <summary>
+    /// A call returns on a timer set when it started or, like a read ended by retransmission timeouts, when the
+    /// stack last sent something: the slack is that of the longer delay.
+    /// </summary>
+    private long ReturnSlack(long expectedEnd, long start) => TimerSlack(expectedEnd - Math.Min(start, _lastOutboundMicros));
 
     private long TimerSlack(long delayMicros) => delayMicros > 0 && _options.TimerSlackMicros is { } slack ? slack(delayMicros) : 0;
 
@@ -567,6 +576,8 @@ public sealed class ScriptRunner
         {
             _lateBy = Math.Max(0, t - (end + _tolerance));
         }
+
+        _lastOutboundMicros = Math.Max(_lastOutboundMicros, t);
 
         if (t > _now.Microseconds)
         {
@@ -751,7 +762,7 @@ public sealed class ScriptRunner
             outcome = SyscallOutcome.Error(call.Kind == SocketCallKind.Connect ? "EINPROGRESS" : "EAGAIN");
         }
 
-        var pending = new PendingCall(ev, s, call with { Retry = true }, expectedEnd) { Slack = TimerSlack(expectedEnd - start) };
+        var pending = new PendingCall(ev, s, call with { Retry = true }, expectedEnd) { Slack = ReturnSlack(expectedEnd, start) };
         if (call.Kind == SocketCallKind.Write && !outcome.Blocked && outcome.Errno is null && !nonBlocking && outcome.Value < call.Arg)
         {
             // A blocking write returns once the send buffer took everything.
@@ -793,7 +804,7 @@ public sealed class ScriptRunner
         long timeoutMs = Eval(s.Arguments[2], ev.Line);
         var pending = new PendingCall(ev, s, new SocketCall(SocketCallKind.Poll, 0), expectedEnd)
         {
-            Slack = TimerSlack(expectedEnd - _now.Microseconds),
+            Slack = ReturnSlack(expectedEnd, _now.Microseconds),
             PollFds = fds,
             Deadline = timeoutMs < 0 ? null : _now + TimeSpan.FromMilliseconds(timeoutMs),
         };

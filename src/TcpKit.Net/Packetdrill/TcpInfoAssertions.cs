@@ -12,8 +12,9 @@ public static class TcpInfoAssertions
 {
     /// <summary>
     /// Returns null when every assertion holds, else the failing statement. With <paramref name="timeToleranceMicros"/>
-    /// a comparison of tcpi_rtt, tcpi_rttvar or tcpi_rto itself with a value holds within that many microseconds:
-    /// a stack measured in real time sees the script's delays only as exactly as packets keep their times.
+    /// a comparison of tcpi_rtt, tcpi_rttvar or tcpi_rto itself with a value holds within that many microseconds
+    /// or 1/16 of the value, whichever is more: a stack measured in real time sees the script's delays only as
+    /// exactly as packets keep their times, and its RTO scales that error.
     /// </summary>
     public static string? Check(string code, TcpInfo? info, int line, long timeToleranceMicros = 0)
     {
@@ -165,7 +166,8 @@ public static class TcpInfoAssertions
                 _timeOperand = false;
                 long right = Sum();
                 bool rightTime = _timeOperand;
-                long tol = leftTime || rightTime ? timeTolerance : 0;
+                // An RTO multiplies the measured RTT's jitter (4 x RTTVAR, x2 per backoff): 1/16 of the value at least.
+                long tol = (leftTime || rightTime) && timeTolerance > 0 ? Math.Max(timeTolerance, Math.Abs(leftTime ? right : left) / 16) : 0;
                 bool ok = op switch
                 {
                     "==" => Math.Abs(left - right) <= tol,

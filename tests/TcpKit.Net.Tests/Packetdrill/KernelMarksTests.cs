@@ -145,6 +145,18 @@ public class KernelMarksTests
     }
 
     [Fact]
+    public void A_differs_from_mark_accepts_a_failure_at_or_after_its_line_only()
+    {
+        var marks = KernelDirectives.Parse("// tcpkit-kernel: differs from line 15: Linux doubles SO_SNDBUF\n");
+
+        Assert.True(marks.DiffersFromLineOn);
+        Assert.Equal(ScriptVerdict.Differs, marks.Judge(new ScriptResult(ScriptVerdict.Fail, "line 15: x", 15)).Verdict);
+        Assert.Equal(ScriptVerdict.Differs, marks.Judge(new ScriptResult(ScriptVerdict.Fail, "line 16: x", 16)).Verdict);
+        Assert.Equal(ScriptVerdict.Fail, marks.Judge(new ScriptResult(ScriptVerdict.Fail, "line 14: x", 14)).Verdict);
+        Assert.Equal(ScriptVerdict.Fail, new KernelDirectives(15, "r", false).Judge(new ScriptResult(ScriptVerdict.Fail, "line 16: x", 16)).Verdict);
+    }
+
+    [Fact]
     public void Shell_settings_keep_the_sysctls_as_written_for_a_kernel()
     {
         var settings = ShellCommandMapper.Parse("sysctl -q net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0; ../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem=\"4096 50000 4194304\"", 1);
