@@ -61,17 +61,27 @@ public static class TimerWheel
 
     private static int ReadHz()
     {
+        // The running kernel's build config: /proc/config.gz (CONFIG_IKCONFIG_PROC) or the distribution's /boot copy.
         try
         {
-            string config = "/boot/config-" + File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
-            if (File.Exists(config))
+            if (File.Exists("/proc/config.gz"))
             {
-                foreach (var line in File.ReadLines(config))
+                using var file = File.OpenRead("/proc/config.gz");
+                using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+                using var reader = new StreamReader(gzip);
+                if (FindHz(reader) is int hz)
                 {
-                    if (line.StartsWith("CONFIG_HZ=", StringComparison.Ordinal) && int.TryParse(line.AsSpan(10), NumberStyles.Integer, CultureInfo.InvariantCulture, out int hz) && hz > 0)
-                    {
-                        return hz;
-                    }
+                    return hz;
+                }
+            }
+
+            string boot = "/boot/config-" + File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+            if (File.Exists(boot))
+            {
+                using var reader = new StreamReader(boot);
+                if (FindHz(reader) is int hz)
+                {
+                    return hz;
                 }
             }
         }
@@ -83,6 +93,19 @@ public static class TimerWheel
         }
 
         return 100;
+    }
+
+    private static int? FindHz(StreamReader reader)
+    {
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.StartsWith("CONFIG_HZ=", StringComparison.Ordinal) && int.TryParse(line.AsSpan(10), NumberStyles.Integer, CultureInfo.InvariantCulture, out int hz) && hz > 0)
+            {
+                return hz;
+            }
+        }
+
+        return null;
     }
 }
 
