@@ -91,6 +91,9 @@ public static class TimerWheel
         catch (UnauthorizedAccessException)
         {
         }
+        catch (InvalidDataException)
+        {
+        }
 
         return 100;
     }
@@ -293,7 +296,7 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
         {
             ToleranceMicros = Math.Max(tolerance, options.MinimumToleranceMicros),
             IgnorePush = directives.AnyPush,
-            TimerSlackMicros = options.TimerSlack ? TimerWheel.SlackMicros : null,
+            TimerSlackMicros = options.TimerSlack ? KernelTimerSlackMicros : null,
             TimeFieldsWithinTolerance = true,
         };
         ScriptResult? result = null;
@@ -324,6 +327,13 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
         error?.Throw();
         return directives.Judge(result!);
     }
+
+    /// <summary>
+    /// How late a kernel timer set <paramref name="delayMicros"/> ahead may fire: the timer wheel's granularity, plus
+    /// 1/16 of the delay because Linux derives its timers from the RTT it measured, whose error from the runner's
+    /// real-time injection (a few ms) RTTVAR multiplies by 4 and every backoff doubles.
+    /// </summary>
+    public static long KernelTimerSlackMicros(long delayMicros) => TimerWheel.SlackMicros(delayMicros) + (delayMicros / 16);
 
     /// <summary>The script's length: its latest event time, relative times counted from the event before.</summary>
     internal static long TimelineMicros(PacketdrillScript script)
