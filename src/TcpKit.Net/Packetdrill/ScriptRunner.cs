@@ -311,6 +311,7 @@ public sealed class ScriptRunner
                 break;
             case SyscallAction s:
                 FinishPending(ev.Line);
+                _lateAllowance = Math.Max(_lateAllowance, _lateBy);
                 AwaitEventTime(ev, start, index);
                 StartSyscall(ev, s, start);
                 break;
@@ -321,6 +322,7 @@ public sealed class ScriptRunner
             case CodeAction code:
                 // The statistics describe the connection after a blocked call returned, as the script reads.
                 FinishPending(ev.Line);
+                _lateAllowance = Math.Max(_lateAllowance, _lateBy);
                 AwaitEventTime(ev, start, index);
                 if (TcpInfoAssertions.Check(code.Code, _target.GetTcpInfo(), ev.Line, _options.TimeFieldsWithinTolerance ? _tolerance : 0) is { } failure)
                 {
