@@ -83,6 +83,9 @@ internal static unsafe partial class KernelNative
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     public static partial int SetNs(int fd, int nstype);
 
+    [LibraryImport("libc", EntryPoint = "usleep", SetLastError = true)]
+    public static partial int USleep(uint microseconds);
+
     [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
     public static partial int SchedSetScheduler(int pid, int policy, int* param);
 

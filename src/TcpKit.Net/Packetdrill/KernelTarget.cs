@@ -818,14 +818,9 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
                 return;
             }
 
-            if (remaining > 2000)
-            {
-                Thread.Sleep(TimeSpan.FromMicroseconds(remaining - 1000));
-            }
-            else
-            {
-                Thread.Yield();
-            }
+            // A precise sleep, never a spin: the runner's thread is real-time, and spinning would starve the
+            // kernel's own softirq work (ksoftirqd) on that core, which is what the script measures.
+            KernelNative.USleep((uint)Math.Min(remaining, 1_000_000));
         }
     }
 

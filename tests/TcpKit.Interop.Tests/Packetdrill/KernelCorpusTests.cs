@@ -35,18 +35,88 @@ public class KernelCorpusTests
     }
 
     [SkippableFact]
-    public void Linux_acks_the_first_data_at_once_in_quickack_mode_where_the_script_expects_a_40ms_delayed_ack()
+    public void A_script_marked_as_differing_from_Linux_reports_the_difference_at_its_line()
     {
         SkipUnlessAvailable();
 
-        // Linux starts a connection in quickack mode (tcp_incr_quickack), so the first data segments are ACKed
-        // immediately: the script's RFC 1122 4.2.3.2 delayed ACK at +40 ms comes 40 ms early on the kernel.
+        // Linux starts a connection in quick-ACK mode, so the script's RFC 1122 4.2.3.2 delayed ACK at +40 ms comes
+        // 40 ms early on the kernel: exactly the line its tcpkit-kernel mark names.
         var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), "delayed-ack-40ms.pkt"));
 
-        Assert.Equal(ScriptVerdict.Fail, result.Verdict);
+        Assert.Equal(ScriptVerdict.Differs, result.Verdict);
         Assert.Equal(14, result.Line);
+        Assert.Contains("quick-ACK", result.Message, StringComparison.Ordinal);
         Assert.Contains("ack 101 at 0.2", result.Message, StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public void A_differs_mark_on_a_script_Linux_passes_is_a_failure()
+    {
+        SkipUnlessAvailable();
+        const string script = """
+            // tcpkit-kernel: differs at line 7: a stale mark
+            `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0 net.ipv4.tcp_window_scaling=0`
+            0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0    bind(3, ..., ...) = 0
+            +0    listen(3, 1) = 0
+            +0    < S 0:0(0) win 65535 <mss 1000>
+            +0    > S. 0:0(0) ack 1 <mss 1460>
+            """;
+
+        var result = KernelTarget.Run(script);
+
+        Assert.Equal(ScriptVerdict.Fail, result.Verdict);
+        Assert.Contains("remove the tcpkit-kernel mark", result.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableTheory]
+    [InlineData("--ip_version=ipv6", "1440", "1460")]
+    [InlineData("--ip_version=ipv4-mapped-ipv6", "1000", "1460")]
+    public void The_kernel_target_speaks_the_scripts_ip_version(string header, string peerMss, string ourMss)
+    {
+        SkipUnlessAvailable();
+        string script = header + "\n" + $"""
+            `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0 net.ipv4.tcp_window_scaling=0`
+            0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0    bind(3, ..., ...) = 0
+            +0    listen(3, 1) = 0
+            +0    < S 0:0(0) win 65535 <mss {peerMss}>
+            +0    > S. 0:0(0) ack 1 <mss {ourMss}>
+            +.1   < . 1:1(0) ack 1 win 65535
+            +0    accept(3, ..., ...) = 4
+            +0    %{{ assert tcpi_state == TCP_ESTABLISHED and tcpi_snd_mss == {peerMss} }}%
+            """;
+
+        var result = KernelTarget.Run(script);
+
+        Assert.True(result.Verdict == ScriptVerdict.Pass, result.ToString());
+    }
+
+    [SkippableFact]
+    public void A_kernel_timer_may_fire_late_by_the_timer_wheel_granularity_but_never_early()
+    {
+        SkipUnlessAvailable();
+
+        // The 1 s SYN retransmission timer, line 7: expected half a second early it fails however coarse the wheel.
+        var early = KernelTarget.Run(RetransmittedSyn("0.5"));
+        var onTime = KernelTarget.Run(RetransmittedSyn("1"));
+
+        Assert.Equal(ScriptVerdict.Fail, early.Verdict);
+        Assert.Equal(7, early.Line);
+        Assert.True(onTime.Verdict == ScriptVerdict.Pass, onTime.ToString());
+    }
+
+    private static string RetransmittedSyn(string at) => $"""
+        `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0 net.ipv4.tcp_window_scaling=0`
+        0     socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3
+        +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+        0     > S 0:0(0) <mss 1460>
+
+
+        {at}  > S 0:0(0) <mss 1460>
+        +.05  < S. 0:0(0) ack 1 win 65535 <mss 1460>
+        +0    > . 1:1(0) ack 1
+        """;
 
     [SkippableFact]
     public void A_script_whose_expected_packet_is_wrong_fails_against_the_kernel_with_its_line()
