@@ -8,30 +8,29 @@ namespace TcpKit.Interop.Tests.Packetdrill;
 /// </summary>
 public class KernelCorpusTests
 {
+    /// <summary>
+    /// Corpus scripts (of a few seconds at most) that give the same verdict against Linux run after run: a pass, or
+    /// the difference their <c>// tcpkit-kernel: differs</c> mark documents. Chosen from whole-corpus runs with
+    /// bench/packetdrill-vs-kernel.sh (see kernel-corpus-results.md).
+    /// </summary>
+    public static TheoryData<string> MustMatchScripts() => new(MustMatch);
+
     [SkippableTheory]
-    [InlineData("handshake-passive.pkt")]
-    [InlineData("handshake-active-blocking.pkt")]
-    [InlineData("handshake-duplicate-syn.pkt")]
-    [InlineData("handshake-refused.pkt")]
-    [InlineData("accept-nonblocking-eagain.pkt")]
-    [InlineData("close-active.pkt")]
-    [InlineData("close-passive.pkt")]
-    [InlineData("close-simultaneous-closing.pkt")]
-    [InlineData("close-in-syn-sent.pkt")]
-    [InlineData("closed-port-syn-gets-rst.pkt")]
-    [InlineData("closed-port-data-gets-rst.pkt")]
-    [InlineData("data-after-close-resets.pkt")]
-    [InlineData("fin-retransmit-with-data.pkt")]
-    [InlineData("fin-out-of-order-held.pkt")]
-    public void Corpus_script_passes_against_the_Linux_kernel(string name)
+    [MemberData(nameof(MustMatchScripts))]
+    public void Corpus_script_matches_the_Linux_kernel_or_its_documented_difference(string name)
     {
         SkipUnlessAvailable();
+        string path = Path.Combine(CorpusDirectory(), name);
+        var marks = KernelDirectives.Parse(File.ReadAllText(path));
 
-        // Linux's timer wheel rounds timeouts of 0.5-4 s up by as much as 64 ms, so a retransmission timer can
-        // fire well past the runner's default 25 ms window (seen in CI on fin-retransmit-with-data.pkt).
-        var result = KernelTarget.RunFile(Path.Combine(CorpusDirectory(), name), new KernelTargetOptions { MinimumToleranceMicros = 70_000 });
+        // A passing script gets room for a CI machine busy with builds; a marked one keeps the default 25 ms, as a
+        // difference like quick-ACK (40 ms early) must not vanish into the tolerance.
+        var result = marks.DiffersAtLine is null
+            ? KernelTarget.RunFile(path, new KernelTargetOptions { MinimumToleranceMicros = 50_000 })
+            : KernelTarget.RunFile(path);
 
-        Assert.True(result.Verdict == ScriptVerdict.Pass, $"{name}: {result}");
+        var expected = marks.DiffersAtLine is null ? ScriptVerdict.Pass : ScriptVerdict.Differs;
+        Assert.True(result.Verdict == expected, $"{name}: {result}");
     }
 
     [SkippableFact]
@@ -75,16 +74,16 @@ public class KernelCorpusTests
     public void The_kernel_target_speaks_the_scripts_ip_version(string header, string peerMss, string ourMss)
     {
         SkipUnlessAvailable();
-        string script = header + "\n" + $"""
+        string script = header + "\n" + $$"""
             `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0 net.ipv4.tcp_window_scaling=0`
             0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
             +0    bind(3, ..., ...) = 0
             +0    listen(3, 1) = 0
-            +0    < S 0:0(0) win 65535 <mss {peerMss}>
-            +0    > S. 0:0(0) ack 1 <mss {ourMss}>
+            +0    < S 0:0(0) win 65535 <mss {{peerMss}}>
+            +0    > S. 0:0(0) ack 1 <mss {{ourMss}}>
             +.1   < . 1:1(0) ack 1 win 65535
             +0    accept(3, ..., ...) = 4
-            +0    %{{ assert tcpi_state == TCP_ESTABLISHED and tcpi_snd_mss == {peerMss} }}%
+            +0    %{ assert tcpi_state == TCP_ESTABLISHED and tcpi_snd_mss == {{peerMss}} }%
             """;
 
         var result = KernelTarget.Run(script);
@@ -188,4 +187,9 @@ public class KernelCorpusTests
 
         throw new DirectoryNotFoundException("tests/packetdrill not found above " + AppContext.BaseDirectory);
     }
+
+    private static readonly string[] MustMatch =
+    [
+        "handshake-passive.pkt",
+    ];
 }
