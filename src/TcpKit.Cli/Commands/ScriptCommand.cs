@@ -17,7 +17,7 @@ internal static class ScriptCommand
         var targetKind = new Option<string>("--target") { Description = "engine (TcpKit in virtual time) or kernel (the Linux kernel over TUN in a fresh network namespace, real time; needs root)", DefaultValueFactory = _ => "engine" };
         targetKind.AcceptOnlyFromAmong("engine", "kernel");
 
-        var command = new Command("script", "Run packetdrill scripts against the engine: pass, fail (with the line, expected and actual) or unsupported")
+        var command = new Command("script", "Run packetdrill scripts against the engine or the kernel: pass, fail (with the line, expected and actual), unsupported, or (kernel) differs from Linux where a // tcpkit-kernel: differs mark says so")
         {
             path, profile, tolerance, targetKind,
         };

@@ -25,11 +25,17 @@ public class KernelCorpusTests
 
         // A passing script gets room for a CI machine busy with builds; a marked one keeps the default 25 ms, as a
         // difference like quick-ACK (40 ms early) must not vanish into the tolerance.
-        var result = marks.DiffersAtLine is null
-            ? KernelTarget.RunFile(path, new KernelTargetOptions { MinimumToleranceMicros = 50_000 })
-            : KernelTarget.RunFile(path);
-
+        var options = marks.DiffersAtLine is null ? new KernelTargetOptions { MinimumToleranceMicros = 50_000 } : new KernelTargetOptions();
         var expected = marks.DiffersAtLine is null ? ScriptVerdict.Pass : ScriptVerdict.Differs;
+
+        // The kernel answers in real time: when builds load the machine, its softirq work can come tens of ms late.
+        // A second attempt tells such a stall from a real difference, which shows every time.
+        var result = KernelTarget.RunFile(path, options);
+        if (result.Verdict != expected)
+        {
+            result = KernelTarget.RunFile(path, options);
+        }
+
         Assert.True(result.Verdict == expected, $"{name}: {result}");
     }
 
