@@ -139,6 +139,7 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
     private readonly int _tunFd;
     private readonly Thread _reader;
     private readonly ConcurrentQueue<CapturedSegment> _outbound = new();
+    private readonly ManualResetEventSlim _readerRunning = new();
     private readonly ScriptIpVersion _ipVersion;
     private readonly IpAddress _local;
     private readonly IpAddress _remote;
@@ -178,6 +179,9 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
         _startTimestamp = Stopwatch.GetTimestamp();
         _reader = new Thread(ReadTun) { IsBackground = true, Name = "packetdrill-kernel-tun" };
         _reader.Start();
+
+        // On a busy machine a new thread may wait tens of ms for its first turn: the script's first packet must not.
+        _readerRunning.Wait(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>The network namespace the run uses (deleted on <see cref="Dispose"/>).</summary>
@@ -853,6 +857,7 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
     {
         // Stamps are taken here: a reader delayed by other work would make the kernel look late.
         KernelNative.TryRaiseThreadToRealTime();
+        _readerRunning.Set();
         var buffer = new byte[65536];
         while (!_stopping)
         {
@@ -998,6 +1003,7 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
 
         _fds.Clear();
         KernelNative.Close(_tunFd);
+        _readerRunning.Dispose();
         RunTool("ip", ["netns", "del", _namespace]);
     }
 }
