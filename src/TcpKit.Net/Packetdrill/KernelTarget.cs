@@ -296,6 +296,7 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
             }
         }
 
+        WarmUpOnce();
         var runOptions = new ScriptRunOptions
         {
             ToleranceMicros = Math.Max(tolerance, options.MinimumToleranceMicros),
@@ -331,6 +332,55 @@ public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
         error?.Throw();
         return directives.Judge(result!);
     }
+
+    private static int _warmedUp;
+
+    /// <summary>
+    /// The first script of a process would pay for compiling the runner's and the target's code inside its
+    /// timeline (tens of ms on a busy machine, before its first packet): a short handshake in a namespace of its
+    /// own compiles them first. Its result does not matter.
+    /// </summary>
+    private static void WarmUpOnce()
+    {
+        if (Interlocked.Exchange(ref _warmedUp, 1) != 0 || !ScriptRunner.TryParse(WarmUpScript, out var script, out _))
+        {
+            return;
+        }
+
+        var thread = new Thread(() =>
+        {
+            KernelTarget? target = null;
+            try
+            {
+                _ = ScriptRunner.Run(script, new ScriptRunOptions { TargetFactory = settings => target = Create(settings), ToleranceMicros = 1_000_000 });
+            }
+            catch (IOException)
+            {
+                // No namespace or TUN here: the script itself will report it.
+            }
+            finally
+            {
+                target?.Dispose();
+            }
+        }) { Name = "packetdrill-kernel-warm-up" };
+        thread.Start();
+        thread.Join();
+    }
+
+    private const string WarmUpScript = """
+        0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        +0    bind(3, ..., ...) = 0
+        +0    listen(3, 1) = 0
+        +0    < S 0:0(0) win 65535 <mss 1000>
+        +0    > S. 0:0(0) ack 1 <...>
+        +0    < . 1:1(0) ack 1 win 65535
+        +0    accept(3, ..., ...) = 4
+        +0    write(4, ..., 10) = 10
+        +0    > P. 1:11(10) ack 1
+        +0    %{ assert tcpi_state == TCP_ESTABLISHED }%
+        +0    close(4) = 0
+        +0    > F. 11:11(0) ack 1
+        """;
 
     /// <summary>
     /// How late a kernel timer set <paramref name="delayMicros"/> ahead may fire: the timer wheel's granularity, plus
