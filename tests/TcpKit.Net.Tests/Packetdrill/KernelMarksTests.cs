@@ -1,5 +1,6 @@
 using TcpKit.Net.Packetdrill;
 using TcpKit.Tcp;
+using TcpKit.Wire.Tcp;
 
 namespace TcpKit.Net.Tests.Packetdrill;
 
@@ -154,6 +155,21 @@ public class KernelMarksTests
         Assert.Equal(ScriptVerdict.Differs, marks.Judge(new ScriptResult(ScriptVerdict.Fail, "line 16: x", 16)).Verdict);
         Assert.Equal(ScriptVerdict.Fail, marks.Judge(new ScriptResult(ScriptVerdict.Fail, "line 14: x", 14)).Verdict);
         Assert.Equal(ScriptVerdict.Fail, new KernelDirectives(15, "r", false).Judge(new ScriptResult(ScriptVerdict.Fail, "line 16: x", 16)).Verdict);
+    }
+
+    [Fact]
+    public void Measured_times_compare_within_the_tolerance_only_where_asked_and_only_as_read()
+    {
+        var info = new TcpInfo(TcpState.Established, RtoMicros: 1_232_000, RttMicros: 103_000, RttVarMicros: 51_000, SndCwnd: 10, SndSsthresh: int.MaxValue, TotalRetrans: 0, SndMss: 1000, Unacked: 0);
+
+        Assert.NotNull(TcpInfoAssertions.Check("assert tcpi_rtt == 100000", info, 1));
+        Assert.Null(TcpInfoAssertions.Check("assert tcpi_rtt == 100000", info, 1, 25_000));
+        Assert.NotNull(TcpInfoAssertions.Check("assert tcpi_rtt == 70000", info, 1, 25_000));
+
+        // An RTO within 1/16 of the expected value (75 ms of 1.2 s) holds; computed values stay exact.
+        Assert.Null(TcpInfoAssertions.Check("assert tcpi_rto == 1200000", info, 1, 25_000));
+        Assert.NotNull(TcpInfoAssertions.Check("assert tcpi_rtt * 2 == 200000", info, 1, 25_000));
+        Assert.NotNull(TcpInfoAssertions.Check("assert tcpi_snd_cwnd == 11", info, 1, 25_000));
     }
 
     [Fact]
