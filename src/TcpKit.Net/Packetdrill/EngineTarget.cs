@@ -44,10 +44,10 @@ public sealed class EngineTarget : IScriptTarget
         _issSeed = issSeed;
     }
 
-    public void Configure(Func<TcpConfig, TcpConfig> change)
+    public void Configure(ShellSettings settings)
     {
-        ArgumentNullException.ThrowIfNull(change);
-        _defaults = change(_defaults);
+        ArgumentNullException.ThrowIfNull(settings);
+        _defaults = settings.Change(_defaults);
         _defaults.Validate();
     }
 
@@ -514,6 +514,9 @@ public sealed class EngineTarget : IScriptTarget
 
                 s.Linger0 = onoff != 0;
                 return SyscallOutcome.Ok(0);
+            case (ScriptSymbols.SolSocket, ScriptSymbols.SoOobInline):
+                // TcpKit always delivers urgent data inline (RFC 6093 recommends it); out of band it cannot.
+                return v != 0 ? SyscallOutcome.Ok(0) : throw new TargetUnsupportedException("SO_OOBINLINE off (urgent data out of band)");
             case (ScriptSymbols.SolSocket, ScriptSymbols.SoKeepAlive):
                 cfg = cfg with { Keepalive = cfg.Keepalive with { Enabled = v != 0 } };
                 break;

@@ -11,8 +11,11 @@ namespace TcpKit.Net.Packetdrill;
 /// </summary>
 public interface IScriptTarget
 {
-    /// <summary>Applies settings that the script's shell lines map to (sysctls); affects sockets created afterwards.</summary>
-    void Configure(Func<TcpConfig, TcpConfig> change);
+    /// <summary>
+    /// Applies a shell line of the script: its sysctls as written (a kernel sets them) and their TcpKit meaning
+    /// (the engine applies it); affects sockets created afterwards.
+    /// </summary>
+    void Configure(ShellSettings settings);
 
     /// <summary>The earliest time at which the target has something to do on its own (a timer), or Instant.Never.</summary>
     Instant NextDeadline { get; }

@@ -6,6 +6,7 @@ namespace TcpKit.Net.Packetdrill;
 internal static unsafe partial class KernelNative
 {
     public const int AfInet = 2;
+    public const int AfInet6 = 10;
     public const int SockStream = 1;
     public const int SockNonBlock = 0x800;
     public const int SockCloExec = 0x80000;
@@ -82,7 +83,23 @@ internal static unsafe partial class KernelNative
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     public static partial int SetNs(int fd, int nstype);
 
+    [LibraryImport("libc", EntryPoint = "usleep", SetLastError = true)]
+    public static partial int USleep(uint microseconds);
+
+    [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
+    public static partial int SchedSetScheduler(int pid, int policy, int* param);
+
     public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// Puts the calling thread (pid 0 means the thread on Linux) in the round-robin real-time class, so that timing
+    /// holds on a machine busy with builds; false when not permitted. Affects only this thread.
+    /// </summary>
+    public static bool TryRaiseThreadToRealTime()
+    {
+        int priority = 10;
+        return SchedSetScheduler(0, 2, &priority) == 0; // SCHED_RR
+    }
 
     /// <summary>Writes a struct sockaddr_in (family, port and address in network order).</summary>
     public static void WriteSockaddrIn(Span<byte> sa, ReadOnlySpan<byte> address4, ushort port)
@@ -91,5 +108,14 @@ internal static unsafe partial class KernelNative
         sa[0] = AfInet;
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(sa[2..], port);
         address4.CopyTo(sa[4..8]);
+    }
+
+    /// <summary>Writes a struct sockaddr_in6 (28 bytes: family, port, flow info, address, scope id).</summary>
+    public static void WriteSockaddrIn6(Span<byte> sa, ReadOnlySpan<byte> address16, ushort port)
+    {
+        sa[..28].Clear();
+        sa[0] = AfInet6;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(sa[2..], port);
+        address16.CopyTo(sa[8..24]);
     }
 }

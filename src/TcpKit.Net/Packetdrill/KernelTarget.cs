@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using TcpKit.Tcp;
 using TcpKit.Wire;
 using TcpKit.Wire.Ip;
@@ -24,6 +23,93 @@ public sealed record KernelTargetOptions
     /// in real time; they are reported as unsupported instead of run.
     /// </summary>
     public TimeSpan MaximumScriptDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Lets a timer-driven packet come as late as the kernel's timer wheel may fire its timer (<see cref="TimerWheel"/>);
+    /// never earlier than the tolerance allows.
+    /// </summary>
+    public bool TimerSlack { get; init; } = true;
+}
+
+/// <summary>
+/// Linux's timer wheel (kernel/time/timer.c) files a timer in one of its levels by how far away it is and fires
+/// it at the level's next tick: level n ticks every 8^n jiffies and holds delays up to 63 * 8^n jiffies, so a
+/// 1 s retransmission timer with HZ=250 fires up to 32 ms late and a 10 s keepalive up to 256 ms late.
+/// </summary>
+public static class TimerWheel
+{
+    private static readonly Lazy<int> Hz = new(ReadHz);
+
+    /// <summary>The jiffy rate of the running kernel (CONFIG_HZ), or 100 (the coarsest) when the build config is not readable.</summary>
+    public static int KernelHz => Hz.Value;
+
+    /// <summary>How late a timer set <paramref name="delayMicros"/> ahead may fire, plus one jiffy for the tick it was set in.</summary>
+    public static long SlackMicros(long delayMicros) => SlackMicros(delayMicros, KernelHz);
+
+    public static long SlackMicros(long delayMicros, int hz)
+    {
+        long jiffy = 1_000_000 / hz;
+        long delay = Math.Max(0, delayMicros) / jiffy;
+        long granularity = 1;
+        for (long levelEnd = 63; delay >= levelEnd && granularity < (1L << 24); levelEnd *= 8)
+        {
+            granularity *= 8;
+        }
+
+        return (granularity + 1) * jiffy;
+    }
+
+    private static int ReadHz()
+    {
+        // The running kernel's build config: /proc/config.gz (CONFIG_IKCONFIG_PROC) or the distribution's /boot copy.
+        try
+        {
+            if (File.Exists("/proc/config.gz"))
+            {
+                using var file = File.OpenRead("/proc/config.gz");
+                using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+                using var reader = new StreamReader(gzip);
+                if (FindHz(reader) is int hz)
+                {
+                    return hz;
+                }
+            }
+
+            string boot = "/boot/config-" + File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+            if (File.Exists(boot))
+            {
+                using var reader = new StreamReader(boot);
+                if (FindHz(reader) is int hz)
+                {
+                    return hz;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        catch (InvalidDataException)
+        {
+        }
+
+        return 100;
+    }
+
+    private static int? FindHz(StreamReader reader)
+    {
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.StartsWith("CONFIG_HZ=", StringComparison.Ordinal) && int.TryParse(line.AsSpan(10), NumberStyles.Integer, CultureInfo.InvariantCulture, out int hz) && hz > 0)
+            {
+                return hz;
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>
@@ -35,21 +121,28 @@ public sealed record KernelTargetOptions
 /// the runner's virtual instants are turned into real sleeps from then. Shell lines are applied as sysctls
 /// inside the namespace only (<c>ip netns exec NS sysctl -w</c>). Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN).
 /// </summary>
-public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
+public sealed unsafe class KernelTarget : IScriptTarget, IDisposable
 {
     private const string Device = "pdk0";
     private const ushort FirstRemotePort = 40000;
     private static readonly byte[] LocalAddress = [192, 168, 0, 1];
     private static readonly byte[] RemoteAddress = [192, 0, 2, 1];
-    private static readonly IpAddress Local = IpAddress.FromIPv4(LocalAddress);
-    private static readonly IpAddress Remote = IpAddress.FromIPv4(RemoteAddress);
+
+    // packetdrill's IPv6 addresses: a unique-local one for the stack, the documentation prefix for the remote.
+    private static readonly byte[] LocalAddress6 = [0xfd, 0x3d, 0xfa, 0x7b, 0xd1, 0x7d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    private static readonly byte[] RemoteAddress6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    private static readonly byte[] LocalMapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 0, 1];
+    private static readonly byte[] RemoteMapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1];
     private static readonly long PollQuantumMicros = 1000;
 
     private readonly string _namespace;
     private readonly int _tunFd;
     private readonly Thread _reader;
     private readonly ConcurrentQueue<CapturedSegment> _outbound = new();
-    private readonly Queue<string> _shellCommands;
+    private readonly ManualResetEventSlim _readerRunning = new();
+    private readonly ScriptIpVersion _ipVersion;
+    private readonly IpAddress _local;
+    private readonly IpAddress _remote;
     private readonly Dictionary<int, bool> _nonBlocking = [];
     private readonly HashSet<int> _fds = [];
     private readonly ushort _bindPort;
@@ -69,13 +162,16 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
     private (ushort Local, ushort Remote)? _current;
     private int? _connectionFd;
 
-    private KernelTarget(string ns, int tunFd, TargetSettings settings, IEnumerable<string> shellCommands)
+    private KernelTarget(string ns, int tunFd, TargetSettings settings)
     {
         _namespace = ns;
         _tunFd = tunFd;
         _bindPort = settings.BindPort;
         _connectPort = settings.ConnectPort;
-        _shellCommands = new Queue<string>(shellCommands);
+        _ipVersion = settings.IpVersion;
+        bool v6 = _ipVersion == ScriptIpVersion.Ipv6;
+        _local = v6 ? IpAddress.FromIPv6(LocalAddress6) : IpAddress.FromIPv4(LocalAddress);
+        _remote = v6 ? IpAddress.FromIPv6(RemoteAddress6) : IpAddress.FromIPv4(RemoteAddress);
         // The first packet each way would otherwise pay for JIT compilation inside the script's timeline.
         var warmUp = new TcpHeader { SourcePort = 1, DestinationPort = 2, Flags = TcpFlags.Syn, Options = new TcpOptions { Mss = 1460, SackPermitted = true } };
         _ = Parse(_packet.AsSpan(0, BuildPacket(warmUp, default)), 0);
@@ -83,6 +179,9 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         _startTimestamp = Stopwatch.GetTimestamp();
         _reader = new Thread(ReadTun) { IsBackground = true, Name = "packetdrill-kernel-tun" };
         _reader.Start();
+
+        // On a busy machine a new thread may wait tens of ms for its first turn: the script's first packet must not.
+        _readerRunning.Wait(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>The network namespace the run uses (deleted on <see cref="Dispose"/>).</summary>
@@ -109,15 +208,10 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         return RunTool("ip", ["netns", "list"]).Code == 0 ? null : "needs the ip tool (iproute2) with netns support";
     }
 
-    /// <summary>
-    /// Makes a namespace and TUN device for one script. <paramref name="shellCommands"/> are the script's shell
-    /// lines in order (its init command first): the runner hands targets only their TcpKit meaning, so the
-    /// kernel target applies the text of the next one at each <see cref="Configure"/>.
-    /// </summary>
-    public static KernelTarget Create(TargetSettings settings, IEnumerable<string> shellCommands)
+    /// <summary>Makes a namespace and TUN device for one script.</summary>
+    public static KernelTarget Create(TargetSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(shellCommands);
         string ns = $"pdk{Environment.ProcessId % 100000}x{Random.Shared.Next(100000, 999999)}";
         Ip("netns", "add", ns);
         try
@@ -126,11 +220,24 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
             int tun = InNamespace(ns, OpenTun);
             try
             {
-                int mtu = settings.Profile.Mss + 40;
+                bool v6 = settings.IpVersion == ScriptIpVersion.Ipv6;
+
+                // The MTU makes the kernel announce the profile's MSS; IPv6 needs at least 1280 (RFC 8200 5).
+                int mtu = v6 ? Math.Max(1280, settings.Profile.Mss + 60) : settings.Profile.Mss + 40;
                 Ip("-n", ns, "link", "set", Device, "mtu", mtu.ToString(CultureInfo.InvariantCulture), "up");
-                Ip("-n", ns, "addr", "add", "192.168.0.1/24", "dev", Device);
-                Ip("-n", ns, "route", "add", "192.0.2.0/24", "dev", Device);
-                return new KernelTarget(ns, tun, settings, shellCommands);
+                if (v6)
+                {
+                    // nodad: the address is usable at once instead of after duplicate address detection.
+                    Ip("-n", ns, "-6", "addr", "add", "fd3d:fa7b:d17d::1/48", "dev", Device, "nodad");
+                    Ip("-n", ns, "-6", "route", "add", "2001:db8::/32", "dev", Device);
+                }
+                else
+                {
+                    Ip("-n", ns, "addr", "add", "192.168.0.1/24", "dev", Device);
+                    Ip("-n", ns, "route", "add", "192.0.2.0/24", "dev", Device);
+                }
+
+                return new KernelTarget(ns, tun, settings);
             }
             catch
             {
@@ -152,13 +259,26 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
     public static ScriptResult RunFile(string path, KernelTargetOptions? options = null) =>
         ScriptRunner.TryReadFile(path, out string text, out var failure) ? Run(text, options) : failure;
 
-    /// <summary>Parses and runs one script against the kernel.</summary>
+    /// <summary>
+    /// Parses and runs one script against the kernel; its <c>// tcpkit-kernel:</c> marks (<see cref="KernelDirectives"/>)
+    /// decide whether a failure is a documented difference from Linux.
+    /// </summary>
     public static ScriptResult Run(string text, KernelTargetOptions? options = null)
     {
         options ??= new KernelTargetOptions();
         if (!ScriptRunner.TryParse(text, out var script, out var failure))
         {
             return failure;
+        }
+
+        KernelDirectives directives;
+        try
+        {
+            directives = KernelDirectives.Parse(text);
+        }
+        catch (PacketdrillSyntaxException e)
+        {
+            return new ScriptResult(ScriptVerdict.Fail, "syntax error: " + e.Message, e.Line);
         }
 
         long length = TimelineMicros(script);
@@ -176,27 +296,98 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
             }
         }
 
-        var shell = new List<string>();
-        if (script.InitCommand is { } init)
+        WarmUpOnce();
+        var runOptions = new ScriptRunOptions
         {
-            shell.Add(init);
+            ToleranceMicros = Math.Max(tolerance, options.MinimumToleranceMicros),
+            IgnorePush = directives.AnyPush,
+            TimerSlackMicros = options.TimerSlack ? KernelTimerSlackMicros : null,
+            TimeFieldsWithinTolerance = true,
+        };
+        ScriptResult? result = null;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? error = null;
+
+        // The script's clock is real time: on its own real-time thread the runner keeps it even while builds load the machine.
+        var thread = new Thread(() =>
+        {
+            KernelNative.TryRaiseThreadToRealTime();
+            KernelTarget? target = null;
+            try
+            {
+                result = ScriptRunner.Run(script, runOptions with { TargetFactory = settings => target = Create(settings) });
+            }
+#pragma warning disable CA1031 // Whatever went wrong is rethrown on the caller's thread below.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                error = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+            finally
+            {
+                target?.Dispose();
+            }
+        }) { Name = "packetdrill-kernel-runner" };
+        thread.Start();
+        thread.Join();
+        error?.Throw();
+        return directives.Judge(result!);
+    }
+
+    private static int _warmedUp;
+
+    /// <summary>
+    /// The first script of a process would pay for compiling the runner's and the target's code inside its
+    /// timeline (tens of ms on a busy machine, before its first packet): a short handshake in a namespace of its
+    /// own compiles them first. Its result does not matter.
+    /// </summary>
+    private static void WarmUpOnce()
+    {
+        if (Interlocked.Exchange(ref _warmedUp, 1) != 0 || !ScriptRunner.TryParse(WarmUpScript, out var script, out _))
+        {
+            return;
         }
 
-        shell.AddRange(script.Events.Select(e => e.Action).OfType<ShellAction>().Select(s => s.Command));
-        KernelTarget? target = null;
-        try
+        var thread = new Thread(() =>
         {
-            return ScriptRunner.Run(script, new ScriptRunOptions
+            KernelTarget? target = null;
+            try
             {
-                ToleranceMicros = Math.Max(tolerance, options.MinimumToleranceMicros),
-                TargetFactory = settings => target = Create(settings, shell),
-            });
-        }
-        finally
-        {
-            target?.Dispose();
-        }
+                _ = ScriptRunner.Run(script, new ScriptRunOptions { TargetFactory = settings => target = Create(settings), ToleranceMicros = 1_000_000 });
+            }
+            catch (IOException)
+            {
+                // No namespace or TUN here: the script itself will report it.
+            }
+            finally
+            {
+                target?.Dispose();
+            }
+        }) { Name = "packetdrill-kernel-warm-up" };
+        thread.Start();
+        thread.Join();
     }
+
+    private const string WarmUpScript = """
+        0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        +0    bind(3, ..., ...) = 0
+        +0    listen(3, 1) = 0
+        +0    < S 0:0(0) win 65535 <mss 1000>
+        +0    > S. 0:0(0) ack 1 <...>
+        +0    < . 1:1(0) ack 1 win 65535
+        +0    accept(3, ..., ...) = 4
+        +0    write(4, ..., 10) = 10
+        +0    > P. 1:11(10) ack 1
+        +0    %{ assert tcpi_state == TCP_ESTABLISHED }%
+        +0    close(4) = 0
+        +0    > F. 11:11(0) ack 1
+        """;
+
+    /// <summary>
+    /// How late a kernel timer set <paramref name="delayMicros"/> ahead may fire: the timer wheel's granularity, plus
+    /// 1/16 of the delay because Linux derives its timers from the RTT it measured, whose error from the runner's
+    /// real-time injection (a few ms) RTTVAR multiplies by 4 and every backoff doubles.
+    /// </summary>
+    public static long KernelTimerSlackMicros(long delayMicros) => TimerWheel.SlackMicros(delayMicros) + (delayMicros / 16);
 
     /// <summary>The script's length: its latest event time, relative times counted from the event before.</summary>
     internal static long TimelineMicros(PacketdrillScript script)
@@ -227,14 +418,10 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         return latest;
     }
 
-    public void Configure(Func<TcpConfig, TcpConfig> change)
+    public void Configure(ShellSettings settings)
     {
-        if (!_shellCommands.TryDequeue(out var command))
-        {
-            return;
-        }
-
-        foreach (var (name, value) in Sysctls(command))
+        ArgumentNullException.ThrowIfNull(settings);
+        foreach (var (name, value) in settings.Sysctls)
         {
             var (code, output) = RunTool("ip", ["netns", "exec", _namespace, "sysctl", "-q", "-w", $"{name}={value}"]);
             if (code != 0)
@@ -292,17 +479,18 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
     private int BuildPacket(in TcpHeader header, ReadOnlySpan<byte> payload)
     {
         int tcpLength = header.HeaderLength + payload.Length;
-        var ip = new Ipv4Header
-        {
-            Identification = _ipId++,
-            DontFragment = true,
-            TimeToLive = 64,
-            Protocol = 6,
-            Source = Remote,
-            Destination = Local,
-        };
-        int ipLength = ip.Emit(_packet, tcpLength);
-        return ipLength + header.Emit(_packet.AsSpan(ipLength), payload, Remote, Local);
+        int ipLength = _remote.IsIPv6
+            ? new Ipv6Header { NextHeader = 6, HopLimit = 64, Source = _remote, Destination = _local }.Emit(_packet, tcpLength)
+            : new Ipv4Header
+            {
+                Identification = _ipId++,
+                DontFragment = true,
+                TimeToLive = 64,
+                Protocol = 6,
+                Source = _remote,
+                Destination = _local,
+            }.Emit(_packet, tcpLength);
+        return ipLength + header.Emit(_packet.AsSpan(ipLength), payload, _remote, _local);
     }
 
     public bool TryTakeOutbound(out CapturedSegment segment) => _outbound.TryDequeue(out segment);
@@ -355,7 +543,7 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         return call.Kind switch
         {
             SocketCallKind.Socket => NewSocket(call),
-            SocketCallKind.Bind => WithAddress(call.Fd, LocalAddress, call.Arg > 0 ? (ushort)call.Arg : _bindPort, bind: true),
+            SocketCallKind.Bind => WithAddress(call.Fd, local: true, call.Arg > 0 ? (ushort)call.Arg : _bindPort, bind: true),
             SocketCallKind.Listen => Listen(call),
             SocketCallKind.Accept => Accept(call.Fd),
             SocketCallKind.Connect => Connect(call),
@@ -377,9 +565,10 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
     private SyscallOutcome NewSocket(SocketCall call)
     {
         // A socket belongs to the namespace of the thread that makes it; underneath it is always non-blocking.
+        int family = _ipVersion == ScriptIpVersion.Ipv4 ? KernelNative.AfInet : KernelNative.AfInet6;
         int fd = InNamespace(_namespace, () =>
         {
-            int s = KernelNative.Socket(KernelNative.AfInet, KernelNative.SockStream | KernelNative.SockNonBlock | KernelNative.SockCloExec, 0);
+            int s = KernelNative.Socket(family, KernelNative.SockStream | KernelNative.SockNonBlock | KernelNative.SockCloExec, 0);
             return s < 0 ? -KernelNative.LastErrno : s;
         });
         if (fd < 0)
@@ -398,11 +587,29 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         _nonBlocking[fd] = nonBlocking;
     }
 
-    private SyscallOutcome WithAddress(int fd, ReadOnlySpan<byte> address, ushort port, bool bind)
+    /// <summary>bind or connect to the script's local or remote address in the socket's family.</summary>
+    private SyscallOutcome WithAddress(int fd, bool local, ushort port, bool bind)
     {
-        byte* sa = stackalloc byte[16];
-        KernelNative.WriteSockaddrIn(new Span<byte>(sa, 16), address, port);
-        return Result(bind ? KernelNative.Bind(fd, sa, 16) : KernelNative.Connect(fd, sa, 16));
+        byte* sa = stackalloc byte[28];
+        int length;
+        switch (_ipVersion)
+        {
+            case ScriptIpVersion.Ipv6:
+                KernelNative.WriteSockaddrIn6(new Span<byte>(sa, 28), local ? LocalAddress6 : RemoteAddress6, port);
+                length = 28;
+                break;
+            case ScriptIpVersion.Ipv4MappedIpv6:
+                // An AF_INET6 socket speaking IPv4 through IPv4-mapped addresses (RFC 4291 2.5.5.2).
+                KernelNative.WriteSockaddrIn6(new Span<byte>(sa, 28), local ? LocalMapped : RemoteMapped, port);
+                length = 28;
+                break;
+            default:
+                KernelNative.WriteSockaddrIn(new Span<byte>(sa, 16), local ? LocalAddress : RemoteAddress, port);
+                length = 16;
+                break;
+        }
+
+        return Result(bind ? KernelNative.Bind(fd, sa, length) : KernelNative.Connect(fd, sa, length));
     }
 
     private SyscallOutcome Listen(SocketCall call)
@@ -445,7 +652,7 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
             return error == 0 ? SyscallOutcome.Ok(0) : SyscallOutcome.Error(ScriptSymbols.ErrnoName(error));
         }
 
-        var result = WithAddress(call.Fd, RemoteAddress, call.Arg > 0 ? (ushort)call.Arg : _connectPort, bind: false);
+        var result = WithAddress(call.Fd, local: false, call.Arg > 0 ? (ushort)call.Arg : _connectPort, bind: false);
         if (result.Errno is "EINPROGRESS" or null)
         {
             _listenerUnderTest = null;
@@ -554,8 +761,9 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
 
     private static ushort LocalPort(int fd)
     {
-        byte* sa = stackalloc byte[16];
-        int length = 16;
+        // sockaddr_in and sockaddr_in6 both keep the port at offset 2.
+        byte* sa = stackalloc byte[28];
+        int length = 28;
         return KernelNative.GetSockName(fd, sa, &length) < 0 ? (ushort)0 : BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(sa + 2, 2));
     }
 
@@ -664,14 +872,9 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
                 return;
             }
 
-            if (remaining > 2000)
-            {
-                Thread.Sleep(TimeSpan.FromMicroseconds(remaining - 1000));
-            }
-            else
-            {
-                Thread.Yield();
-            }
+            // A precise sleep, never a spin: the runner's thread is real-time, and spinning would starve the
+            // kernel's own softirq work (ksoftirqd) on that core, which is what the script measures.
+            KernelNative.USleep((uint)Math.Min(remaining, 1_000_000));
         }
     }
 
@@ -702,6 +905,9 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
     /// <summary>Reads what the kernel sends into the TUN and keeps the IPv4 TCP segments with their real times.</summary>
     private void ReadTun()
     {
+        // Stamps are taken here: a reader delayed by other work would make the kernel look late.
+        KernelNative.TryRaiseThreadToRealTime();
+        _readerRunning.Set();
         var buffer = new byte[65536];
         while (!_stopping)
         {
@@ -734,10 +940,29 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         }
     }
 
-    /// <summary>An IPv4 TCP segment from the TUN; anything else (IPv6 router solicitations and the like) is not the script's business.</summary>
+    /// <summary>A TCP segment from the TUN; anything else (router solicitations, neighbour discovery) is not the script's business.</summary>
     private static CapturedSegment? Parse(ReadOnlySpan<byte> data, long time)
     {
-        if (!Ipv4Packet.TryParse(data, out var ip) || ip.Protocol != 6 || ip.IsFragment || !TcpSegment.TryParse(ip.Payload, out var tcp))
+        ReadOnlySpan<byte> payload;
+        if (data.Length > 0 && data[0] >> 4 == 6)
+        {
+            if (!Ipv6Packet.TryParse(data, out var ip6) || ip6.UpperLayerProtocol != 6 || ip6.IsFragment)
+            {
+                return null;
+            }
+
+            payload = ip6.UpperLayerPayload;
+        }
+        else if (Ipv4Packet.TryParse(data, out var ip) && ip.Protocol == 6 && !ip.IsFragment)
+        {
+            payload = ip.Payload;
+        }
+        else
+        {
+            return null;
+        }
+
+        if (!TcpSegment.TryParse(payload, out var tcp))
         {
             return null;
         }
@@ -817,45 +1042,6 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
         }
     }
 
-    /// <summary>The sysctl assignments of a shell line (sysctl -w a=b, set_sysctls.py /proc/sys/a/b=c); defaults.sh loads nothing.</summary>
-    internal static IEnumerable<(string Name, string Value)> Sysctls(string command)
-    {
-        string joined = ContinuedArgument().Replace(command, " /proc/sys/");
-        foreach (var raw in joined.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var words = raw.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (words.Length == 0)
-            {
-                continue;
-            }
-
-            if (words[0].EndsWith("set_sysctls.py", StringComparison.Ordinal))
-            {
-                foreach (Match m in SetSysctlsArgument().Matches(raw))
-                {
-                    yield return (m.Groups[1].Value.Replace('/', '.'), m.Groups[2].Value.Trim('"', '\''));
-                }
-            }
-            else if (words[0] == "sysctl")
-            {
-                foreach (var w in words.Skip(1).Where(w => !w.StartsWith('-')))
-                {
-                    int eq = w.IndexOf('=', StringComparison.Ordinal);
-                    if (eq > 0)
-                    {
-                        yield return (w[..eq], w[(eq + 1)..].Trim('"', '\''));
-                    }
-                }
-            }
-        }
-    }
-
-    [GeneratedRegex("/proc/sys/(\\S+?)=(\"[^\"]*\"|'[^']*'|\\S+)")]
-    private static partial Regex SetSysctlsArgument();
-
-    [GeneratedRegex("\\s*\\n\\s*/proc/sys/")]
-    private static partial Regex ContinuedArgument();
-
     public void Dispose()
     {
         _stopping = true;
@@ -867,6 +1053,7 @@ public sealed unsafe partial class KernelTarget : IScriptTarget, IDisposable
 
         _fds.Clear();
         KernelNative.Close(_tunFd);
+        _readerRunning.Dispose();
         RunTool("ip", ["netns", "del", _namespace]);
     }
 }

@@ -11,6 +11,12 @@ public enum ScriptVerdict
     Pass,
     Fail,
     Unsupported,
+
+    /// <summary>
+    /// Against the Linux kernel: the script fails exactly where its <c>// tcpkit-kernel: differs</c> mark says
+    /// Linux departs from the RFC behaviour the script tests. Neither a pass nor a failure.
+    /// </summary>
+    Differs,
 }
 
 /// <summary>The outcome of one script. Unsupported is never a pass.</summary>
@@ -18,13 +24,14 @@ public sealed record ScriptResult(ScriptVerdict Verdict, string Message = "", in
 {
     public static ScriptResult Passed { get; } = new(ScriptVerdict.Pass);
 
-    /// <summary>The process exit code of <c>tcpkit script</c>: 0 pass, 1 fail, 2 unsupported.</summary>
+    /// <summary>The process exit code of <c>tcpkit script</c>: 0 pass, 1 fail, 2 unsupported, 3 differs from Linux.</summary>
     public int ExitCode => (int)Verdict;
 
     public override string ToString() => Verdict switch
     {
         ScriptVerdict.Pass => "pass",
         ScriptVerdict.Fail => "fail: " + Message,
+        ScriptVerdict.Differs => "differs from Linux: " + Message,
         _ => "unsupported: " + Message,
     };
 }
@@ -40,10 +47,42 @@ public sealed record ScriptRunOptions
 
     /// <summary>Makes the target for a run; the default is the TcpKit engine.</summary>
     public Func<TargetSettings, IScriptTarget>? TargetFactory { get; init; }
+
+    /// <summary>
+    /// Leaves the PSH bit of outbound segments unchecked. RFC 9293 3.9.1 lets the sender decide where to push,
+    /// so a script about something else may accept another stack's placement (a <c>// tcpkit-kernel: any-psh</c> mark).
+    /// </summary>
+    public bool IgnorePush { get; init; }
+
+    /// <summary>
+    /// How much later than its time plus the tolerance an outbound packet (or a blocked call's return) may come,
+    /// given the delay in microseconds the script expects since the event before: a real kernel's timer wheel
+    /// fires long timers late by its granularity. Null: never late.
+    /// </summary>
+    public Func<long, long>? TimerSlackMicros { get; init; }
+
+    /// <summary>
+    /// Lets <c>%{ }%</c> comparisons of tcpi_rtt, tcpi_rttvar and tcpi_rto hold within the tolerance, for a stack
+    /// in real time whose measured round trips carry the runner's jitter. Off: exact, as in virtual time.
+    /// </summary>
+    public bool TimeFieldsWithinTolerance { get; init; }
+}
+
+/// <summary>The script's <c>--ip_version</c>.</summary>
+public enum ScriptIpVersion
+{
+    Ipv4,
+    Ipv6,
+
+    /// <summary>An AF_INET6 socket talking IPv4 through IPv4-mapped addresses.</summary>
+    Ipv4MappedIpv6,
 }
 
 /// <summary>What a target needs from the script's header options.</summary>
-public sealed record TargetSettings(TcpConfig Profile, ushort BindPort, ushort ConnectPort);
+public sealed record TargetSettings(TcpConfig Profile, ushort BindPort, ushort ConnectPort)
+{
+    public ScriptIpVersion IpVersion { get; init; }
+}
 
 /// <summary>
 /// Runs a packetdrill script on its own clock: inbound packets and system calls happen at their script times,
@@ -72,6 +111,9 @@ public sealed class ScriptRunner
     private PendingCall? _pending;
     private int _currentLine;
     private int _stepsWithoutProgress;
+    private long _lateBy; // how far past its window (within the timer slack) the last packet or return came
+    private long _lateAllowance; // the same, for the event being run
+    private long _lastOutboundMicros; // when the stack last sent something the script expected
     private readonly Dictionary<long, int> _fdMap = [];
 
     private ScriptRunner(PacketdrillScript script, ScriptRunOptions options)
@@ -164,6 +206,7 @@ public sealed class ScriptRunner
         ushort bindPort = 8080, connectPort = 8080;
         long? mtu = null;
         bool ipv6 = false;
+        var ipVersion = ScriptIpVersion.Ipv4;
         foreach (var o in _script.Options)
         {
             switch (o.Name)
@@ -183,8 +226,12 @@ public sealed class ScriptRunner
                     break;
                 case "ip_version" when o.Value is "ipv6":
                     ipv6 = true;
+                    ipVersion = ScriptIpVersion.Ipv6;
                     break;
-                case "ip_version" when o.Value is "ipv4" or "ipv4-mapped-ipv6":
+                case "ip_version" when o.Value is "ipv4-mapped-ipv6":
+                    ipVersion = ScriptIpVersion.Ipv4MappedIpv6;
+                    break;
+                case "ip_version" when o.Value is "ipv4":
                 case "local_ip" or "remote_ip" or "gateway_ip" or "netmask_ip":
                 case "mss":
                     // Addressing and the TUN device's segmentation do not change what the engine sends.
@@ -211,11 +258,11 @@ public sealed class ScriptRunner
             profile = profile with { Mss = (int)mss };
         }
 
-        var settings = new TargetSettings(profile, bindPort, connectPort);
+        var settings = new TargetSettings(profile, bindPort, connectPort) { IpVersion = ipVersion };
         _target = _options.TargetFactory?.Invoke(settings) ?? new EngineTarget(settings.Profile, bindPort, connectPort);
         if (_script.InitCommand is { } init)
         {
-            _target.Configure(ShellCommandMapper.Map(init, 1));
+            _target.Configure(ShellCommandMapper.Parse(init, 1));
         }
 
         for (int i = 0; i < _script.Events.Count; i++)
@@ -244,6 +291,9 @@ public sealed class ScriptRunner
 
     private void RunEvent(ScriptEvent ev, int index)
     {
+        // A packet that came late within the timer slack pushes the clock past an absolute time that follows.
+        _lateAllowance = _lateBy;
+        _lateBy = 0;
         var (start, end) = ResolveTime(ev);
         _lastEventTime = start;
         switch (ev.Action)
@@ -261,16 +311,20 @@ public sealed class ScriptRunner
                 break;
             case SyscallAction s:
                 FinishPending(ev.Line);
+                _lateAllowance = Math.Max(_lateAllowance, _lateBy);
                 AwaitEventTime(ev, start, index);
                 StartSyscall(ev, s, start);
                 break;
             case ShellAction sh:
                 AwaitEventTime(ev, start, index);
-                _target.Configure(ShellCommandMapper.Map(sh.Command, ev.Line));
+                _target.Configure(ShellCommandMapper.Parse(sh.Command, ev.Line));
                 break;
             case CodeAction code:
+                // The statistics describe the connection after a blocked call returned, as the script reads.
+                FinishPending(ev.Line);
+                _lateAllowance = Math.Max(_lateAllowance, _lateBy);
                 AwaitEventTime(ev, start, index);
-                if (TcpInfoAssertions.Check(code.Code, _target.GetTcpInfo(), ev.Line) is { } failure)
+                if (TcpInfoAssertions.Check(code.Code, _target.GetTcpInfo(), ev.Line, _options.TimeFieldsWithinTolerance ? _tolerance : 0) is { } failure)
                 {
                     throw new ScriptFailure(ev.Line, $"{failure} at {Seconds(_now.Microseconds)}");
                 }
@@ -349,6 +403,14 @@ public sealed class ScriptRunner
         RetryPending();
     }
 
+    /// <summary>
+    /// A call returns on a timer set when it started or, like a read ended by retransmission timeouts, when the
+    /// stack last sent something: the slack is that of the longer delay.
+    /// </summary>
+    private long ReturnSlack(long expectedEnd, long start) => TimerSlack(expectedEnd - Math.Min(start, _lastOutboundMicros));
+
+    private long TimerSlack(long delayMicros) => delayMicros > 0 && _options.TimerSlackMicros is { } slack ? slack(delayMicros) : 0;
+
     private void Drain()
     {
         while (_target.TryTakeOutbound(out var seg))
@@ -359,7 +421,7 @@ public sealed class ScriptRunner
 
     private void AwaitEventTime(ScriptEvent ev, long start, int index)
     {
-        if (start + _tolerance < _now.Microseconds)
+        if (start + _tolerance + _lateAllowance < _now.Microseconds)
         {
             throw new ScriptFailure(ev.Line, $"timing error: expected {Describe(ev)} at {Seconds(start)} but it could only happen at {Seconds(_now.Microseconds)}");
         }
@@ -474,7 +536,8 @@ public sealed class ScriptRunner
     private void ExpectOutbound(ScriptEvent ev, PacketAction p, long start, long end)
     {
         bool any = ev.Time.Kind == TimeKind.Any;
-        long deadline = any ? _now.Microseconds + AnyTimeWaitMicros : end + _tolerance;
+        long slack = any ? 0 : TimerSlack(end - _now.Microseconds);
+        long deadline = any ? _now.Microseconds + AnyTimeWaitMicros : end + _tolerance + slack;
         while (_outbound.Count == 0)
         {
             var d = NextDeadline();
@@ -504,12 +567,19 @@ public sealed class ScriptRunner
         }
 
         string? mismatch = Compare(p, actual);
-        bool late = !any && (t < start - _tolerance || t > end + _tolerance);
+        bool late = !any && (t < start - _tolerance || t > end + _tolerance + slack);
         if (mismatch is not null || late)
         {
             string why = mismatch is null ? "" : $" ({mismatch})";
             throw new ScriptFailure(ev.Line, $"expected {Format(p)}{at} but got {Format(actual, p)} at {Seconds(t)}{why}");
         }
+
+        if (!any)
+        {
+            _lateBy = Math.Max(0, t - (end + _tolerance));
+        }
+
+        _lastOutboundMicros = Math.Max(_lastOutboundMicros, t);
 
         if (t > _now.Microseconds)
         {
@@ -521,7 +591,8 @@ public sealed class ScriptRunner
     {
         var h = actual.Header;
         var flags = h.Flags & ~TcpFlags.Reserved;
-        if (flags != p.Flags)
+        var mask = _options.IgnorePush ? ~TcpFlags.Psh : ~TcpFlags.None;
+        if ((flags & mask) != (p.Flags & mask))
         {
             return "flags differ";
         }
@@ -667,6 +738,9 @@ public sealed class ScriptRunner
         /// <summary>Bytes a blocking write has handed over so far.</summary>
         public long Written { get; set; }
 
+        /// <summary>How much later than ExpectedEnd plus the tolerance it may return (see ScriptRunOptions.TimerSlackMicros).</summary>
+        public long Slack { get; init; }
+
         /// <summary>poll's timeout.</summary>
         public Instant? Deadline { get; init; }
 
@@ -690,7 +764,7 @@ public sealed class ScriptRunner
             outcome = SyscallOutcome.Error(call.Kind == SocketCallKind.Connect ? "EINPROGRESS" : "EAGAIN");
         }
 
-        var pending = new PendingCall(ev, s, call with { Retry = true }, expectedEnd);
+        var pending = new PendingCall(ev, s, call with { Retry = true }, expectedEnd) { Slack = ReturnSlack(expectedEnd, start) };
         if (call.Kind == SocketCallKind.Write && !outcome.Blocked && outcome.Errno is null && !nonBlocking && outcome.Value < call.Arg)
         {
             // A blocking write returns once the send buffer took everything.
@@ -732,6 +806,7 @@ public sealed class ScriptRunner
         long timeoutMs = Eval(s.Arguments[2], ev.Line);
         var pending = new PendingCall(ev, s, new SocketCall(SocketCallKind.Poll, 0), expectedEnd)
         {
+            Slack = ReturnSlack(expectedEnd, _now.Microseconds),
             PollFds = fds,
             Deadline = timeoutMs < 0 ? null : _now + TimeSpan.FromMilliseconds(timeoutMs),
         };
@@ -812,7 +887,7 @@ public sealed class ScriptRunner
             return;
         }
 
-        var until = Instant.FromMicroseconds(Math.Max(p.ExpectedEnd + _tolerance, _now.Microseconds));
+        var until = Instant.FromMicroseconds(Math.Max(p.ExpectedEnd + _tolerance + p.Slack, _now.Microseconds));
         while (_pending is not null)
         {
             var d = NextDeadline();
@@ -828,10 +903,12 @@ public sealed class ScriptRunner
     private void CheckReturnTime(PendingCall p)
     {
         long t = _now.Microseconds;
-        if (t < p.ExpectedEnd - _tolerance || t > p.ExpectedEnd + _tolerance)
+        if (t < p.ExpectedEnd - _tolerance || t > p.ExpectedEnd + _tolerance + p.Slack)
         {
             throw new ScriptFailure(p.Event.Line, $"timing error: expected {p.Action.Name}() to return at {Seconds(p.ExpectedEnd)} but it returned at {Seconds(t)}");
         }
+
+        _lateBy = Math.Max(_lateBy, t - (p.ExpectedEnd + _tolerance));
     }
 
     private void CompletePoll(PendingCall p)

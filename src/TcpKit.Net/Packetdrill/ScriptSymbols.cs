@@ -14,6 +14,7 @@ public static class ScriptSymbols
     public const int SoRcvBuf = 8;
     public const int SoKeepAlive = 9;
     public const int SoLinger = 13;
+    public const int SoOobInline = 10;
     public const int SoReusePort = 15;
     public const int TcpNoDelay = 1;
     public const int TcpMaxSeg = 2;
@@ -57,6 +58,7 @@ public static class ScriptSymbols
         ["SO_RCVBUF"] = SoRcvBuf,
         ["SO_KEEPALIVE"] = SoKeepAlive,
         ["SO_LINGER"] = SoLinger,
+        ["SO_OOBINLINE"] = SoOobInline,
         ["TCP_NODELAY"] = TcpNoDelay,
         ["TCP_MAXSEG"] = TcpMaxSeg,
         ["TCP_KEEPIDLE"] = TcpKeepIdle,

@@ -10,10 +10,17 @@ namespace TcpKit.Net.Packetdrill;
 public static partial class ShellCommandMapper
 {
     /// <summary>Returns the configuration change the command stands for, or throws <see cref="PacketdrillUnsupportedException"/>.</summary>
-    public static Func<TcpConfig, TcpConfig> Map(string command, int line)
+    public static Func<TcpConfig, TcpConfig> Map(string command, int line) => Parse(command, line).Change;
+
+    /// <summary>
+    /// The command's sysctl assignments as written (for a target that applies them itself, like the kernel) and
+    /// their TcpKit meaning; throws <see cref="PacketdrillUnsupportedException"/> for anything else.
+    /// </summary>
+    public static ShellSettings Parse(string command, int line)
     {
         ArgumentNullException.ThrowIfNull(command);
         var changes = new List<Func<TcpConfig, TcpConfig>>();
+        var sysctls = new List<(string Name, string Value)>();
         // A backslash-continued set_sysctls.py line arrives as a newline followed by the next /proc/sys argument.
         string joined = ContinuedArgument().Replace(command, " /proc/sys/");
         foreach (var raw in joined.Split([';', '\n', '&'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -40,7 +47,9 @@ public static partial class ShellCommandMapper
 
                 foreach (System.Text.RegularExpressions.Match m in matches)
                 {
-                    changes.Add(MapSysctl(m.Groups[1].Value.Replace('/', '.'), m.Groups[2].Value.Trim('"', '\''), line));
+                    string name = m.Groups[1].Value.Replace('/', '.'), value = m.Groups[2].Value.Trim('"', '\'');
+                    changes.Add(MapSysctl(name, value, line));
+                    sysctls.Add((name, value));
                 }
 
                 continue;
@@ -70,7 +79,9 @@ public static partial class ShellCommandMapper
                     throw new PacketdrillUnsupportedException(line, $"sysctl without a value: {w}");
                 }
 
-                changes.Add(MapSysctl(w[..eq], w[(eq + 1)..].Trim('"', '\''), line));
+                string value = w[(eq + 1)..].Trim('"', '\'');
+                changes.Add(MapSysctl(w[..eq], value, line));
+                sysctls.Add((w[..eq], value));
                 any = true;
             }
 
@@ -80,7 +91,7 @@ public static partial class ShellCommandMapper
             }
         }
 
-        return config =>
+        return new ShellSettings(command, sysctls, config =>
         {
             foreach (var change in changes)
             {
@@ -88,7 +99,7 @@ public static partial class ShellCommandMapper
             }
 
             return config;
-        };
+        });
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("/proc/sys/(\\S+?)=(\"[^\"]*\"|'[^']*'|\\S+)")]
@@ -166,6 +177,25 @@ public static partial class ShellCommandMapper
                 return Negotiated(2);
             case "net.ipv4.tcp_fastopen":
                 return OnlyOff("TCP Fast Open");
+            case "net.ipv4.tcp_syn_linear_timeouts":
+                // Linux 6.13+ retransmits the first SYNs at a constant 1 s; 0 restores RFC 6298 5.5 backoff from the start.
+                return OnlyOff("linear SYN retransmission timeouts");
+            case "net.ipv4.tcp_early_retrans":
+                return OnlyOff("early retransmit and tail loss probes (RFC 5827, RFC 8985 7)");
+            case "net.ipv4.tcp_recovery":
+                return OnlyOff("RACK loss detection (RFC 8985)");
+            case "net.ipv4.tcp_frto":
+                return OnlyOff("F-RTO (RFC 5682)");
+            case "net.ipv4.tcp_thin_linear_timeouts":
+                return OnlyOff("linear timeouts for thin streams");
+            case "net.ipv4.tcp_autocorking":
+                return OnlyOff("autocorking of small writes");
+            case "net.ipv4.tcp_no_metrics_save":
+                // TcpKit keeps no per-destination metrics, as Linux with this set.
+                return Int() == 1 ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value} (TcpKit keeps no per-destination metrics)");
+            case "net.ipv4.tcp_rto_min_us":
+                var rtoMin = TimeSpan.FromMicroseconds(Int());
+                return c => c with { MinRto = rtoMin };
             case "net.ipv4.tcp_slow_start_after_idle":
                 return Int() == 1 ? static c => c : throw new PacketdrillUnsupportedException(line, $"sysctl {name}={value} (TcpKit always restarts after idle, RFC 5681 4.1)");
             // FreeBSD (net.inet.tcp.*); times in milliseconds.
@@ -227,3 +257,9 @@ public static partial class ShellCommandMapper
         }
     }
 }
+
+/// <summary>
+/// What a shell line of a script stands for: its sysctl assignments in order (name as <c>net.ipv4.tcp_x</c>,
+/// value as written) and the matching change of TcpKit's configuration.
+/// </summary>
+public sealed record ShellSettings(string Command, IReadOnlyList<(string Name, string Value)> Sysctls, Func<TcpConfig, TcpConfig> Change);

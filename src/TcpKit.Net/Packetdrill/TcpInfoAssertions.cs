@@ -10,8 +10,13 @@ namespace TcpKit.Net.Packetdrill;
 /// </summary>
 public static class TcpInfoAssertions
 {
-    /// <summary>Returns null when every assertion holds, else the failing statement.</summary>
-    public static string? Check(string code, TcpInfo? info, int line)
+    /// <summary>
+    /// Returns null when every assertion holds, else the failing statement. With <paramref name="timeToleranceMicros"/>
+    /// a comparison of tcpi_rtt, tcpi_rttvar or tcpi_rto itself with a value holds within that many microseconds
+    /// or 1/16 of the value, whichever is more: a stack measured in real time sees the script's delays only as
+    /// exactly as packets keep their times, and its RTO scales that error.
+    /// </summary>
+    public static string? Check(string code, TcpInfo? info, int line, long timeToleranceMicros = 0)
     {
         ArgumentNullException.ThrowIfNull(code);
         foreach (var raw in code.Split(['\n', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -26,7 +31,7 @@ public static class TcpInfoAssertions
                 throw new PacketdrillUnsupportedException(line, $"code statement '{raw}' (only assert on tcpi_* fields)");
             }
 
-            var parser = new ExprParser(Tokenize(raw[7..], line), info, line);
+            var parser = new ExprParser(Tokenize(raw[7..], line), info, line, timeToleranceMicros);
             long value = parser.ParseAssertion();
             if (value == 0)
             {
@@ -84,10 +89,11 @@ public static class TcpInfoAssertions
         return tokens;
     }
 
-    private sealed class ExprParser(List<string> tokens, TcpInfo? info, int line)
+    private sealed class ExprParser(List<string> tokens, TcpInfo? info, int line, long timeTolerance)
     {
         private readonly List<string> _used = [];
         private int _pos;
+        private bool _timeOperand; // the operand just parsed is a time field as read, not computed from it
 
         private string? Peek => _pos < tokens.Count ? tokens[_pos] : null;
 
@@ -149,24 +155,31 @@ public static class TcpInfoAssertions
 
         private long Comparison()
         {
+            _timeOperand = false;
             long left = Sum();
+            bool leftTime = _timeOperand;
             long result = 1;
             bool any = false;
             while (Peek is "==" or "!=" or "<" or ">" or "<=" or ">=")
             {
                 string op = tokens[_pos++];
+                _timeOperand = false;
                 long right = Sum();
+                bool rightTime = _timeOperand;
+                // An RTO multiplies the measured RTT's jitter (4 x RTTVAR, x2 per backoff): 1/16 of the value at least.
+                long tol = (leftTime || rightTime) && timeTolerance > 0 ? Math.Max(timeTolerance, Math.Abs(leftTime ? right : left) / 16) : 0;
                 bool ok = op switch
                 {
-                    "==" => left == right,
-                    "!=" => left != right,
-                    "<" => left < right,
-                    ">" => left > right,
-                    "<=" => left <= right,
-                    _ => left >= right,
+                    "==" => Math.Abs(left - right) <= tol,
+                    "!=" => Math.Abs(left - right) > tol,
+                    "<" => left < right + tol,
+                    ">" => left > right - tol,
+                    "<=" => left <= right + tol,
+                    _ => left >= right - tol,
                 };
                 result = ok && result != 0 ? 1 : 0;
                 left = right;
+                leftTime = rightTime;
                 any = true;
             }
 
@@ -178,8 +191,10 @@ public static class TcpInfoAssertions
             long v = Term();
             while (Peek is "+" or "-")
             {
+                _timeOperand = false;
                 string op = tokens[_pos++];
                 long r = Term();
+                _timeOperand = false;
                 v = op == "+" ? v + r : v - r;
             }
 
@@ -193,6 +208,7 @@ public static class TcpInfoAssertions
             {
                 string op = tokens[_pos++];
                 long r = Factor();
+                _timeOperand = false;
                 if (op != "*" && r == 0)
                 {
                     throw new PacketdrillUnsupportedException(line, "division by zero in code block");
@@ -213,7 +229,9 @@ public static class TcpInfoAssertions
                 case null:
                     throw new PacketdrillUnsupportedException(line, "incomplete expression in code block");
                 case "-":
-                    return -Factor();
+                    long negated = -Factor();
+                    _timeOperand = false;
+                    return negated;
                 case "(":
                     long v = Or();
                     if (Peek != ")")
@@ -238,6 +256,7 @@ public static class TcpInfoAssertions
             {
                 long value = Field(t);
                 _used.Add($"{t}={value.ToString(CultureInfo.InvariantCulture)}");
+                _timeOperand = t is "tcpi_rtt" or "tcpi_rttvar" or "tcpi_rto";
                 return value;
             }
 

@@ -338,7 +338,7 @@ public class ScriptTargetAbstractionTests
     {
         public Instant NextDeadline => Instant.Zero;
 
-        public void Configure(Func<TcpConfig, TcpConfig> change)
+        public void Configure(ShellSettings settings)
         {
         }
 
