@@ -50,7 +50,7 @@ public sealed class TunStack : IDisposable
             throw new ArgumentException($"TcpKit and the kernel cannot both be {address}.");
         }
 
-        if (!SameSubnet(address, kernel, prefixLength))
+        if (!TunLink.SameSubnet(address, kernel, prefixLength))
         {
             throw new ArgumentException($"The kernel's address {kernel} is not in TcpKit's subnet {address}/{prefixLength}, so the kernel would not route TcpKit's address into the interface.");
         }
@@ -100,24 +100,39 @@ public sealed class TunStack : IDisposable
         return (address, prefix);
     }
 
+    /// <summary>
+    /// Parses TcpKit's interface address, IPv4 or IPv6, with its prefix length: "192.0.2.1/24" (a missing
+    /// prefix means /24) or "2001:db8::1/64" (a missing prefix means /64). The prefix must leave room for
+    /// TcpKit's and the kernel's address.
+    /// </summary>
+    public static (IpAddress Address, int PrefixLength) ParseInterfaceAddress(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        var addressText = slash < 0 ? text : text[..slash];
+        if (!IpAddress.TryParse(addressText, out var address))
+        {
+            throw new FormatException($"'{text}' is not an address with a prefix length, like 192.0.2.1/24 or 2001:db8::1/64.");
+        }
+
+        if (address.IsIPv4)
+        {
+            return ParseCidr(text);
+        }
+
+        int prefix = 64;
+        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix is < 1 or > 126))
+        {
+            throw new FormatException($"'{text}': the IPv6 prefix length must be 1..126 (room for TcpKit's and the kernel's address).");
+        }
+
+        return (address, prefix);
+    }
+
     /// <summary>Stops the loop and closes the device; the kernel removes the interface.</summary>
     public void Dispose()
     {
         Loop.Dispose();
         Link.Dispose();
-    }
-
-    private static bool SameSubnet(IpAddress a, IpAddress b, int prefixLength)
-    {
-        Span<byte> x = stackalloc byte[16];
-        Span<byte> y = stackalloc byte[16];
-        int n = a.WriteTo(x);
-        if (b.WriteTo(y) != n)
-        {
-            return false;
-        }
-
-        uint mask = uint.MaxValue << (32 - prefixLength);
-        return (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(x) & mask) == (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(y) & mask);
     }
 }
