@@ -274,7 +274,16 @@ internal static class TunCommandSupport
     {
         var link = stack.Link;
         var host = stack.Host;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{link.Name}: {link.PacketsReceived} packets in ({link.ReadBatches} reads), {link.PacketsSent} out; host sent {host.Counters.ResetsSent} RSTs to unknown connections"));
+        var drops = new StringBuilder();
+        foreach (var reason in Enum.GetValues<HostDropReason>())
+        {
+            if (host.Counters.Drops(reason) is > 0 and var n)
+            {
+                drops.Append(CultureInfo.InvariantCulture, $"{(drops.Length == 0 ? "; dropped " : ", ")}{n} {reason}");
+            }
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{link.Name}: {link.PacketsReceived} packets in ({link.ReadBatches} reads), {link.PacketsSent} out; host sent {host.Counters.ResetsSent} RSTs to unknown connections{drops}"));
         output.Flush();
     }
 }

@@ -32,7 +32,7 @@ public sealed class TunException(string message, int errno = 0) : IOException(me
 public sealed unsafe class TunLink : ILink, IDisposable
 {
     /// <summary>Most packets read per wake-up before timers and posted work get their turn.</summary>
-    public const int MaxBatch = 256;
+    public const int MaxBatch = 64;
 
     /// <summary>Kernel-side queue of the device, in packets (the TUN default is 500; veth has 1000).</summary>
     public const int TxQueueLength = 1000;
