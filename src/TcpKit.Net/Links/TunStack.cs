@@ -1,5 +1,6 @@
 using System.Globalization;
 using TcpKit.Net.Host;
+using TcpKit.Net.Simulation;
 using TcpKit.Tcp;
 using TcpKit.Wire;
 
@@ -13,10 +14,11 @@ namespace TcpKit.Net.Links;
 /// </summary>
 public sealed class TunStack : IDisposable
 {
-    private TunStack(RealTimeEventLoop loop, TunLink link, TcpHost host, IpAddress address, IpAddress kernelAddress, int prefixLength)
+    private TunStack(RealTimeEventLoop loop, TunLink link, ImpairedLink? impairment, TcpHost host, IpAddress address, IpAddress kernelAddress, int prefixLength)
     {
         Loop = loop;
         Link = link;
+        Impairment = impairment;
         Host = host;
         Address = address;
         KernelAddress = kernelAddress;
@@ -26,6 +28,9 @@ public sealed class TunStack : IDisposable
     public RealTimeEventLoop Loop { get; }
 
     public TunLink Link { get; }
+
+    /// <summary>The impairments between the host and the device, when asked for; null otherwise.</summary>
+    public ImpairedLink? Impairment { get; }
 
     public TcpHost Host { get; }
 
@@ -40,9 +45,11 @@ public sealed class TunStack : IDisposable
     /// <summary>
     /// Creates interface <paramref name="interfaceName"/>, gives the kernel's side <paramref name="kernelAddress"/>
     /// (by default the address after <paramref name="address"/> in the subnet), and starts TcpKit at
-    /// <paramref name="address"/>. Throws <see cref="TunException"/> naming what is missing.
+    /// <paramref name="address"/>. With <paramref name="impairment"/>, every packet TcpKit sends and every packet
+    /// it receives passes an <see cref="ImpairedLink"/> with that profile (each direction on its own).
+    /// Throws <see cref="TunException"/> naming what is missing.
     /// </summary>
-    public static TunStack Open(string interfaceName, IpAddress address, int prefixLength, IpAddress? kernelAddress = null, int mtu = 1500, TcpConfig? config = null, ulong seed = 0)
+    public static TunStack Open(string interfaceName, IpAddress address, int prefixLength, IpAddress? kernelAddress = null, int mtu = 1500, TcpConfig? config = null, ulong seed = 0, LinkProfile? impairment = null)
     {
         var kernel = kernelAddress ?? TunLink.NextAddressInSubnet(address, prefixLength);
         if (kernel == address)
@@ -66,11 +73,12 @@ public sealed class TunStack : IDisposable
                 seed = (ulong)Random.Shared.NextInt64();
             }
 
-            var host = new TcpHost("tcpkit", link, loop, config ?? TcpConfig.Linux, seed);
+            var impaired = impairment is null ? null : new ImpairedLink(link, loop, impairment, impairment, seed);
+            var host = new TcpHost("tcpkit", impaired ?? (ILink)link, loop, config ?? TcpConfig.Linux, seed);
             host.AddAddress(address);
             loop.Start("tcpkit-loop " + link.Name);
             link.Start();
-            return new TunStack(loop, link, host, address, kernel, prefixLength);
+            return new TunStack(loop, link, impaired, host, address, kernel, prefixLength);
         }
         catch
         {
