@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using TcpKit.Net;
 using static TcpKit.Interop.Tests.Kernel.KernelIo;
@@ -89,8 +88,10 @@ public class KernelIpv6Tests
         using var ns = TunNamespace.Create(ipv6: true);
         using var socket = ns.KernelSocket();
         var e = await Assert.ThrowsAsync<SocketException>(() => socket.ConnectAsync(ns.TcpKit, 9).WaitAsync(Patience));
-        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
-        Assert.Equal(1, await ns.Loop.InvokeAsync(() => ns.Host.Counters.ResetsSent));
-        Assert.Equal(IPAddress.Parse("2001:db8::1"), ns.TcpKit);
+        var counters = await ns.Loop.InvokeAsync(() => ns.Host.Counters);
+        string seen = $"{e.SocketErrorCode}; host: {counters.PacketsReceived} in, {counters.PacketsSent} out, {counters.ResetsSent} RSTs, drops: "
+            + string.Join(", ", Enum.GetValues<TcpKit.Net.Host.HostDropReason>().Select(r => $"{r} {counters.Drops(r)}"));
+        Assert.True(e.SocketErrorCode == SocketError.ConnectionRefused, seen);
+        Assert.True(counters.ResetsSent == 1, seen);
     }
 }
