@@ -25,11 +25,20 @@ internal static class TunCommandSupport
         Option<double> Jitter,
         Option<double> Reorder,
         Option<double> Duplicate,
-        Option<ulong> Seed)
+        Option<ulong> Seed,
+        Option<int> SendBuffer)
     {
         /// <summary>Every option, in help order.</summary>
-        public IEnumerable<Option> All => [Tun, Addr, KernelAddr, Mtu, Loss, Delay, Jitter, Reorder, Duplicate, Seed];
+        public IEnumerable<Option> All => [Tun, Addr, KernelAddr, Mtu, SendBuffer, Loss, Delay, Jitter, Reorder, Duplicate, Seed];
     }
+
+    /// <summary>
+    /// The default send buffer of serve and connect. Larger than the 64 KiB window TcpKit can be offered
+    /// without window scaling, so that data is already queued when an ACK opens the window and the next
+    /// segments go out from the ACK's own processing, instead of after the writer's continuation has run.
+    /// (Linux autotunes its send buffer between 16 KiB and 4 MiB.)
+    /// </summary>
+    public const int DefaultSendBuffer = 256 * 1024;
 
     public static TunOptions CreateOptions() => new(
         new Option<string>("--tun") { Description = "Name of the TUN interface to create (e.g. tk0)", Required = true },
@@ -41,7 +50,8 @@ internal static class TunCommandSupport
         new Option<double>("--jitter") { Description = "Vary the delay uniformly by up to this many milliseconds (never reorders by itself)" },
         new Option<double>("--reorder") { Description = "Hold back this percentage of packets by 1 ms extra so later ones overtake them" },
         new Option<double>("--duplicate") { Description = "Deliver this percentage of packets twice" },
-        new Option<ulong>("--impair-seed") { Description = "Seed of the impairments' random decisions (default: random)" });
+        new Option<ulong>("--impair-seed") { Description = "Seed of the impairments' random decisions (default: random)" },
+        new Option<int>("--send-buffer") { Description = "TcpKit's send buffer per connection, in bytes", DefaultValueFactory = _ => DefaultSendBuffer });
 
     /// <summary>Adds the shared options to <paramref name="command"/>.</summary>
     public static void AddTo(Command command, TunOptions options)
@@ -135,7 +145,15 @@ internal static class TunCommandSupport
 
             var impairment = ReadImpairment(parse, options);
             ulong seed = parse.GetValue(options.Seed);
-            stack = TunStack.Open(parse.GetValue(options.Tun)!, address, prefix, kernel, parse.GetValue(options.Mtu), seed: seed, impairment: impairment);
+            int sendBuffer = parse.GetValue(options.SendBuffer);
+            if (sendBuffer is < 1 or > 64 << 20)
+            {
+                failure = Cli.Fail("--send-buffer must be 1 byte .. 64 MiB");
+                return false;
+            }
+
+            var config = TcpKit.Tcp.TcpConfig.Linux with { SendBufferSize = sendBuffer };
+            stack = TunStack.Open(parse.GetValue(options.Tun)!, address, prefix, kernel, parse.GetValue(options.Mtu), config, seed, impairment);
             if (impairment is not null)
             {
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tcpkit: impairing each direction on TcpKit's side: loss {impairment.LossRate * 100} %, delay {impairment.Delay.TotalMilliseconds} ms +- {impairment.Jitter.TotalMilliseconds} ms, reorder {impairment.ReorderProbability * 100} %, duplicate {impairment.DuplicateProbability * 100} %"));
