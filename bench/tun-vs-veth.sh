@@ -1,66 +1,83 @@
 #!/usr/bin/env bash
-# Side by side, in one run: the Linux kernel talking to TcpKit over a TUN device, against the kernel
-# talking to itself over a veth pair (offloads off, same MTU). Also the connections per second a TcpKit
-# listener accepts from kernel clients. Everything happens in namespaces this script creates and deletes.
-# Usage: bench/tun-vs-veth.sh [BYTES] [CONNECTIONS]    (needs root, python3, iperf3, iproute2, ethtool)
+# Side by side, in one run: the Linux kernel talking to TcpKit over a TUN device (both directions), against
+# the kernel talking to itself over a veth pair with offloads off at the same MTU. Also the connections per
+# second a TcpKit listener accepts from kernel clients. Everything happens in namespaces this script creates
+# and deletes. Every transfer is timed by the kernel-side Python socket, from connect/accept to the end of
+# the data (process start and TUN set-up are not included).
+# Usage: bench/tun-vs-veth.sh [BYTES] [CONNECTIONS] [MTU]   (needs root, python3, iproute2, ethtool)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bytes=${1:-1000000000}
 conns=${2:-2000}
+mtu=${3:-1500}
 [ "$(id -u)" = 0 ] || { echo "tun-vs-veth.sh: needs root" >&2; exit 1; }
 dotnet build "$here/../src/TcpKit.Cli" -c Release -v q -nologo >/dev/null
 tk="dotnet $here/../src/TcpKit.Cli/bin/Release/net10.0/tcpkit.dll"
 ns=tkbtun$$; a=tkbva$$; b=tkbvb$$
+tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; sleep 0.5; for n in $ns $a $b; do ip netns del $n 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; sleep 0.5; for n in $ns $a $b; do ip netns del $n 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 ip netns add $ns; ip -n $ns link set lo up
 
-# A Python sender/sink/connector run by the kernel inside a namespace; prints seconds.
-py() { ip netns exec "$1" python3 -c "$2" "${@:3}"; }
+# Kernel-side Python: a sender (times connect to the peer's close), a sink (times accept to end of data,
+# written to the file given), a connector loop.
 SEND='import socket,sys,time
-n=int(sys.argv[3]); s=socket.create_connection((sys.argv[1],int(sys.argv[2]))); buf=b"x"*(1<<20); t=time.time(); left=n
+n=int(sys.argv[3]); t=time.time(); s=socket.create_connection((sys.argv[1],int(sys.argv[2]))); buf=b"x"*(1<<20); left=n
 while left>0:
     k=s.send(buf[:min(left,len(buf))]); left-=k
 s.shutdown(socket.SHUT_WR)
 while s.recv(65536): pass
 print(time.time()-t)'
-SINK='import socket,sys
-l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); l.bind((sys.argv[1],int(sys.argv[2]))); l.listen(1); print("ready",flush=True)
-c,_=l.accept()
-while c.recv(1<<20): pass
-c.close()'
+SINK='import socket,sys,time
+l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); l.bind((sys.argv[1],int(sys.argv[2]))); l.listen(1)
+c,_=l.accept(); t=time.time(); n=0
+while True:
+    b=c.recv(1<<20)
+    if not b: break
+    n+=len(b)
+el=time.time()-t; c.close(); open(sys.argv[3],"w").write("%d %f\n"%(n,el))'
 CONNECT='import socket,sys,time
 n=int(sys.argv[3]); t=time.time()
 for i in range(n):
     s=socket.create_connection((sys.argv[1],int(sys.argv[2]))); s.close()
 print(time.time()-t)'
+gbit() { python3 -c "print(round($1*8/$2/1e9,2))"; }
 
 # 1. kernel -> TcpKit over TUN (tcpkit serve --discard).
-ip netns exec $ns $tk serve --tun tkb0 --addr 192.0.2.1/24 --kernel-addr 192.0.2.2 --port 5001 --discard >/dev/null 2>&1 &
-pids+=($!); sleep 3
+ip netns exec $ns $tk serve --tun tkb0 --addr 192.0.2.1/24 --kernel-addr 192.0.2.2 --mtu "$mtu" --port 5001 --discard >/dev/null 2>&1 &
+pids+=($!)
+for i in $(seq 50); do ip -n $ns link show tkb0 >/dev/null 2>&1 && break; sleep 0.1; done; sleep 0.5
+# A warm-up transfer first, so the figure is steady state rather than the JIT's tiering (the TcpKit -> kernel
+# run below is one process per transfer; give it enough BYTES, 1 GB by default, to amortise the same).
+ip netns exec $ns python3 -c "$SEND" 192.0.2.1 5001 $((bytes / 4)) >/dev/null
 s1=$(ip netns exec $ns python3 -c "$SEND" 192.0.2.1 5001 "$bytes")
-echo "kernel -> tcpkit (TUN):  $(python3 -c "print(round($bytes*8/$s1/1e9,2))") Gbit/s ($bytes bytes in $s1 s)"
+r1=$(gbit "$bytes" "$s1")
+echo "kernel -> tcpkit (TUN):  $r1 Gbit/s ($bytes bytes in $s1 s)"
 c1=$(ip netns exec $ns python3 -c "$CONNECT" 192.0.2.1 5001 "$conns")
 echo "kernel clients -> tcpkit listener: $(python3 -c "print(round($conns/$c1))") connections/s ($conns connections in $c1 s)"
-kill -TERM "${pids[-1]}" 2>/dev/null || true; sleep 2
+kill -TERM "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true
 
-# 2. TcpKit -> kernel over TUN (tcpkit connect --send to a kernel sink).
-head -c "$bytes" /dev/zero > /tmp/tkbench-$$.bin
-ip netns exec $ns python3 -c "$SINK" 0.0.0.0 5002 >/dev/null &
+# 2. TcpKit -> kernel over TUN (tcpkit connect --send to a kernel sink), timed by the sink.
+head -c "$bytes" /dev/zero > "$tmp/data.bin"
+ip netns exec $ns python3 -c "$SINK" 0.0.0.0 5002 "$tmp/sink2" &
 pids+=($!); sleep 0.5
-s2=$( { /usr/bin/time -f %e ip netns exec $ns $tk connect --tun tkb1 --addr 192.0.2.1/24 --kernel-addr 192.0.2.2 --send /tmp/tkbench-$$.bin 192.0.2.2 5002 >/dev/null 2>/dev/null; } 2>&1 | tail -1 | tr -dc "0-9.")
-rm -f /tmp/tkbench-$$.bin
-echo "tcpkit -> kernel (TUN):  $(python3 -c "print(round($bytes*8/$s2/1e9,2))") Gbit/s ($bytes bytes in $s2 s, process start and TUN set-up included)"
+ip netns exec $ns $tk connect --tun tkb1 --addr 192.0.2.1/24 --kernel-addr 192.0.2.2 --mtu "$mtu" --send "$tmp/data.bin" 192.0.2.2 5002 >/dev/null 2>&1
+wait "${pids[-1]}"
+read -r n2 s2 < "$tmp/sink2"
+r2=$(gbit "$n2" "$s2")
+echo "tcpkit -> kernel (TUN):  $r2 Gbit/s ($n2 bytes in $s2 s)"
 
-# 3. kernel -> kernel over veth, offloads off, MTU 1500.
+# 3. kernel -> kernel over veth, offloads off, same MTU.
 ip netns add $a; ip netns add $b
 ip link add tkbv0 netns $a type veth peer name tkbv1 netns $b
 ip -n $a addr add 198.18.0.1/24 dev tkbv0; ip -n $b addr add 198.18.0.2/24 dev tkbv1
 ip netns exec $a ethtool -K tkbv0 tso off gso off gro off tx off rx off >/dev/null
 ip netns exec $b ethtool -K tkbv1 tso off gso off gro off tx off rx off >/dev/null
-ip -n $a link set tkbv0 up mtu 1500; ip -n $b link set tkbv1 up mtu 1500
-py $b "$SINK" 198.18.0.2 5003 >/dev/null & pids+=($!); sleep 0.5
-s3=$(py $a "$SEND" 198.18.0.2 5003 "$bytes")
-echo "kernel -> kernel (veth): $(python3 -c "print(round($bytes*8/$s3/1e9,2))") Gbit/s ($bytes bytes in $s3 s)"
+ip -n $a link set tkbv0 up mtu "$mtu"; ip -n $b link set tkbv1 up mtu "$mtu"
+ip netns exec $b python3 -c "$SINK" 198.18.0.2 5003 "$tmp/sink3" & pids+=($!); sleep 0.5
+s3=$(ip netns exec $a python3 -c "$SEND" 198.18.0.2 5003 "$bytes")
+r3=$(gbit "$bytes" "$s3")
+echo "kernel -> kernel (veth): $r3 Gbit/s ($bytes bytes in $s3 s)"
+echo "ratio to kernel<->kernel: receiving $(python3 -c "print(round($r1/$r3,2))")x, sending $(python3 -c "print(round($r2/$r3,2))")x (MTU $mtu)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,16 +4,19 @@ using SharpPcap.LibPcap;
 using TcpKit.Analysis;
 using TcpKit.Analysis.Conversations;
 using TcpKit.Analysis.Fields;
+using TcpKit.Analysis.Filters;
 using TcpKit.Analysis.Output;
+using TcpKit.Analysis.Output.Ladder;
 using TcpKit.Wire;
 using TcpKit.Wire.Capture;
 
 namespace TcpKit.Cli.Commands;
 
 /// <summary>
-/// <c>tcpkit capture -i IFACE [-f BPF] [-w OUT] [-c N]</c>: live capture through libpcap (SharpPcap), each
-/// packet run through the analyzer as it arrives and printed as <c>tcpkit read</c> prints a file (relative
-/// sequence numbers, analysis flags), optionally saved as pcapng.
+/// <c>tcpkit capture -i IFACE [-f BPF] [-Y FILTER] [-w OUT] [-c N] [--ladder]</c>: live capture through libpcap
+/// (SharpPcap), each packet run through the analyzer as it arrives and printed as <c>tcpkit read</c> prints a
+/// file (relative sequence numbers, analysis flags), or with <c>--ladder</c> drawn as <c>tcpkit ladder</c> draws
+/// a stream, row by row. A display filter (-Y, Wireshark syntax) selects what is shown and written.
 /// </summary>
 internal static class CaptureCommand
 {
@@ -24,12 +27,29 @@ internal static class CaptureCommand
         var write = new Option<string?>("--write", "-w") { Description = "Also write the packets to this pcapng file" };
         var count = new Option<long>("--count", "-c") { Description = "Stop after this many packets (0: until Ctrl+C)" };
         var list = new Option<bool>("--list-interfaces", "-D") { Description = "List the interfaces libpcap can capture on" };
+        var displayFilter = new Option<string?>("--display-filter", "-Y") { Description = "Display filter (Wireshark syntax), e.g. \"tcp.analysis.retransmission\"; only matching packets are shown and written" };
+        var ladder = new Option<bool>("--ladder") { Description = "Draw each TCP segment as a ladder row (as tcpkit ladder does), live, with both endpoints' states" };
+        var color = new Option<string>("--color") { Description = "Colour in --ladder: auto (when stdout is a terminal), always or never", DefaultValueFactory = _ => "auto" };
+        color.AcceptOnlyFromAmong("auto", "always", "never");
         var command = new Command("capture", "Live capture on an interface, analysed as it arrives (libpcap through SharpPcap); Ctrl+C stops")
         {
-            iface, filter, write, count, list,
+            iface, filter, displayFilter, write, count, ladder, color, list,
         };
         command.SetAction(parse =>
         {
+            DisplayFilter? display = null;
+            if (parse.GetValue(displayFilter) is string filterText)
+            {
+                try
+                {
+                    display = DisplayFilter.Compile(filterText);
+                }
+                catch (FilterException e)
+                {
+                    return Cli.Fail("invalid display filter: " + e.Describe());
+                }
+            }
+
             IReadOnlyList<LibPcapLiveDevice> devices;
             try
             {
@@ -68,12 +88,24 @@ internal static class CaptureCommand
                 return Cli.Fail("--count must not be negative");
             }
 
-            return Run(device, parse.GetValue(filter), parse.GetValue(write), limit);
+            LiveLadder? live = null;
+            if (parse.GetValue(ladder))
+            {
+                bool useColor = parse.GetValue(color) switch
+                {
+                    "always" => true,
+                    "never" => false,
+                    _ => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null,
+                };
+                live = new LiveLadder(new LadderOptions { Color = useColor, Width = Console.IsOutputRedirected ? 120 : Math.Max(100, SafeWindowWidth()), StateWidth = LiveLadder.StateWidth });
+            }
+
+            return Run(device, parse.GetValue(filter), display, live, parse.GetValue(write), limit);
         });
         return command;
     }
 
-    private static int Run(LibPcapLiveDevice device, string? filter, string? writePath, long limit)
+    private static int Run(LibPcapLiveDevice device, string? filter, DisplayFilter? display, LiveLadder? ladder, string? writePath, long limit)
     {
         try
         {
@@ -124,9 +156,10 @@ internal static class CaptureCommand
 
             Console.CancelKeyPress += OnCancel;
             var output = Console.Out;
-            Console.Error.WriteLine($"Capturing on {device.Name}{(filter is null ? string.Empty : $" ({filter})")}; Ctrl+C stops");
+            Console.Error.WriteLine($"Capturing on {device.Name}{(filter is null ? string.Empty : $" ({filter})")}{(display is null ? string.Empty : $", showing {display.Text}")}; Ctrl+C stops");
             var analyzer = new LiveAnalyzer(link);
             var printer = new SummaryPrinter();
+            long shown = 0;
             try
             {
                 while (!stop.IsCancellationRequested && (limit == 0 || analyzer.Count < limit))
@@ -146,7 +179,22 @@ internal static class CaptureCommand
                     long ns = ((long)time.Seconds * 1_000_000_000) + ((long)time.MicroSeconds * 1000);
                     var data = capture.Data;
                     var context = analyzer.Next(data, ns);
-                    output.WriteLine(printer.Format(context, 6));
+                    if (display is not null && !display.Matches(context))
+                    {
+                        continue;
+                    }
+
+                    shown++;
+                    if (ladder is null)
+                    {
+                        output.WriteLine(printer.Format(context, 6));
+                    }
+                    else
+                    {
+                        ladder.Write(output, context);
+                    }
+
+                    output.Flush();
                     writer?.WritePacket(writerInterface, ns, data);
                 }
             }
@@ -156,7 +204,7 @@ internal static class CaptureCommand
                 writer?.Dispose();
             }
 
-            Console.Error.WriteLine($"{analyzer.Count} packets captured" + (writePath is null ? string.Empty : $", written to {writePath}"));
+            Console.Error.WriteLine($"{analyzer.Count} packets captured" + (display is null ? string.Empty : $", {shown} shown") + (writePath is null ? string.Empty : $", {(display is null ? string.Empty : "those ")}written to {writePath}"));
             return 0;
         }
     }
@@ -187,6 +235,18 @@ internal static class CaptureCommand
             long delta = timestampNs - _previous;
             _previous = timestampNs;
             return new FieldContext(data, link, Count, data.Length, timestampNs - _first, delta, status, decoded, analysis);
+        }
+    }
+
+    private static int SafeWindowWidth()
+    {
+        try
+        {
+            return Console.WindowWidth;
+        }
+        catch (IOException)
+        {
+            return 120;
         }
     }
 

@@ -23,8 +23,9 @@ internal static class ConnectCommand
         var interactive = new Option<bool>("--interactive", "-i") { Description = "Send each line typed on stdin (the default without --send); end of input half-closes" };
         var command = new Command("connect", "A TcpKit client on a Linux TUN interface talking to a kernel program (nc -l, a web server), printing its TCP state changes live")
         {
-            tun.Tun, tun.Addr, tun.KernelAddr, tun.Mtu, host, port, send, interactive,
+            host, port, send, interactive,
         };
+        TunCommandSupport.AddTo(command, tun);
         command.SetAction((parse, ct) =>
         {
             if (parse.GetValue(send) is not null && parse.GetValue(interactive))
@@ -32,9 +33,9 @@ internal static class ConnectCommand
                 return Task.FromResult(Cli.Fail("choose --send or --interactive"));
             }
 
-            if (!IpAddress.TryParse(parse.GetValue(host), out var remote) || !remote.IsIPv4)
+            if (!IpAddress.TryParse(parse.GetValue(host), out var remote))
             {
-                return Task.FromResult(Cli.Fail($"'{parse.GetValue(host)}' is not an IPv4 address"));
+                return Task.FromResult(Cli.Fail($"'{parse.GetValue(host)}' is not an IPv4 or IPv6 address"));
             }
 
             int p = parse.GetValue(port);
@@ -43,20 +44,8 @@ internal static class ConnectCommand
                 return Task.FromResult(Cli.Fail("PORT must be 1..65535"));
             }
 
-            byte[]? file = null;
-            if (parse.GetValue(send) is { } path)
-            {
-                try
-                {
-                    file = File.ReadAllBytes(path);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    return Task.FromResult(Cli.Fail($"cannot read {path}: {e.Message}"));
-                }
-            }
-
-            if (!TunCommandSupport.TryOpen(parse, tun, out var stack, out int failure))
+            if (!TunCommandSupport.TryReadFile(parse.GetValue(send), out var file, out int failure)
+                || !TunCommandSupport.TryOpen(parse, tun, out var stack, out failure))
             {
                 return Task.FromResult(failure);
             }
@@ -73,7 +62,11 @@ internal static class ConnectCommand
         var status = Console.Error;
         var printer = new StatePrinter(status, stack.Loop);
         stack.Host.ConnectionEvent += printer.OnEvent;
-        status.WriteLine($"tcpkit connect: interface {stack.Link.Name} is up (MTU {stack.Link.Mtu}); the kernel is {stack.KernelAddress}/{stack.PrefixLength}, TcpKit is {stack.Address}; connecting to {remote}:{port}");
+        status.WriteLine($"tcpkit connect: {TunCommandSupport.Describe(stack)}; connecting to {remote}:{port}");
+        if (remote.IsIPv4 != stack.Address.IsIPv4)
+        {
+            return Cli.Fail($"{remote} and TcpKit's address {stack.Address} are not the same IP version");
+        }
 
         TcpKitClient client;
         try

@@ -36,8 +36,9 @@ internal static class ServeCommand
         var backlog = new Option<int>("--backlog") { Description = "Listen backlog (SYN queue plus accept queue)", DefaultValueFactory = _ => 128 };
         var command = new Command("serve", "A TcpKit server on a Linux TUN interface: the kernel's programs (nc, telnet, curl) talk to it. Prints each connection's TCP state changes live; Ctrl+C closes the connections (TcpKit closes first) and exits.")
         {
-            tun.Tun, tun.Addr, tun.KernelAddr, tun.Mtu, port, echo, discard, send, backlog,
+            port, echo, discard, send, backlog,
         };
+        TunCommandSupport.AddTo(command, tun);
         command.SetAction((parse, ct) =>
         {
             int modes = (parse.GetValue(echo) ? 1 : 0) + (parse.GetValue(discard) ? 1 : 0) + (parse.GetValue(send) is null ? 0 : 1);
@@ -53,20 +54,8 @@ internal static class ServeCommand
             }
 
             var mode = parse.GetValue(echo) ? Mode.Echo : parse.GetValue(discard) ? Mode.Discard : parse.GetValue(send) is not null ? Mode.Send : Mode.Print;
-            byte[]? file = null;
-            if (parse.GetValue(send) is { } path)
-            {
-                try
-                {
-                    file = File.ReadAllBytes(path);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    return Task.FromResult(Cli.Fail($"cannot read {path}: {e.Message}"));
-                }
-            }
-
-            if (!TunCommandSupport.TryOpen(parse, tun, out var stack, out int failure))
+            if (!TunCommandSupport.TryReadFile(parse.GetValue(send), out var file, out int failure)
+                || !TunCommandSupport.TryOpen(parse, tun, out var stack, out failure))
             {
                 return Task.FromResult(failure);
             }
@@ -100,7 +89,7 @@ internal static class ServeCommand
             return Cli.Fail($"cannot listen on port {port}: {e.Message}");
         }
 
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tcpkit serve: interface {stack.Link.Name} is up (MTU {stack.Link.Mtu}); the kernel is {stack.KernelAddress}/{stack.PrefixLength}, TcpKit is {stack.Address}."));
+        output.WriteLine($"tcpkit serve: {TunCommandSupport.Describe(stack)}.");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Listening on {stack.Address}:{port} ({mode.ToString().ToLowerInvariant()}). Try: nc {stack.Address} {port}   (Ctrl+C: TcpKit closes first and exits)"));
         output.Flush();
 
@@ -205,77 +194,6 @@ internal static class ServeCommand
 
         sb.Append(data.Length > 200 ? "\"..." : "\"");
         return sb.ToString();
-    }
-}
-
-/// <summary>What serve and connect share: the TUN options, opening the stack, printing state changes, stopping.</summary>
-internal static class TunCommandSupport
-{
-    internal sealed record TunOptions(Option<string> Tun, Option<string> Addr, Option<string?> KernelAddr, Option<int> Mtu);
-
-    public static TunOptions CreateOptions() => new(
-        new Option<string>("--tun") { Description = "Name of the TUN interface to create (e.g. tk0)", Required = true },
-        new Option<string>("--addr") { Description = "TcpKit's own address with the subnet's prefix length, e.g. 192.0.2.1/24", Required = true },
-        new Option<string?>("--kernel-addr") { Description = "The kernel's address on the interface (default: the next address in the subnet)" },
-        new Option<int>("--mtu") { Description = "MTU of the interface", DefaultValueFactory = _ => 1500 });
-
-    public static bool TryOpen(ParseResult parse, TunOptions options, out TunStack? stack, out int failure)
-    {
-        stack = null;
-        failure = 0;
-        try
-        {
-            var (address, prefix) = TunStack.ParseCidr(parse.GetValue(options.Addr)!);
-            IpAddress? kernel = null;
-            if (parse.GetValue(options.KernelAddr) is { } k)
-            {
-                if (!IpAddress.TryParse(k, out var parsed) || !parsed.IsIPv4)
-                {
-                    failure = Cli.Fail($"--kernel-addr '{k}' is not an IPv4 address");
-                    return false;
-                }
-
-                kernel = parsed;
-            }
-
-            stack = TunStack.Open(parse.GetValue(options.Tun)!, address, prefix, kernel, parse.GetValue(options.Mtu));
-            return true;
-        }
-        catch (Exception e) when (e is TunException or FormatException or ArgumentException or NotSupportedException)
-        {
-            failure = Cli.Fail(e.Message);
-            return false;
-        }
-    }
-
-    /// <summary>After closing, waits (a few seconds at most, or until a second Ctrl+C) for each connection to finish its closing handshake.</summary>
-    public static async Task WaitForClosingHandshakes(TunStack stack, Task interrupt, TextWriter output, StatePrinter printer)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (DateTime.UtcNow < deadline && !interrupt.IsCompleted)
-        {
-            bool busy = await stack.Loop.InvokeAsync(() => stack.Host.Connections.Any(c => c.State is not (TcpState.TimeWait or TcpState.Closed))).ConfigureAwait(false);
-            if (!busy)
-            {
-                break;
-            }
-
-            await Task.WhenAny(Task.Delay(50), interrupt).ConfigureAwait(false);
-        }
-
-        var left = await stack.Loop.InvokeAsync(() => stack.Host.Connections.Select(c => c.ToString()).ToList()).ConfigureAwait(false);
-        foreach (var c in left)
-        {
-            output.WriteLine($"{printer.Stamp()}  leaving {c}" + (c.EndsWith("TIME-WAIT", StringComparison.Ordinal) ? $" (2*MSL = {stack.Host.Config.TimeWaitDuration.TotalSeconds} s; the interface goes away with us)" : string.Empty));
-        }
-    }
-
-    public static void PrintLinkSummary(TunStack stack, TextWriter output)
-    {
-        var link = stack.Link;
-        var host = stack.Host;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{link.Name}: {link.PacketsReceived} packets in ({link.ReadBatches} reads), {link.PacketsSent} out; host sent {host.Counters.ResetsSent} RSTs to unknown connections"));
-        output.Flush();
     }
 }
 

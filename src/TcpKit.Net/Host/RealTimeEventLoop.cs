@@ -14,6 +14,10 @@ namespace TcpKit.Net.Host;
 /// Timers keep at most one live heap entry each: re-arming to a later deadline (the common case, as every
 /// ACK pushes the retransmission timer out) only records the new deadline, and the entry is re-queued
 /// when it comes due. Only moving a deadline earlier adds an entry; the superseded one is skipped when popped.
+/// On Linux the loop sleeps in poll(2) rather than on a monitor, so it can also watch file descriptors
+/// (<see cref="WatchReadable"/>): a TUN device is read on the loop thread itself, with no hand-over between
+/// threads. Work posted from other threads wakes the poll through an eventfd, written only while the loop
+/// sleeps, so a busy loop pays no system call per post.
 /// </remarks>
 public sealed class RealTimeEventLoop : IEventLoop, IDisposable
 {
@@ -30,11 +34,33 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
     private bool _finished;
     private bool _started;
 
+    // poll(2) wait (Linux): the eventfd that wakes it, and the descriptors being watched.
+    private readonly bool _usePoll;
+    private int _wakeFd = -1; // closed under _gate when the loop finishes
+    private readonly List<Watch> _watches = [];
+    private TunNative.PollFd[] _pollFds = [];
+    private Watch[] _polled = [];
+    private bool _watchesChanged;
+    private bool _sleeping;      // the loop is in (or about to enter) poll with nothing to do; under _gate
+    private bool _wakeSignalled; // an eventfd write is pending for this sleep; under _gate
+
     public RealTimeEventLoop(IClock? clock = null)
     {
         _clock = clock ?? SystemClock.Instance;
         _context = new LoopContext(this);
+        if (OperatingSystem.IsLinux())
+        {
+            _wakeFd = TunNative.EventFd(0, TunNative.EfdNonBlock | TunNative.EfdCloExec);
+            _usePoll = _wakeFd >= 0;
+            _watchesChanged = _usePoll;
+        }
     }
+
+    /// <summary>Whether the loop sleeps in poll(2) and so can watch file descriptors (Linux).</summary>
+    public bool CanWatchDescriptors => _usePoll;
+
+    /// <summary>Wake-ups of the sleeping loop by work posted from other threads (eventfd writes).</summary>
+    public long CrossThreadWakeups { get; private set; }
 
     public Instant Now => _clock.Now;
 
@@ -98,6 +124,7 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
         {
             _stopRequested = true;
             Monitor.Pulse(_gate);
+            SignalWake();
         }
     }
 
@@ -117,7 +144,18 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
             {
                 _finished = true;
                 _completion.TrySetResult();
+                CloseWakeFd();
             }
+        }
+    }
+
+    /// <summary>Under _gate, once nothing polls or signals any more.</summary>
+    private void CloseWakeFd()
+    {
+        if (_wakeFd >= 0)
+        {
+            _ = TunNative.Close(_wakeFd);
+            _wakeFd = -1;
         }
     }
 
@@ -140,11 +178,95 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
             }
 
             _incoming.Enqueue(action);
-            if (_incoming.Count == 1)
+            if (!_usePoll)
             {
-                Monitor.Pulse(_gate);
+                if (_incoming.Count == 1)
+                {
+                    Monitor.Pulse(_gate);
+                }
+
+                return;
+            }
+
+            if (!_sleeping || _wakeSignalled)
+            {
+                return; // the loop is running (it looks at _incoming before sleeping) or already being woken
+            }
+
+            _wakeSignalled = true;
+            CrossThreadWakeups++;
+            SignalWake();
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onReadable"/> on the loop whenever <paramref name="fd"/> is readable (or has an
+    /// error or hang-up, which the callback finds out by reading). The callback should read what is ready,
+    /// up to a bound so timers and posted work keep their turn; the loop polls again straight after.
+    /// Disposing the returned registration stops the watch; once Dispose returns the loop no longer polls
+    /// <paramref name="fd"/>, so it may be closed. Linux only (<see cref="CanWatchDescriptors"/>).
+    /// </summary>
+    public IDisposable WatchReadable(int fd, Action onReadable)
+    {
+        ArgumentNullException.ThrowIfNull(onReadable);
+        if (!_usePoll)
+        {
+            throw new PlatformNotSupportedException("Watching file descriptors needs poll(2) and eventfd (Linux).");
+        }
+
+        var watch = new Watch(this, fd, onReadable);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_finished, this);
+            _watches.Add(watch);
+            _watchesChanged = true;
+            if (_sleeping && !_wakeSignalled)
+            {
+                _wakeSignalled = true;
+                SignalWake();
             }
         }
+
+        return watch;
+    }
+
+    private void Unwatch(Watch watch)
+    {
+        lock (_gate)
+        {
+            if (!_watches.Remove(watch))
+            {
+                return;
+            }
+
+            _watchesChanged = true;
+            if (_finished || !_started || IsLoopThread)
+            {
+                return; // nobody is polling, or the loop rebuilds its poll set before it polls again
+            }
+        }
+
+        // The loop may be inside poll with the old set: wait until it has been round once, after which
+        // it polls only the new set. Dropped work (the loop stopping) means nobody polls any more either.
+        try
+        {
+            InvokeAsync(static () => { }).Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    /// <summary>Under _gate (so the eventfd cannot be closed meanwhile): makes the loop's poll return.</summary>
+    private unsafe void SignalWake()
+    {
+        if (_wakeFd < 0)
+        {
+            return;
+        }
+
+        ulong one = 1;
+        _ = TunNative.Write(_wakeFd, (byte*)&one, sizeof(ulong));
     }
 
     /// <summary>Runs <paramref name="work"/> on the loop and completes with its result.</summary>
@@ -202,9 +324,10 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
         {
             while (true)
             {
+                int sleepMs = 0;
                 lock (_gate)
                 {
-                    while (!_stopRequested && _incoming.Count == 0 && !TimerDue(out int waitMs))
+                    while (!_usePoll && !_stopRequested && _incoming.Count == 0 && !TimerDue(out int waitMs))
                     {
                         Monitor.Wait(_gate, waitMs);
                     }
@@ -214,8 +337,31 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
                         break;
                     }
 
+                    if (_usePoll && _incoming.Count == 0 && !TimerDue(out sleepMs))
+                    {
+                        _sleeping = true; // from here on a post from another thread writes the eventfd
+                    }
+                    else
+                    {
+                        sleepMs = 0;
+                    }
+
+                    if (_watchesChanged)
+                    {
+                        RebuildPollSet();
+                    }
+
                     // Swap queues so producers never wait for the work we are about to run.
                     (_incoming, _running) = (_running, _incoming);
+                }
+
+                if (_usePoll)
+                {
+                    fault = PollOnce(sleepMs);
+                    if (fault is not null)
+                    {
+                        break;
+                    }
                 }
 
                 fault = RunBatch();
@@ -237,6 +383,7 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
             lock (_gate)
             {
                 _finished = true;
+                CloseWakeFd();
                 dropped = [.. _running, .. _incoming];
                 _running.Clear();
                 _incoming.Clear();
@@ -257,6 +404,68 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
             {
                 _completion.TrySetException(fault);
             }
+        }
+    }
+
+    /// <summary>
+    /// One poll(2) over the wake eventfd and the watched descriptors: sleeps up to <paramref name="timeoutMs"/>
+    /// (0 when there is work, so ready descriptors are serviced between batches of posted work), then
+    /// calls the callback of each ready descriptor.
+    /// </summary>
+    private unsafe Exception? PollOnce(int timeoutMs)
+    {
+        var fds = _pollFds;
+        fixed (TunNative.PollFd* p = fds)
+        {
+            for (int i = 0; i < fds.Length; i++)
+            {
+                p[i].Revents = 0;
+            }
+
+            int ready = TunNative.Poll(p, (nuint)fds.Length, timeoutMs);
+            if (timeoutMs != 0)
+            {
+                lock (_gate)
+                {
+                    _sleeping = false;
+                    _wakeSignalled = false;
+                }
+            }
+
+            if (ready <= 0)
+            {
+                return null; // timeout, or EINTR: the loop simply goes round again
+            }
+
+            if (p[0].Revents != 0)
+            {
+                ulong count;
+                _ = TunNative.Read(_wakeFd, (byte*)&count, sizeof(ulong));
+            }
+
+            var watches = _polled;
+            for (int i = 1; i < fds.Length; i++)
+            {
+                if (p[i].Revents != 0 && !watches[i - 1].Removed && Invoke(watches[i - 1].OnReadable) is { } fault)
+                {
+                    return fault;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Under _gate: the poll set is the eventfd followed by every watched descriptor.</summary>
+    private void RebuildPollSet()
+    {
+        _watchesChanged = false;
+        _polled = [.. _watches];
+        _pollFds = new TunNative.PollFd[_polled.Length + 1];
+        _pollFds[0] = new TunNative.PollFd { Fd = _wakeFd, Events = TunNative.PollIn };
+        for (int i = 0; i < _polled.Length; i++)
+        {
+            _pollFds[i + 1] = new TunNative.PollFd { Fd = _polled[i].Fd, Events = TunNative.PollIn };
         }
     }
 
@@ -380,6 +589,21 @@ public sealed class RealTimeEventLoop : IEventLoop, IDisposable
         if (!timer.InHeap || deadline.Nanoseconds < timer.QueuedAt)
         {
             Enqueue(timer, deadline.Nanoseconds);
+        }
+    }
+
+    private sealed class Watch(RealTimeEventLoop loop, int fd, Action onReadable) : IDisposable
+    {
+        public int Fd { get; } = fd;
+
+        public Action OnReadable { get; } = onReadable;
+
+        public bool Removed { get; private set; }
+
+        public void Dispose()
+        {
+            Removed = true;
+            loop.Unwatch(this);
         }
     }
 

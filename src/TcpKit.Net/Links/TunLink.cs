@@ -18,50 +18,42 @@ public sealed class TunException(string message, int errno = 0) : IOException(me
 /// the kernel's programs (nc, curl, a .NET Socket) talk to TcpKit through it.
 /// </summary>
 /// <remarks>
-/// A reader thread waits with poll(2), reads every packet that is ready straight into a ring of
-/// preallocated slots (no per-packet allocation), and posts one drain per batch to the event loop, which
-/// hands each packet to the receiver on the loop thread, so a <see cref="TcpHost"/> sees its packets on
-/// its own thread. <see cref="Send"/> writes one packet with write(2) and is called on the loop.
-/// When the loop falls behind and the ring fills, the reader stops reading and the kernel's queue for
-/// the device (txqueuelen) absorbs or drops, as it would for a slow NIC.
+/// The device is read on the event loop's own thread: the loop's poll(2) watches it, and when it is
+/// readable the link reads every ready packet (up to <see cref="MaxBatch"/> per wake-up) into one
+/// reused buffer and hands each straight to the receiver. No thread hop, no copy into a ring, no
+/// allocation per packet. <see cref="Send"/> writes one packet with write(2); TUN has no vectored
+/// multi-packet write without virtio headers and GSO, so that is one system call per packet, but
+/// no wake-up of any other thread. When the loop falls behind, the kernel's queue for the device
+/// (txqueuelen, which <see cref="Configure"/> raises to <see cref="TxQueueLength"/>) absorbs or drops,
+/// as it would for a slow NIC.
 /// The device lives in the network namespace of the thread that calls <see cref="Open"/>, and
 /// <see cref="Configure"/> configures the interface seen from the calling thread's namespace.
 /// </remarks>
 public sealed unsafe class TunLink : ILink, IDisposable
 {
-    private const int RingSize = 1024;
-    private const int MaxBatch = 64;
+    /// <summary>Most packets read per wake-up before timers and posted work get their turn.</summary>
+    public const int MaxBatch = 64;
 
-    private readonly IEventLoop _loop;
-    private readonly byte[][] _slots;
-    private readonly int[] _lengths = new int[RingSize];
-    private readonly Instant[] _times = new Instant[RingSize];
-    private readonly Action _drain;
-    private readonly ManualResetEventSlim _space = new(false);
+    /// <summary>Kernel-side queue of the device, in packets (the TUN default is 500; veth has 1000).</summary>
+    public const int TxQueueLength = 1000;
+
+    private readonly RealTimeEventLoop _loop;
+    private readonly byte[] _buffer;
+    private readonly Action _onReadable;
     private int _fd;
-    private int _wakeFd;
-    private Thread? _reader;
-    private volatile bool _stopping;
+    private IDisposable? _watch;
+    private bool _disposed;
     private ILinkReceiver? _receiver;
-    private long _head; // next slot the loop delivers (written by the loop)
-    private long _tail; // next slot the reader fills (written by the reader)
-    private int _drainScheduled;
 
-    private TunLink(string name, int fd, int wakeFd, int mtu, IEventLoop loop)
+    private TunLink(string name, int fd, int mtu, RealTimeEventLoop loop)
     {
         Name = name;
         _fd = fd;
-        _wakeFd = wakeFd;
         Mtu = mtu;
         _loop = loop;
-        // One spare byte per slot shows a packet larger than the MTU instead of silently truncating it.
-        _slots = new byte[RingSize][];
-        for (int i = 0; i < RingSize; i++)
-        {
-            _slots[i] = new byte[mtu + 1];
-        }
-
-        _drain = Drain;
+        // One spare byte shows a packet larger than the MTU instead of silently truncating it.
+        _buffer = GC.AllocateUninitializedArray<byte>(mtu + 1, pinned: true);
+        _onReadable = OnReadable;
     }
 
     /// <summary>The interface name the kernel gave the device (the requested one, or tunN).</summary>
@@ -73,7 +65,7 @@ public sealed unsafe class TunLink : ILink, IDisposable
 
     public long PacketsReceived { get; private set; }
 
-    /// <summary>Reads that returned packets: PacketsReceived / ReadBatches is the mean batch size.</summary>
+    /// <summary>Wake-ups that read packets: PacketsReceived / ReadBatches is the mean batch size.</summary>
     public long ReadBatches { get; private set; }
 
     public long PacketsSent { get; private set; }
@@ -87,20 +79,20 @@ public sealed unsafe class TunLink : ILink, IDisposable
     /// <summary>write(2) failures (for example, the interface is down), each packet dropped.</summary>
     public long SendErrors { get; private set; }
 
-    /// <summary>Set when the reader stopped on an unexpected error.</summary>
+    /// <summary>Set when reading stopped on an unexpected error.</summary>
     public string? ReaderError { get; private set; }
 
     /// <summary>
     /// Creates (or attaches to) TUN interface <paramref name="name"/> in the calling thread's network
     /// namespace. Throws <see cref="TunException"/> naming what is missing when that is not possible.
     /// </summary>
-    public static TunLink Open(string name, IEventLoop loop, int mtu = 1500)
+    public static TunLink Open(string name, RealTimeEventLoop loop, int mtu = 1500)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(loop);
-        if (!OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux() || !loop.CanWatchDescriptors)
         {
-            throw new PlatformNotSupportedException("TUN links need Linux (/dev/net/tun).");
+            throw new PlatformNotSupportedException("TUN links need Linux (/dev/net/tun, poll and eventfd).");
         }
 
         if (name.Length is 0 or >= TunNative.IfNameSize || name.Contains('/', StringComparison.Ordinal) || name.Any(char.IsWhiteSpace))
@@ -146,63 +138,76 @@ public sealed unsafe class TunLink : ILink, IDisposable
 
         int actual = ifreq[..TunNative.IfNameSize].IndexOf((byte)0);
         string actualName = System.Text.Encoding.ASCII.GetString(ifreq[..(actual < 0 ? TunNative.IfNameSize : actual)]);
-        int wakeFd = TunNative.EventFd(0, TunNative.EfdNonBlock | TunNative.EfdCloExec);
-        if (wakeFd < 0)
-        {
-            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            TunNative.Close(fd);
-            throw new TunException($"eventfd failed: {TunNative.Describe(errno)}", errno);
-        }
-
-        return new TunLink(actualName, fd, wakeFd, mtu, loop);
+        return new TunLink(actualName, fd, mtu, loop);
     }
 
     /// <summary>
     /// Gives the kernel's side of the interface <paramref name="kernelAddress"/>/<paramref name="prefixLength"/>
-    /// (so the kernel routes the subnet, TcpKit's address included, into the device), sets the MTU and
-    /// brings the interface up. IPv4; uses the SIOCSIF* ioctls in the calling thread's namespace.
+    /// (so the kernel routes the subnet, TcpKit's address included, into the device), sets the MTU and the
+    /// queue length and brings the interface up. IPv4 through the SIOCSIF* ioctls; IPv6 through SIOCSIFADDR
+    /// with a struct in6_ifreq on an AF_INET6 socket. Both act in the calling thread's namespace.
     /// </summary>
     public void Configure(IpAddress kernelAddress, int prefixLength)
     {
-        if (!kernelAddress.IsIPv4)
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefixLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, kernelAddress.IsIPv4 ? 31 : 127);
+        if (!kernelAddress.IsIPv4 && Mtu < 1280)
         {
-            throw new NotSupportedException("TunLink.Configure assigns IPv4 addresses; give the interface an IPv6 address with 'ip -6 addr add ... dev " + Name + "'.");
+            throw new ArgumentException($"IPv6 needs an MTU of at least 1280 (RFC 8200 section 5); {Name} has {Mtu}.");
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(prefixLength, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 31);
-        int sock = TunNative.Socket(TunNative.AfInet, TunNative.SockDgram, 0);
+        int sock = TunNative.Socket(kernelAddress.IsIPv4 ? TunNative.AfInet : TunNative.AfInet6, TunNative.SockDgram, 0);
         if (sock < 0)
         {
             int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            throw new TunException($"cannot create a socket to configure {Name}: {TunNative.Describe(errno)}", errno);
+            string hint = kernelAddress.IsIPv4 ? string.Empty : " (is IPv6 disabled in this kernel?)";
+            throw new TunException($"cannot create a socket to configure {Name}: {TunNative.Describe(errno)}{hint}", errno);
         }
 
         try
         {
-            Span<byte> address = stackalloc byte[4];
-            kernelAddress.WriteTo(address);
-            Span<byte> mask = stackalloc byte[4];
-            uint bits = prefixLength == 0 ? 0 : uint.MaxValue << (32 - prefixLength);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(mask, bits);
-
             Span<byte> ifreq = stackalloc byte[TunNative.IfReqSize];
             ifreq.Clear();
             TunNative.WriteName(ifreq, Name);
-            TunNative.WriteSockaddrIn(ifreq, address);
-            IfIoctl(sock, TunNative.SiocSIfAddr, ifreq, $"assigning {kernelAddress} to {Name}");
-
-            TunNative.WriteSockaddrIn(ifreq, mask);
-            IfIoctl(sock, TunNative.SiocSIfNetmask, ifreq, $"setting netmask /{prefixLength} on {Name}");
-
-            ifreq[TunNative.IfNameSize..].Clear();
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(ifreq[TunNative.IfNameSize..], Mtu);
             IfIoctl(sock, TunNative.SiocSIfMtu, ifreq, $"setting MTU {Mtu} on {Name}");
+
+            ifreq[TunNative.IfNameSize..].Clear();
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(ifreq[TunNative.IfNameSize..], TxQueueLength);
+            IfIoctl(sock, TunNative.SiocSIfTxQLen, ifreq, $"setting txqueuelen {TxQueueLength} on {Name}");
+
+            if (kernelAddress.IsIPv4)
+            {
+                Span<byte> address = stackalloc byte[4];
+                kernelAddress.WriteTo(address);
+                Span<byte> mask = stackalloc byte[4];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(mask, uint.MaxValue << (32 - prefixLength));
+                TunNative.WriteSockaddrIn(ifreq, address);
+                IfIoctl(sock, TunNative.SiocSIfAddr, ifreq, $"assigning {kernelAddress} to {Name}");
+                TunNative.WriteSockaddrIn(ifreq, mask);
+                IfIoctl(sock, TunNative.SiocSIfNetmask, ifreq, $"setting netmask /{prefixLength} on {Name}");
+            }
 
             ifreq[TunNative.IfNameSize..].Clear();
             IfIoctl(sock, TunNative.SiocGIfFlags, ifreq, $"reading the flags of {Name}");
             ifreq[TunNative.IfNameSize] |= (byte)TunNative.IffUp;
             IfIoctl(sock, TunNative.SiocSIfFlags, ifreq, $"bringing {Name} up");
+
+            if (!kernelAddress.IsIPv4)
+            {
+                ifreq[TunNative.IfNameSize..].Clear();
+                IfIoctl(sock, TunNative.SiocGIfIndex, ifreq, $"looking up the index of {Name}");
+                int index = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(ifreq[TunNative.IfNameSize..]);
+
+                // struct in6_ifreq { struct in6_addr addr; u32 prefixlen; int ifindex; }. A TUN interface is
+                // IFF_NOARP, so the kernel skips duplicate address detection and the address is usable at once.
+                Span<byte> in6 = stackalloc byte[TunNative.In6IfReqSize];
+                in6.Clear();
+                kernelAddress.WriteTo(in6);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(in6[16..], (uint)prefixLength);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(in6[20..], index);
+                IfIoctl(sock, TunNative.SiocSIfAddr, in6, $"assigning {kernelAddress}/{prefixLength} to {Name}");
+            }
         }
         finally
         {
@@ -210,17 +215,11 @@ public sealed unsafe class TunLink : ILink, IDisposable
         }
     }
 
-    /// <summary>Starts the reader thread; packets then flow to the receiver on the loop.</summary>
+    /// <summary>Starts watching the device on the loop; packets then flow to the receiver on the loop thread.</summary>
     public void Start()
     {
-        ObjectDisposedException.ThrowIf(_fd < 0, this);
-        if (_reader is not null)
-        {
-            return;
-        }
-
-        _reader = new Thread(ReadLoop) { IsBackground = true, Name = "tun-reader " + Name };
-        _reader.Start();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _watch ??= _loop.WatchReadable(_fd, _onReadable);
     }
 
     public void SetReceiver(ILinkReceiver? receiver) => _receiver = receiver;
@@ -264,53 +263,70 @@ public sealed unsafe class TunLink : ILink, IDisposable
     /// <summary>The address after <paramref name="address"/> in its subnet (the default kernel address); throws when there is none.</summary>
     public static IpAddress NextAddressInSubnet(IpAddress address, int prefixLength)
     {
-        if (!address.IsIPv4)
-        {
-            throw new NotSupportedException("Only IPv4 subnets are supported.");
-        }
-
-        Span<byte> bytes = stackalloc byte[4];
-        address.WriteTo(bytes);
-        uint value = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes);
-        uint hostMask = prefixLength >= 32 ? 0 : uint.MaxValue >> prefixLength;
-        uint next = value + 1;
-        // The next address must stay in the subnet and not be its broadcast address.
-        if ((next & ~hostMask) != (value & ~hostMask) || (next & hostMask) == hostMask)
+        Span<byte> bytes = stackalloc byte[16];
+        int length = address.WriteTo(bytes);
+        bytes = bytes[..length];
+        int bits = length * 8;
+        UInt128 value = ReadBigEndian(bytes);
+        UInt128 hostMask = prefixLength >= bits ? UInt128.Zero : (UInt128.One << (bits - prefixLength)) - 1;
+        UInt128 next = value + 1;
+        // The next address must stay in the subnet and, in IPv4, not be its broadcast address.
+        if ((next & ~hostMask) != (value & ~hostMask) || (address.IsIPv4 && (next & hostMask) == hostMask))
         {
             throw new ArgumentException($"{address}/{prefixLength} has no next address for the kernel's side; give one explicitly.");
         }
 
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, next);
+        for (int i = length - 1; i >= 0; i--)
+        {
+            bytes[i] = (byte)next;
+            next >>= 8;
+        }
+
         return IpAddress.FromIPAddress(new System.Net.IPAddress(bytes));
     }
 
-    /// <summary>Stops the reader and closes the device (the kernel then deletes the interface).</summary>
+    /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> are the same IP version and share the first <paramref name="prefixLength"/> bits.</summary>
+    public static bool SameSubnet(IpAddress a, IpAddress b, int prefixLength)
+    {
+        Span<byte> x = stackalloc byte[16];
+        Span<byte> y = stackalloc byte[16];
+        int n = a.WriteTo(x);
+        if (b.WriteTo(y) != n || prefixLength > n * 8)
+        {
+            return false;
+        }
+
+        int bits = n * 8;
+        UInt128 mask = prefixLength == 0 ? UInt128.Zero : ~((UInt128.One << (bits - prefixLength)) - 1) & (bits == 128 ? UInt128.MaxValue : (UInt128.One << bits) - 1);
+        return (ReadBigEndian(x[..n]) & mask) == (ReadBigEndian(y[..n]) & mask);
+    }
+
+    private static UInt128 ReadBigEndian(ReadOnlySpan<byte> bytes)
+    {
+        UInt128 value = UInt128.Zero;
+        foreach (byte b in bytes)
+        {
+            value = (value << 8) | b;
+        }
+
+        return value;
+    }
+
+    /// <summary>Stops watching the device and closes it (the kernel then deletes the interface).</summary>
     public void Dispose()
     {
-        if (_stopping)
+        if (_disposed)
         {
             return;
         }
 
-        _stopping = true;
-        if (_wakeFd >= 0)
-        {
-            ulong one = 1;
-            _ = TunNative.Write(_wakeFd, (byte*)&one, 8);
-        }
-
-        _space.Set();
-        _reader?.Join();
+        _disposed = true;
+        // Once the watch is gone the loop no longer polls the descriptor, so closing it cannot race a read.
+        _watch?.Dispose();
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0)
         {
             TunNative.Close(fd);
-        }
-
-        int wake = Interlocked.Exchange(ref _wakeFd, -1);
-        if (wake >= 0)
-        {
-            TunNative.Close(wake);
         }
     }
 
@@ -327,80 +343,28 @@ public sealed unsafe class TunLink : ILink, IDisposable
         }
     }
 
-    private void ReadLoop()
+    /// <summary>
+    /// On the loop, when poll says the device is readable: reads what is ready, up to a batch, and hands
+    /// each packet to the receiver before reading the next into the same buffer.
+    /// </summary>
+    private void OnReadable()
     {
-        var fds = stackalloc TunNative.PollFd[2];
-        fds[0] = new TunNative.PollFd { Fd = _fd, Events = TunNative.PollIn };
-        fds[1] = new TunNative.PollFd { Fd = _wakeFd, Events = TunNative.PollIn };
-        while (!_stopping)
+        int fd = _fd;
+        if (fd < 0 || ReaderError is not null)
         {
-            fds[0].Revents = 0;
-            fds[1].Revents = 0;
-            if (TunNative.Poll(fds, 2, -1) < 0)
-            {
-                int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                if (errno == TunNative.EIntr)
-                {
-                    continue;
-                }
-
-                ReaderError = "poll: " + TunNative.Describe(errno);
-                return;
-            }
-
-            if (_stopping || fds[1].Revents != 0)
-            {
-                return;
-            }
-
-            if (fds[0].Revents == 0)
-            {
-                continue;
-            }
-
-            if ((fds[0].Revents & TunNative.PollIn) == 0)
-            {
-                ReaderError = $"poll reported revents 0x{fds[0].Revents:x} on the TUN device";
-                return;
-            }
-
-            if (!ReadBatch())
-            {
-                return;
-            }
+            return;
         }
-    }
 
-    /// <summary>Reads what is ready (up to a batch) into free ring slots and schedules one drain.</summary>
-    private bool ReadBatch()
-    {
+        // One clock read per wake-up: the packets of a batch arrived together (reading the clock per packet
+        // cost 3 % of the loop in a profile), and the batch is read within microseconds.
+        var now = _loop.Now;
         int read = 0;
         while (read < MaxBatch)
         {
-            if (_tail - Volatile.Read(ref _head) == RingSize)
-            {
-                // The loop is behind: publish what we have, then wait for space.
-                ScheduleDrain();
-                _space.Reset();
-                if (_tail - Volatile.Read(ref _head) == RingSize)
-                {
-                    _space.Wait();
-                }
-
-                if (_stopping)
-                {
-                    return false;
-                }
-
-                continue;
-            }
-
-            int index = (int)(_tail & (RingSize - 1));
-            byte[] slot = _slots[index];
             nint n;
-            fixed (byte* p = slot)
+            fixed (byte* p = _buffer)
             {
-                n = TunNative.Read(_fd, p, (nuint)slot.Length);
+                n = TunNative.Read(fd, p, (nuint)_buffer.Length);
             }
 
             if (n < 0)
@@ -411,70 +375,38 @@ public sealed unsafe class TunLink : ILink, IDisposable
                     continue;
                 }
 
-                if (errno == TunNative.EAgain)
+                if (errno != TunNative.EAgain)
                 {
-                    break;
+                    // Not recoverable (the device went away): stop watching rather than spin on poll.
+                    ReaderError = "read: " + TunNative.Describe(errno);
+                    _watch?.Dispose();
                 }
 
-                ReaderError = "read: " + TunNative.Describe(errno);
-                ScheduleDrain();
-                return false;
+                break;
             }
 
+            read++;
             if (n > Mtu)
             {
                 DroppedOversize++;
                 continue;
             }
 
-            _lengths[index] = (int)n;
-            _times[index] = _loop.Now;
-            Volatile.Write(ref _tail, _tail + 1);
-            read++;
+            PacketsReceived++;
+
+            var receiver = _receiver;
+            if (receiver is null)
+            {
+                DroppedNoReceiver++;
+                continue;
+            }
+
+            receiver.OnPacket(_buffer.AsSpan(0, (int)n), now);
         }
 
         if (read > 0)
         {
             ReadBatches++;
-            ScheduleDrain();
         }
-
-        return true;
-    }
-
-    private void ScheduleDrain()
-    {
-        if (Interlocked.CompareExchange(ref _drainScheduled, 1, 0) == 0)
-        {
-            _loop.Post(_drain);
-        }
-    }
-
-    /// <summary>On the loop: hands every published packet to the receiver, oldest first.</summary>
-    private void Drain()
-    {
-        // Clear the flag before reading the tail: a packet published after this read schedules a new drain.
-        Interlocked.Exchange(ref _drainScheduled, 0);
-        long tail = Volatile.Read(ref _tail);
-        long head = _head;
-        while (head < tail)
-        {
-            int index = (int)(head & (RingSize - 1));
-            PacketsReceived++;
-            var receiver = _receiver;
-            if (receiver is null)
-            {
-                DroppedNoReceiver++;
-            }
-            else
-            {
-                receiver.OnPacket(_slots[index].AsSpan(0, _lengths[index]), _times[index]);
-            }
-
-            head++;
-            Volatile.Write(ref _head, head);
-        }
-
-        _space.Set();
     }
 }

@@ -30,9 +30,12 @@ internal static unsafe partial class TunNative
     public const uint SiocSIfAddr = 0x8916;
     public const uint SiocSIfNetmask = 0x891c;
     public const uint SiocSIfMtu = 0x8922;
+    public const uint SiocGIfIndex = 0x8933;
+    public const uint SiocSIfTxQLen = 0x8943;
     public const short IffUp = 0x1;
 
     public const int AfInet = 2;
+    public const int AfInet6 = 10;
     public const int SockDgram = 2;
 
     public const short PollIn = 0x1;
@@ -42,6 +45,9 @@ internal static unsafe partial class TunNative
     /// <summary>struct ifreq: a 16-byte name, then a 24-byte union (flags, sockaddr or MTU).</summary>
     public const int IfReqSize = 40;
     public const int IfNameSize = 16;
+
+    /// <summary>struct in6_ifreq (linux/ipv6.h): a 16-byte address, a u32 prefix length, an int interface index.</summary>
+    public const int In6IfReqSize = 24;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd

@@ -1,5 +1,6 @@
 using System.Globalization;
 using TcpKit.Net.Host;
+using TcpKit.Net.Simulation;
 using TcpKit.Tcp;
 using TcpKit.Wire;
 
@@ -13,10 +14,11 @@ namespace TcpKit.Net.Links;
 /// </summary>
 public sealed class TunStack : IDisposable
 {
-    private TunStack(RealTimeEventLoop loop, TunLink link, TcpHost host, IpAddress address, IpAddress kernelAddress, int prefixLength)
+    private TunStack(RealTimeEventLoop loop, TunLink link, ImpairedLink? impairment, TcpHost host, IpAddress address, IpAddress kernelAddress, int prefixLength)
     {
         Loop = loop;
         Link = link;
+        Impairment = impairment;
         Host = host;
         Address = address;
         KernelAddress = kernelAddress;
@@ -26,6 +28,9 @@ public sealed class TunStack : IDisposable
     public RealTimeEventLoop Loop { get; }
 
     public TunLink Link { get; }
+
+    /// <summary>The impairments between the host and the device, when asked for; null otherwise.</summary>
+    public ImpairedLink? Impairment { get; }
 
     public TcpHost Host { get; }
 
@@ -40,9 +45,11 @@ public sealed class TunStack : IDisposable
     /// <summary>
     /// Creates interface <paramref name="interfaceName"/>, gives the kernel's side <paramref name="kernelAddress"/>
     /// (by default the address after <paramref name="address"/> in the subnet), and starts TcpKit at
-    /// <paramref name="address"/>. Throws <see cref="TunException"/> naming what is missing.
+    /// <paramref name="address"/>. With <paramref name="impairment"/>, every packet TcpKit sends and every packet
+    /// it receives passes an <see cref="ImpairedLink"/> with that profile (each direction on its own).
+    /// Throws <see cref="TunException"/> naming what is missing.
     /// </summary>
-    public static TunStack Open(string interfaceName, IpAddress address, int prefixLength, IpAddress? kernelAddress = null, int mtu = 1500, TcpConfig? config = null, ulong seed = 0)
+    public static TunStack Open(string interfaceName, IpAddress address, int prefixLength, IpAddress? kernelAddress = null, int mtu = 1500, TcpConfig? config = null, ulong seed = 0, LinkProfile? impairment = null)
     {
         var kernel = kernelAddress ?? TunLink.NextAddressInSubnet(address, prefixLength);
         if (kernel == address)
@@ -50,7 +57,7 @@ public sealed class TunStack : IDisposable
             throw new ArgumentException($"TcpKit and the kernel cannot both be {address}.");
         }
 
-        if (!SameSubnet(address, kernel, prefixLength))
+        if (!TunLink.SameSubnet(address, kernel, prefixLength))
         {
             throw new ArgumentException($"The kernel's address {kernel} is not in TcpKit's subnet {address}/{prefixLength}, so the kernel would not route TcpKit's address into the interface.");
         }
@@ -66,11 +73,12 @@ public sealed class TunStack : IDisposable
                 seed = (ulong)Random.Shared.NextInt64();
             }
 
-            var host = new TcpHost("tcpkit", link, loop, config ?? TcpConfig.Linux, seed);
+            var impaired = impairment is null ? null : new ImpairedLink(link, loop, impairment, impairment, seed);
+            var host = new TcpHost("tcpkit", impaired ?? (ILink)link, loop, config ?? TcpConfig.Linux, seed);
             host.AddAddress(address);
             loop.Start("tcpkit-loop " + link.Name);
             link.Start();
-            return new TunStack(loop, link, host, address, kernel, prefixLength);
+            return new TunStack(loop, link, impaired, host, address, kernel, prefixLength);
         }
         catch
         {
@@ -100,24 +108,39 @@ public sealed class TunStack : IDisposable
         return (address, prefix);
     }
 
+    /// <summary>
+    /// Parses TcpKit's interface address, IPv4 or IPv6, with its prefix length: "192.0.2.1/24" (a missing
+    /// prefix means /24) or "2001:db8::1/64" (a missing prefix means /64). The prefix must leave room for
+    /// TcpKit's and the kernel's address.
+    /// </summary>
+    public static (IpAddress Address, int PrefixLength) ParseInterfaceAddress(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        var addressText = slash < 0 ? text : text[..slash];
+        if (!IpAddress.TryParse(addressText, out var address))
+        {
+            throw new FormatException($"'{text}' is not an address with a prefix length, like 192.0.2.1/24 or 2001:db8::1/64.");
+        }
+
+        if (address.IsIPv4)
+        {
+            return ParseCidr(text);
+        }
+
+        int prefix = 64;
+        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix is < 1 or > 126))
+        {
+            throw new FormatException($"'{text}': the IPv6 prefix length must be 1..126 (room for TcpKit's and the kernel's address).");
+        }
+
+        return (address, prefix);
+    }
+
     /// <summary>Stops the loop and closes the device; the kernel removes the interface.</summary>
     public void Dispose()
     {
         Loop.Dispose();
         Link.Dispose();
-    }
-
-    private static bool SameSubnet(IpAddress a, IpAddress b, int prefixLength)
-    {
-        Span<byte> x = stackalloc byte[16];
-        Span<byte> y = stackalloc byte[16];
-        int n = a.WriteTo(x);
-        if (b.WriteTo(y) != n)
-        {
-            return false;
-        }
-
-        uint mask = uint.MaxValue << (32 - prefixLength);
-        return (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(x) & mask) == (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(y) & mask);
     }
 }

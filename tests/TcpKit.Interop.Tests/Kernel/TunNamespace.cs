@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using TcpKit.Interop.Tests.Infrastructure;
 using TcpKit.Net.Host;
 using TcpKit.Net.Links;
+using TcpKit.Net.Simulation;
 using TcpKit.Tcp;
 using TcpKit.Wire;
 
@@ -20,6 +21,9 @@ internal sealed class TunNamespace : IDisposable
     public static readonly IPAddress TcpKitAddress = IPAddress.Parse("192.0.2.1");
     public static readonly IPAddress KernelAddress = IPAddress.Parse("192.0.2.2");
 
+    public static readonly IPAddress TcpKitAddress6 = IPAddress.Parse("2001:db8::1");
+    public static readonly IPAddress KernelAddress6 = IPAddress.Parse("2001:db8::2");
+
     private TunNamespace(string ns)
     {
         Namespace = ns;
@@ -32,6 +36,18 @@ internal sealed class TunNamespace : IDisposable
     public TunLink Link { get; private set; } = null!;
 
     public TcpHost Host { get; private set; } = null!;
+
+    /// <summary>The impairments between the host and the device, when the namespace was created with some.</summary>
+    public ImpairedLink? Impairment { get; private set; }
+
+    /// <summary>Whether TcpKit and the kernel talk IPv6 (2001:db8::/64) rather than IPv4 (192.0.2.0/24).</summary>
+    public bool IsIPv6 { get; private set; }
+
+    /// <summary>TcpKit's address in this namespace's IP version.</summary>
+    public IPAddress TcpKit => IsIPv6 ? TcpKitAddress6 : TcpKitAddress;
+
+    /// <summary>The kernel's address in this namespace's IP version.</summary>
+    public IPAddress Kernel => IsIPv6 ? KernelAddress6 : KernelAddress;
 
     /// <summary>Why these tests cannot run here, or null when they can.</summary>
     public static string? UnavailableReason()
@@ -60,20 +76,33 @@ internal sealed class TunNamespace : IDisposable
         return ns;
     }
 
-    public static TunNamespace Create(TcpConfig? config = null, int mtu = 1500)
+    /// <summary>
+    /// A namespace with TcpKit on tk0: IPv4 192.0.2.1 (kernel .2/24) or, with <paramref name="ipv6"/>, 2001:db8::1
+    /// (kernel ::2/64). With <paramref name="impairment"/>, both directions of TcpKit's side pass an
+    /// <see cref="ImpairedLink"/> with that profile.
+    /// </summary>
+    public static TunNamespace Create(TcpConfig? config = null, int mtu = 1500, bool ipv6 = false, LinkProfile? impairment = null, ulong seed = 1)
     {
         var ns = CreateEmpty();
+        ns.IsIPv6 = ipv6;
         try
         {
             // The device belongs to the namespace of the thread that creates it.
             ns.Link = NetnsPair.InNamespace(ns.Namespace, () =>
             {
                 var link = TunLink.Open(Interface, ns.Loop, mtu);
-                link.Configure(IpAddress.FromIPAddress(KernelAddress), 24);
+                link.Configure(IpAddress.FromIPAddress(ns.Kernel), ipv6 ? 64 : 24);
                 return link;
             });
-            ns.Host = new TcpHost("tcpkit", ns.Link, ns.Loop, config ?? TcpConfig.Linux, seed: 1);
-            ns.Host.AddAddress(IpAddress.FromIPAddress(TcpKitAddress));
+            ILink hostLink = ns.Link;
+            if (impairment is not null)
+            {
+                ns.Impairment = new ImpairedLink(ns.Link, ns.Loop, impairment, impairment, seed);
+                hostLink = ns.Impairment;
+            }
+
+            ns.Host = new TcpHost("tcpkit", hostLink, ns.Loop, config ?? TcpConfig.Linux, seed: seed);
+            ns.Host.AddAddress(IpAddress.FromIPAddress(ns.TcpKit));
             ns.Loop.Start();
             ns.Link.Start();
             return ns;
@@ -87,13 +116,13 @@ internal sealed class TunNamespace : IDisposable
 
     /// <summary>A kernel TCP socket in the namespace.</summary>
     public Socket KernelSocket() =>
-        NetnsPair.InNamespace(Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        NetnsPair.InNamespace(Namespace, () => new Socket(IsIPv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
 
     /// <summary>A kernel listening socket in the namespace on the kernel's address.</summary>
     public Socket KernelListener(int port, int backlog = 128)
     {
         var s = KernelSocket();
-        s.Bind(new IPEndPoint(KernelAddress, port));
+        s.Bind(new IPEndPoint(Kernel, port));
         s.Listen(backlog);
         return s;
     }
@@ -104,6 +133,7 @@ internal sealed class TunNamespace : IDisposable
     public void Dispose()
     {
         Loop.Dispose();
+        Impairment?.Dispose();
         Link?.Dispose();
         Tool.RunFull("ip", ["netns", "del", Namespace]);
     }
