@@ -27,19 +27,42 @@ public sealed class CapturePipeline
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public FieldContext Next(in CapturedPacket packet)
     {
-        _number++;
-        if (_firstNs == long.MinValue)
-        {
-            _firstNs = packet.TimestampNs;
-            _previousNs = packet.TimestampNs;
-            Tracker.CaptureStartNs = packet.TimestampNs;
-        }
-
+        long delta = Clock(packet.TimestampNs);
         var frame = packet.Data;
         var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
         var analysis = status == DecodeStatus.Ok ? Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength) : default;
-        long delta = packet.TimestampNs - _previousNs;
-        _previousNs = packet.TimestampNs;
         return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis);
+    }
+
+    /// <summary>
+    /// Processes the next frame for its effect on the conversations only (the conversation table, a summary
+    /// at the end): the same analysis as <see cref="Next"/> without building a per-frame context.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Advance(in CapturedPacket packet)
+    {
+        Clock(packet.TimestampNs);
+        var frame = packet.Data;
+        if (PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded) == DecodeStatus.Ok)
+        {
+            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength);
+        }
+    }
+
+    /// <summary>Counts the frame and moves the capture clock; returns frame.time_delta.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Clock(long timestampNs)
+    {
+        _number++;
+        if (_firstNs == long.MinValue)
+        {
+            _firstNs = timestampNs;
+            _previousNs = timestampNs;
+            Tracker.CaptureStartNs = timestampNs;
+        }
+
+        long delta = timestampNs - _previousNs;
+        _previousNs = timestampNs;
+        return delta;
     }
 }

@@ -91,7 +91,8 @@ public struct SegmentAnalysis
 /// <summary>
 /// Assigns TCP segments to conversations (tcp.stream numbers in first-seen order), computes relative
 /// sequence numbers, scaled windows and Wireshark's sequence analysis, and infers endpoint states.
-/// Memory grows with the number of conversations (and at most 10,000 unacked segments per direction), not with packets.
+/// Memory grows with the number of conversations (and at most 10,000 unacked segments per open direction), not
+/// with packets: once a conversation closes (FIN or RST) its unacked-segment slots are released.
 /// </summary>
 public sealed class ConversationTracker
 {
@@ -299,6 +300,14 @@ public sealed class ConversationTracker
         fwd.SynSeen |= syn;
         fwd.FinSeen |= (flags & TcpFlags.Fin) != 0;
         fwd.RstSeen |= (flags & TcpFlags.Rst) != 0;
+        if (fwd.FinSeen | fwd.RstSeen | rev.FinSeen | rev.RstSeen)
+        {
+            // A closing conversation gives back the unacked-segment slots it no longer uses, so a capture
+            // of many finished conversations keeps only their counters (constant memory per conversation).
+            fwd.Unacked.ReleaseUnused();
+            rev.Unacked.ReleaseUnused();
+        }
+
         fwd.Frames++;
         fwd.Bytes += frameLength;
         long rel = timestampNs - _captureStartNs;
