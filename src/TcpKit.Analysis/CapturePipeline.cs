@@ -30,7 +30,12 @@ public sealed class CapturePipeline
         long delta = Clock(packet.TimestampNs);
         var frame = packet.Data;
         var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
-        var analysis = status == DecodeStatus.Ok ? Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength) : default;
+        var analysis = default(SegmentAnalysis);
+        if (status == DecodeStatus.Ok)
+        {
+            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref analysis);
+        }
+
         return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis);
     }
 
@@ -45,7 +50,8 @@ public sealed class CapturePipeline
         var frame = packet.Data;
         if (PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded) == DecodeStatus.Ok)
         {
-            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength);
+            var analysis = default(SegmentAnalysis);
+            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref analysis);
         }
     }
 

@@ -120,17 +120,27 @@ public sealed class ConversationTracker
     }
 
     /// <summary>Analyses one decoded TCP segment; <paramref name="frameNumber"/> is 1-based like Wireshark's.</summary>
+    public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
+    {
+        var a = default(SegmentAnalysis);
+        Observe(p, frame, frameNumber, timestampNs, frameLength, ref a);
+        return a;
+    }
+
+    /// <summary>
+    /// Analyses one decoded TCP segment into <paramref name="a"/>, which must be zeroed (<c>default</c>): the same
+    /// as the overload that returns the analysis, without copying the struct back (it is large, and this runs per frame).
+    /// </summary>
     // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
     // rather than through tier-0 and PGO-instrumented code first.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
+    public void Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs, long frameLength, ref SegmentAnalysis a)
     {
         if (_captureStartNs == long.MinValue)
         {
             _captureStartNs = timestampNs;
         }
 
-        var a = default(SegmentAnalysis);
         var flags = p.Flags;
         bool syn = (flags & TcpFlags.Syn) != 0;
         bool ack = (flags & TcpFlags.Ack) != 0;
@@ -321,7 +331,6 @@ public sealed class ConversationTracker
         }
 
         conv.States.Observe(dir, p, a.Flags, ref a);
-        return a;
     }
 
     /// <summary>
