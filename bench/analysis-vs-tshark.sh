@@ -42,8 +42,14 @@ empty=$dir/empty.pcap
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' > $empty
 echo "capture: $f, $(capinfos -c -M $f | tail -1 | tr -s ' '), $(du -h $f | cut -f1); tcpkit: $TK"
 echo "uptime: $(uptime)"
-# t LABEL CMD...: "LABEL 1.23 s 45 MB" (wall seconds, peak RSS), output discarded.
-t() { local label=$1; shift; /usr/bin/time -f "%e %M" -o $dir/time "$@" >/dev/null 2>&1 || true; read -r s kb < $dir/time; echo "$label $s s $((kb / 1024)) MB"; }
+# t LABEL CMD...: "LABEL 1.23 s wall 0.98 s cpu 45 MB" (wall seconds, user+system CPU seconds, peak RSS), output
+# discarded. On a loaded machine the CPU time is the steadier measure: wall time includes waiting for a core.
+t() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o $dir/time "$@" >/dev/null 2>&1 || true
+  read -r s u y kb < $dir/time
+  echo "$label $s s wall $(echo "$u + $y" | bc) s cpu $((kb / 1024)) MB"
+}
 for run in $(seq 1 ${RUNS:-3}); do
   echo "run $run:"
   t "  tcpkit start-up (empty pcap)        " $TK read -r $empty
