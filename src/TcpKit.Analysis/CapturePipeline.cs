@@ -28,25 +28,63 @@ public sealed class CapturePipeline
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public FieldContext Next(in CapturedPacket packet)
     {
-        _number++;
-        if (_firstNs == long.MinValue)
-        {
-            _firstNs = packet.TimestampNs;
-            _previousNs = packet.TimestampNs;
-            Tracker.CaptureStartNs = packet.TimestampNs;
-        }
-
+        long delta = Clock(packet.TimestampNs);
         var frame = packet.Data;
         var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
-        var analysis = status == DecodeStatus.Ok ? Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength) : default;
-        long delta = packet.TimestampNs - _previousNs;
-        _previousNs = packet.TimestampNs;
-        if (status == DecodeStatus.NotTcp && (decoded.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6) && IcmpQuote.TryDecode(decoded, frame, out var quote))
+        var analysis = default(SegmentAnalysis);
+        if (status == DecodeStatus.Ok)
+        {
+            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref analysis);
+        }
+        else if (IsIcmpError(status, decoded) && IcmpQuote.TryDecode(decoded, frame, out var quote))
         {
             var quoteAnalysis = Tracker.ObserveQuote(quote, frame, _number, packet.TimestampNs);
             return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis, quote, quoteAnalysis);
         }
 
         return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis);
+    }
+
+    /// <summary>ICMP or ICMPv6 that may quote a TCP header (which takes a stream number like Wireshark's).</summary>
+    private static bool IsIcmpError(DecodeStatus status, in DecodedPacket decoded)
+        => status == DecodeStatus.NotTcp && decoded.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6;
+
+    /// <summary>
+    /// Processes the next frame for its effect on the conversations only (the conversation table, a summary
+    /// at the end): the same analysis as <see cref="Next"/> without building a per-frame context.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Advance(in CapturedPacket packet)
+    {
+        Clock(packet.TimestampNs);
+        var frame = packet.Data;
+        var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
+        if (status == DecodeStatus.Ok)
+        {
+            var analysis = default(SegmentAnalysis);
+            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref analysis);
+        }
+        else if (IsIcmpError(status, decoded) && IcmpQuote.TryDecode(decoded, frame, out var quote))
+        {
+            // Streams numbered as in Next, so a conversation a quote opened first keeps its place.
+            Tracker.ObserveQuote(quote, frame, _number, packet.TimestampNs);
+        }
+    }
+
+    /// <summary>Counts the frame and moves the capture clock; returns frame.time_delta.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Clock(long timestampNs)
+    {
+        _number++;
+        if (_firstNs == long.MinValue)
+        {
+            _firstNs = timestampNs;
+            _previousNs = timestampNs;
+            Tracker.CaptureStartNs = timestampNs;
+        }
+
+        long delta = timestampNs - _previousNs;
+        _previousNs = timestampNs;
+        return delta;
     }
 }

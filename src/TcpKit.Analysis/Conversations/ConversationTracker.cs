@@ -91,7 +91,8 @@ public struct SegmentAnalysis
 /// <summary>
 /// Assigns TCP segments to conversations (tcp.stream numbers in first-seen order), computes relative
 /// sequence numbers, scaled windows and Wireshark's sequence analysis, and infers endpoint states.
-/// Memory grows with the number of conversations (and at most 10,000 unacked segments per direction), not with packets.
+/// Memory grows with the number of conversations (and at most 10,000 unacked segments per open direction), not
+/// with packets: once a conversation closes (FIN or RST) its unacked-segment slots are released.
 /// </summary>
 public sealed partial class ConversationTracker
 {
@@ -119,17 +120,27 @@ public sealed partial class ConversationTracker
     }
 
     /// <summary>Analyses one decoded TCP segment; <paramref name="frameNumber"/> is 1-based like Wireshark's.</summary>
+    public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
+    {
+        var a = default(SegmentAnalysis);
+        Observe(p, frame, frameNumber, timestampNs, frameLength, ref a);
+        return a;
+    }
+
+    /// <summary>
+    /// Analyses one decoded TCP segment into <paramref name="a"/>, which must be zeroed (<c>default</c>): the same
+    /// as the overload that returns the analysis, without copying the struct back (it is large, and this runs per frame).
+    /// </summary>
     // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
     // rather than through tier-0 and PGO-instrumented code first.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public SegmentAnalysis Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs = 0, long frameLength = 0)
+    public void Observe(in DecodedPacket p, ReadOnlySpan<byte> frame, long frameNumber, long timestampNs, long frameLength, ref SegmentAnalysis a)
     {
         if (_captureStartNs == long.MinValue)
         {
             _captureStartNs = timestampNs;
         }
 
-        var a = default(SegmentAnalysis);
         var flags = p.Flags;
         bool syn = (flags & TcpFlags.Syn) != 0;
         bool ack = (flags & TcpFlags.Ack) != 0;
@@ -273,6 +284,14 @@ public sealed partial class ConversationTracker
         fwd.SynSeen |= syn;
         fwd.FinSeen |= (flags & TcpFlags.Fin) != 0;
         fwd.RstSeen |= (flags & TcpFlags.Rst) != 0;
+        if (fwd.FinSeen | fwd.RstSeen | rev.FinSeen | rev.RstSeen)
+        {
+            // A closing conversation gives back the unacked-segment slots it no longer uses, so a capture
+            // of many finished conversations keeps only their counters (constant memory per conversation).
+            fwd.Unacked.ReleaseUnused();
+            rev.Unacked.ReleaseUnused();
+        }
+
         fwd.Frames++;
         fwd.Bytes += frameLength;
         long rel = timestampNs - _captureStartNs;
@@ -286,7 +305,6 @@ public sealed partial class ConversationTracker
         }
 
         conv.States.Observe(dir, p, a.Flags, ref a);
-        return a;
     }
 
     /// <summary>

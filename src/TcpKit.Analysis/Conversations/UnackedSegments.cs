@@ -7,10 +7,14 @@ namespace TcpKit.Analysis.Conversations;
 /// highest end) kept up to date on append so bytes-in-flight costs O(1) per data segment instead of a
 /// scan of the whole window. Removals and partial acknowledgments only happen on ACKs, which are rare
 /// next to data segments in a bulk transfer, so they just mark the extent stale and the next query rescans.
+/// The array is allocated on the first segment and given back by <see cref="ReleaseUnused"/> once the
+/// conversation closes, so a finished conversation holds no per-segment memory.
 /// </summary>
 internal sealed class UnackedSegments
 {
-    private UnackedSegment[] _items = new UnackedSegment[16];
+    private const int InitialCapacity = 16;
+
+    private UnackedSegment[] _items = [];
     private int _count;
 
     // The cached extent is relative to _extentBase; it is valid only for that base (a SYN-ACK can rebase).
@@ -21,13 +25,16 @@ internal sealed class UnackedSegments
 
     public int Count => _count;
 
+    /// <summary>Slots allocated (for tests of memory use).</summary>
+    public int Capacity => _items.Length;
+
     public ref readonly UnackedSegment this[int index] => ref _items[index];
 
     public void Add(in UnackedSegment segment)
     {
         if (_count == _items.Length)
         {
-            Array.Resize(ref _items, Math.Min(_items.Length * 2, FlowDirection.MaxUnacked));
+            Array.Resize(ref _items, Math.Min(Math.Max(_items.Length * 2, InitialCapacity), FlowDirection.MaxUnacked));
         }
 
         _items[_count++] = segment;
@@ -71,6 +78,23 @@ internal sealed class UnackedSegments
 
         _count = kept;
         _extentValid = false;
+    }
+
+    /// <summary>
+    /// Frees the slots no segment uses: all of them when none is left, else down to twice the count once at
+    /// most a quarter is used (so calling this for every segment of a closed conversation cannot churn).
+    /// Only memory changes; the segments and their order stay.
+    /// </summary>
+    public void ReleaseUnused()
+    {
+        if (_count == 0)
+        {
+            _items = [];
+        }
+        else if (_items.Length > 4 * InitialCapacity && _count <= _items.Length / 4)
+        {
+            Array.Resize(ref _items, Math.Max(_count * 2, InitialCapacity));
+        }
     }
 
     /// <summary>

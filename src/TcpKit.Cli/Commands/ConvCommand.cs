@@ -18,7 +18,7 @@ internal static class ConvCommand
         command.SetAction(parse =>
         {
             CapturePipeline? pipeline = null;
-            int rc = Analyse(parse.GetValue(file)!, static (in FieldContext _) => { }, p => pipeline = p);
+            int rc = Analyse(parse.GetValue(file)!, null, p => pipeline = p);
             if (rc != 0)
             {
                 return rc;
@@ -30,8 +30,11 @@ internal static class ConvCommand
         return command;
     }
 
-    /// <summary>Runs every frame of a capture through the analysis pipeline; returns an exit code.</summary>
-    public static int Analyse(string path, FrameHandler handler, Action<CapturePipeline>? done = null)
+    /// <summary>
+    /// Runs every frame of a capture through the analysis pipeline, handing each frame's context to
+    /// <paramref name="handler"/> (none: only the conversations are kept); returns an exit code.
+    /// </summary>
+    public static int Analyse(string path, FrameHandler? handler, Action<CapturePipeline>? done = null)
     {
         if (!File.Exists(path))
         {
@@ -40,13 +43,27 @@ internal static class ConvCommand
 
         try
         {
-            using var reader = CaptureReader.Open(path);
+            using var reader = OpenForAnalysis(path);
             var pipeline = new CapturePipeline();
-            while (reader.TryRead(out var packet))
+            var progress = StderrProgress(reader);
+            if (handler is null)
             {
-                handler(pipeline.Next(packet));
+                while (reader.TryRead(out var packet))
+                {
+                    pipeline.Advance(packet);
+                    progress?.Report(reader.Position, pipeline.Count);
+                }
+            }
+            else
+            {
+                while (reader.TryRead(out var packet))
+                {
+                    handler(pipeline.Next(packet));
+                    progress?.Report(reader.Position, pipeline.Count);
+                }
             }
 
+            progress?.Finish();
             done?.Invoke(pipeline);
             return 0;
         }
@@ -55,6 +72,17 @@ internal static class ConvCommand
             return Cli.Fail($"cannot read \"{path}\": {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Opens a capture for one pass from start to end: large sequential reads into one buffer rather than a
+    /// memory map, so resident memory stays a few megabytes however large the file (mapped pages would count).
+    /// </summary>
+    public static CaptureReader OpenForAnalysis(string path, bool lenient = false) =>
+        CaptureReader.Open(path, new CaptureReadOptions { Access = CaptureAccess.Streaming, Lenient = lenient });
+
+    /// <summary>A progress line on stderr while a long capture is read, only when stderr is a terminal.</summary>
+    public static CaptureProgress? StderrProgress(CaptureReader reader) =>
+        CaptureProgress.ForTerminal(Console.Error, !Console.IsErrorRedirected, reader.Length);
 
     public static void Write(string text)
     {

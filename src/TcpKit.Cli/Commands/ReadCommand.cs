@@ -123,7 +123,7 @@ internal static class ReadCommand
         CaptureReader reader;
         try
         {
-            reader = CaptureReader.Open(path, new CaptureReadOptions { Lenient = lenient });
+            reader = ConvCommand.OpenForAnalysis(path, lenient);
         }
         catch (Exception e) when (e is CaptureFormatException or IOException or UnauthorizedAccessException)
         {
@@ -137,6 +137,8 @@ internal static class ReadCommand
             bool printLines = sink is null || alsoPrint;
             var pipeline = new CapturePipeline();
             var summary = new SummaryPrinter();
+            // Lines printed to the same terminal would be torn by the progress line: show it only when they go elsewhere.
+            var progress = printLines && !Console.IsOutputRedirected ? null : ConvCommand.StderrProgress(reader);
             if (printLines && fieldsPrinter is not null && header)
             {
                 stdout.WriteLine(fieldsPrinter.Header);
@@ -146,6 +148,7 @@ internal static class ReadCommand
             {
                 while ((maxCount is null || pipeline.Count < maxCount) && reader.TryRead(out var packet))
                 {
+                    progress?.Report(reader.Position, pipeline.Count + 1);
                     var context = pipeline.Next(packet);
                     if (filter is not null && !filter.Matches(context))
                     {
@@ -175,6 +178,7 @@ internal static class ReadCommand
             }
             catch (CaptureFormatException e)
             {
+                progress?.Finish();
                 if (jsonPrinter is not null && printLines)
                 {
                     stdout.Write(jsonPrinter.End());
@@ -184,6 +188,7 @@ internal static class ReadCommand
                 return Cli.Fail($"\"{path}\" is damaged: {e.Message} (use --lenient to skip damaged records)");
             }
 
+            progress?.Finish();
             if (jsonPrinter is not null && printLines)
             {
                 stdout.Write(jsonPrinter.End());

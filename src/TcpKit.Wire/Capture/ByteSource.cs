@@ -14,6 +14,9 @@ internal abstract class ByteSource : IDisposable
 {
     public abstract CaptureAccess Access { get; }
 
+    /// <summary>Bytes in the input from offset 0, or -1 when the stream cannot say (a pipe).</summary>
+    public abstract long Length { get; }
+
     public abstract ReadOnlySpan<byte> Get(long offset, int count);
 
     public abstract void Dispose();
@@ -23,6 +26,8 @@ internal abstract class ByteSource : IDisposable
 internal sealed class MemorySource(ReadOnlyMemory<byte> memory) : ByteSource
 {
     public override CaptureAccess Access => CaptureAccess.InMemory;
+
+    public override long Length => memory.Length;
 
     public override void Dispose()
     {
@@ -69,6 +74,8 @@ internal sealed unsafe class MappedSource : ByteSource
 
     public override CaptureAccess Access => CaptureAccess.MemoryMapped;
 
+    public override long Length => _length;
+
     public override ReadOnlySpan<byte> Get(long offset, int count)
     {
         if (offset >= _length)
@@ -97,6 +104,7 @@ internal sealed class StreamSource : ByteSource
 
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
+    private readonly long _origin;  // stream position of offset 0, or -1 when the stream cannot seek
     private byte[] _buffer;
     private long _start;   // file offset of _buffer[0]
     private int _length;   // valid bytes in _buffer
@@ -105,10 +113,13 @@ internal sealed class StreamSource : ByteSource
     {
         _stream = stream;
         _leaveOpen = leaveOpen;
+        _origin = stream.CanSeek ? stream.Position : -1;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
     }
 
     public override CaptureAccess Access => CaptureAccess.Streaming;
+
+    public override long Length => _origin < 0 ? -1 : Math.Max(0, _stream.Length - _origin);
 
     public override ReadOnlySpan<byte> Get(long offset, int count)
     {

@@ -142,6 +142,12 @@ public sealed class CaptureReader : IDisposable
 
     public string? Path { get; }
 
+    /// <summary>Offset of the next record or block: how far into the input the reader has got (for progress).</summary>
+    public long Position => _pos;
+
+    /// <summary>Bytes in the input (from where reading started), or -1 when unknown (a pipe).</summary>
+    public long Length => _src.Length;
+
     /// <summary>Every interface seen so far, file-wide (pcap: exactly one).</summary>
     public IReadOnlyList<CaptureInterface> Interfaces => _interfaces;
 
