@@ -42,6 +42,7 @@ def main():
     names = re.findall(r'\["([a-z0-9_.]+)"\] = \(in FieldContext', open(catalog).read())
     fields = [n for n in names if not n.startswith("tcpkit.")]
     per_field = collections.Counter()
+    per_capture = collections.Counter()
     examples = []
     files = frames = skipped = 0
     for cap in captures(paths):
@@ -70,10 +71,15 @@ def main():
                 y = bv[k] if k < len(bv) else ""
                 if x != y:
                     per_field[name] += 1
+                    per_capture[cap] += 1
                     if len(examples) < 10000:
                         examples.append(f"{cap} frame {av[fields.index('frame.number')] if 'frame.number' in fields else '?'} {name}: tshark '{x[:80]}' tcpkit '{y[:80]}'")
     for name, n in per_field.most_common():
         print(f"{name:40} {n} frames disagree")
+    print()
+    for cap, n in per_capture.most_common(show):
+        print(f"{n:8} disagreeing values in {cap}")
+    print()
     for e in examples[:show]:
         print(e)
     cells = frames * len(fields)
