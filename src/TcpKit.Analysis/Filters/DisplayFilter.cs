@@ -168,7 +168,10 @@ internal sealed class CompareNode(Expr left, Relation relation, bool all, Expr r
     }
 }
 
-/// <summary><c>x in {a, b, c..d}</c>: some value (every value with <c>all</c>) equals an element or lies in a range.</summary>
+/// <summary>
+/// <c>x in {a, b, c..d}</c>: some value equals an element or lies in a range. With <c>all</c>, Wireshark 4.0
+/// tests each element on its own (<c>all x == a || all x == b ...</c>), so every value must match the same element.
+/// </summary>
 internal sealed class InSetNode(Expr value, List<(ConstExpr Low, ConstExpr? High)> set, bool all) : Node
 {
     public override bool Eval(in FieldContext c)
@@ -180,26 +183,25 @@ internal sealed class InSetNode(Expr value, List<(ConstExpr Low, ConstExpr? High
             return false;
         }
 
-        bool any = false, every = true;
-        for (int i = 0; i < v.Count; i++)
+        foreach (var (low, high) in set)
         {
-            bool member = false;
-            foreach (var (low, high) in set)
+            bool any = false, every = true;
+            for (int i = 0; i < v.Count; i++)
             {
-                member = high is null
+                bool member = high is null
                     ? ValueOps.Equal(value.Kind, v, i, low.Out, 0, c.Frame)
                     : ValueOps.Compare(value.Kind, v, i, low.Out, 0, c.Frame) >= 0 && ValueOps.Compare(value.Kind, v, i, high.Out, 0, c.Frame) <= 0;
-                if (member)
-                {
-                    break;
-                }
+                any |= member;
+                every &= member;
             }
 
-            any |= member;
-            every &= member;
+            if (all ? every : any)
+            {
+                return true;
+            }
         }
 
-        return all ? every : any;
+        return false;
     }
 }
 

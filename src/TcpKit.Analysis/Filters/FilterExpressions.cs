@@ -188,6 +188,10 @@ internal sealed class ArithExpr(char op, Expr left, Expr right, int column, int 
 {
     public bool IsBitwise => op == '&';
 
+    public Expr Left => left;
+
+    public Expr Right => right;
+
     public override void Eval(in FieldContext c)
     {
         left.Eval(c);
@@ -269,6 +273,8 @@ internal sealed class ArithExpr(char op, Expr left, Expr right, int column, int 
 /// <summary>Unary minus.</summary>
 internal sealed class NegateExpr(Expr inner, int column, int length) : Expr(inner.Kind, inner.Type, column, length)
 {
+    public Expr Inner => inner;
+
     public override void Eval(in FieldContext c)
     {
         inner.Eval(c);

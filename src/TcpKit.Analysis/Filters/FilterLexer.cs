@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace TcpKit.Analysis.Filters;
@@ -13,6 +12,9 @@ internal enum TokenKind : byte
     LBrace,
     RBrace,
     Comma,
+    /// <summary>A character constant ('a', '\n'), an integer.</summary>
+    Char,
+
     /// <summary>The text between [ and ] after a value: a slice's ranges.</summary>
     Slice,
     End,
@@ -76,7 +78,8 @@ internal static class FilterLexer
                     tokens.Add(new(TokenKind.String, ReadString(filter, ref i, raw: true), start));
                     continue;
                 case '\'':
-                    tokens.Add(new(TokenKind.Word, ReadCharConstant(filter, ref i).ToString(CultureInfo.InvariantCulture), start));
+                    ReadCharConstant(filter, ref i);
+                    tokens.Add(new(TokenKind.Char, filter[start..i], start));
                     continue;
             }
 
@@ -134,13 +137,20 @@ internal static class FilterLexer
     private static bool IsWordChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ':' or '-';
 
     private static bool EndsValue(List<Token> tokens) =>
-        tokens.Count > 0 && tokens[^1].Kind is TokenKind.Word or TokenKind.String or TokenKind.RParen or TokenKind.RBrace or TokenKind.Slice;
+        tokens.Count > 0 && tokens[^1].Kind is TokenKind.Word or TokenKind.String or TokenKind.Char or TokenKind.RParen or TokenKind.RBrace or TokenKind.Slice;
 
     /// <summary>A "/" continues an address (10.0.0.0/8, 2001:db8::/32) but divides after a field name (tcp.len/2).</summary>
     private static bool IsAddressLike(string filter, int start, int end)
     {
         var word = filter.AsSpan(start, end - start);
         return word.Contains(':') || !word.ContainsAnyExcept("0123456789.");
+    }
+
+    /// <summary>The code of a character constant token's text ('a' is 97).</summary>
+    public static int CharValue(string constant)
+    {
+        int i = 0;
+        return ReadCharConstant(constant, ref i);
     }
 
     /// <summary>A C-style character constant ('a', '\n', '\x0a', '\012') is an integer.</summary>

@@ -106,6 +106,11 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
             throw NotAFieldError(literal.Token);
         }
 
+        if (IsConstant(left))
+        {
+            throw Error("the left side of a test must be a field, a slice or a function, not a constant expression", leftToken, left.Length);
+        }
+
         Relation? relation = Current.Kind is TokenKind.Op or TokenKind.Word ? Current.Text switch
         {
             "==" or "eq" or "any_eq" => Relation.AnyEq,
@@ -187,6 +192,11 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
 
         if (Current.Kind == TokenKind.Word && Current.Text == "in")
         {
+            if (left is not FieldExpr)
+            {
+                throw Error("only a field can be tested for membership in a set", leftToken, left.Length);
+            }
+
             _pos++;
             Node node = new InSetNode(left, ParseSet(left), all == true);
             return negated ? new NotNode(node) : node;
@@ -205,6 +215,14 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
             _ => new ExistsNode(left),
         };
     }
+
+    private static bool IsConstant(Expr e) => e switch
+    {
+        ConstExpr or PendingLiteral => true,
+        ArithExpr a => IsConstant(a.Left) && IsConstant(a.Right),
+        NegateExpr n => IsConstant(n.Inner),
+        _ => false,
+    };
 
     // ---- values ----
 
@@ -284,7 +302,7 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
                 _pos++;
                 value = FilterFields.Get(t.Text) is { } field ? new FieldExpr(field, t.Column, t.Text.Length) : new PendingLiteral(t);
                 break;
-            case TokenKind.String:
+            case TokenKind.String or TokenKind.Char:
                 _pos++;
                 value = new PendingLiteral(t);
                 break;
@@ -394,9 +412,9 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
                     {
                         args[i] = Resolve(p, typed);
                     }
-                    else if (args[i].Kind != typed.Kind)
+                    else if (args[i].Kind != typed.Kind || (args[i].Type != typed.Type && args[i] is FieldExpr && typed is FieldExpr))
                     {
-                        throw Error($"the arguments of {name.Text}() must all have the same type", name, length);
+                        throw Error($"the arguments of {name.Text}() must all have the same type ({Describe(typed)} and {Describe(args[i])} differ)", args[i].Column, args[i].Length);
                     }
                 }
 
@@ -406,6 +424,15 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
 
     private Expr Arithmetic(char op, Expr left, Expr right, Token opToken)
     {
+        foreach (var operand in (ReadOnlySpan<Expr>)[left, right])
+        {
+            if (operand is PendingLiteral { Token.Kind: TokenKind.Char } ch)
+            {
+                // Wireshark 4.0 does not take 'a' in arithmetic.
+                throw Error("a character constant cannot be an arithmetic operand", ch.Token);
+            }
+        }
+
         (left, right) = Unify(left, right, opToken);
         bool ok = left.Kind == right.Kind && left.Kind switch
         {
@@ -475,7 +502,7 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
                 throw Error("missing \"}\"", t);
             }
 
-            if (t.Kind is not (TokenKind.Word or TokenKind.String))
+            if (t.Kind is not (TokenKind.Word or TokenKind.String or TokenKind.Char))
             {
                 throw Error($"expected a value in the set, found \"{t.Text}\"", t);
             }
@@ -585,6 +612,10 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
                 {
                     c.Out.AddInteger(s[0] == 'T' ? 1 : 0);
                 }
+                else if (t.Kind == TokenKind.Char)
+                {
+                    c.Out.AddInteger(FilterLexer.CharValue(s));
+                }
                 else if (!quoted && TryParseInteger(s, out long v))
                 {
                     c.Out.AddInteger(v);
@@ -607,7 +638,7 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
 
                 break;
             case ValueKind.Text:
-                c.Out.AddText(s);
+                c.Out.AddText(t.Kind == TokenKind.Char ? ((char)FilterLexer.CharValue(s)).ToString() : s);
                 break;
             default:
                 AddBytesLiteral(c, t, like.Type);
@@ -623,6 +654,13 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
     private void AddBytesLiteral(ConstExpr c, Token t, FieldType type)
     {
         string s = t.Text;
+        if (t.Kind == TokenKind.Char)
+        {
+            // 'h' next to bytes is the one byte 0x68.
+            c.Out.AddBytes([(byte)FilterLexer.CharValue(s)]);
+            return;
+        }
+
         if (t.Kind == TokenKind.String)
         {
             // A string compared with bytes is its bytes ("\xff" is the byte 0xff).
@@ -812,4 +850,6 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
         (Current.Kind == TokenKind.Op && Current.Text == symbol) || (Current.Kind == TokenKind.Word && Current.Text == word);
 
     private FilterException Error(string message, Token at, int? length = null) => new(message, filter, at.Column, length ?? Math.Max(1, at.Text.Length));
+
+    private FilterException Error(string message, int column, int length) => new(message, filter, column, length);
 }
