@@ -64,6 +64,13 @@ public sealed class StreamGraph
             a.AcksFrame != 0 ? a.AckRttNs : 0, a.BytesInFlight, sackLeft, sackRight, (p.Flags & TcpFlags.Syn) != 0, (p.Flags & TcpFlags.Fin) != 0));
     }
 
+    /// <summary>The SVG's size in pixels, and the PNG's unless asked otherwise.</summary>
+    public const int DefaultWidth = 1000, DefaultHeight = 600;
+
+    /// <summary>The same graph as <see cref="RenderSvg"/>, as a PNG file's bytes of <paramref name="width"/> x <paramref name="height"/> pixels.</summary>
+    public byte[] RenderPng(GraphKind kind, bool? fromInitiator = null, int width = DefaultWidth, int height = DefaultHeight) =>
+        PngRenderer.Render(RenderSvg(kind, fromInitiator), width, height);
+
     /// <summary>Draws the graph; <paramref name="fromInitiator"/> picks the data direction (null: the one with more payload).</summary>
     public string RenderSvg(GraphKind kind, bool? fromInitiator = null)
     {
@@ -226,7 +233,7 @@ public sealed class StreamGraph
     /// <summary>A small SVG plot: time on x (seconds), a value on y, axes with five ticks each.</summary>
     private sealed class Svg(string title)
     {
-        private const int W = 1000, H = 600, Left = 90, Right = 30, Top = 50, Bottom = 60;
+        private const int W = DefaultWidth, H = DefaultHeight, Left = 90, Right = 30, Top = 50, Bottom = 60;
         private readonly StringBuilder _body = new();
         private long _maxT = 1;
         private double _minY = double.MaxValue, _maxY = double.MinValue;
