@@ -1,3 +1,5 @@
+using Process = System.Diagnostics.Process;
+using ProcessStartInfo = System.Diagnostics.ProcessStartInfo;
 using System.Globalization;
 using System.Xml.Linq;
 using SkiaSharp;
@@ -118,5 +120,69 @@ public class StreamGraphTests
         }
 
         return false;
+    }
+
+    [SkippableFact]
+    public void The_rtt_and_window_graphs_plot_the_values_tshark_computes()
+    {
+        Skip.If(!TsharkExists(), "needs tshark");
+        var trace = new Trace()
+            .Add(0, true, 1000, 0, Syn, 1000)
+            .Add(0.010, false, 5000, 1001, Syn | Ack, 1200)
+            .Add(0.020, true, 1001, 5001, Ack, 1000)
+            .Add(0.030, true, 1001, 5001, Psh | Ack, 1000, 300)
+            .Add(0.031, true, 1301, 5001, Psh | Ack, 1000, 300)
+            .Add(0.045, false, 5001, 1301, Ack, 900)
+            .Add(0.052, false, 5001, 1601, Ack, 600)
+            .Add(0.060, true, 1601, 5001, Psh | Ack, 1000, 600)
+            .Add(0.097, false, 5001, 2201, Ack, 0)
+            .Add(0.300, false, 5001, 2201, Ack, 1200);
+        var graph = new StreamGraph(0);
+        trace.Each((in Fields.FieldContext c) => graph.Observe(c));
+        var path = trace.WritePcap();
+        try
+        {
+            var rtt = Tshark(path, "tcp.analysis.ack_rtt && tcp.srcport == 34567", "tcp.analysis.ack_rtt");
+            var window = Tshark(path, "tcp.srcport == 34567", "tcp.window_size");
+            Assert.Equal(4, rtt.Count);
+            AssertSeries(rtt, graph.Series(GraphKind.RoundTripTime));
+            AssertSeries(window, graph.Series(GraphKind.Window));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static void AssertSeries(List<(double Seconds, double Value)> expected, IReadOnlyList<(double Seconds, double Value)> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Seconds, actual[i].Seconds, 9);
+            Assert.Equal(expected[i].Value, actual[i].Value, 9);
+        }
+    }
+
+    private static bool TsharkExists() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(d => File.Exists(Path.Combine(d, "tshark")));
+
+    /// <summary>(tcp.time_relative, field) of the frames <paramref name="filter"/> selects, from tshark.</summary>
+    private static List<(double, double)> Tshark(string pcap, string filter, string field)
+    {
+        var psi = new ProcessStartInfo("tshark") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-r", pcap, "-Y", filter, "-T", "fields", "-e", "tcp.time_relative", "-e", field })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('\t'))
+            .Select(f => (double.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture)))
+            .ToList();
     }
 }

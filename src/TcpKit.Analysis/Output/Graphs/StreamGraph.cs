@@ -76,8 +76,46 @@ public sealed class StreamGraph
     public byte[] RenderPng(GraphKind kind, bool? fromInitiator = null, int width = DefaultWidth, int height = DefaultHeight) =>
         PngRenderer.Render(RenderSvg(kind, fromInitiator), width, height);
 
-    /// <summary>Draws the graph; <paramref name="fromInitiator"/> picks the data direction (null: the one with more payload).</summary>
-    public string RenderSvg(GraphKind kind, bool? fromInitiator = null)
+    /// <summary>
+    /// The numbers a graph plots, as (seconds since the stream began, value): the data segments' relative
+    /// sequence numbers (tsq), goodput in bytes/s per time bin (throughput), each ACK's RTT in seconds
+    /// (tcp.analysis.ack_rtt), or the receiver's advertised window in bytes (tcp.window_size).
+    /// </summary>
+    public IReadOnlyList<(double Seconds, double Value)> Series(GraphKind kind, bool? fromInitiator = null)
+    {
+        bool dataA = DataFromInitiator(fromInitiator);
+        var series = new List<(double, double)>();
+        if (kind == GraphKind.Throughput)
+        {
+            foreach (var (t, rate) in Goodput(dataA))
+            {
+                series.Add((t / 1e9, rate));
+            }
+
+            return series;
+        }
+
+        foreach (var p in _points)
+        {
+            switch (kind)
+            {
+                case GraphKind.TimeSequence when p.FromInitiator == dataA && (p.Length > 0 || p.Syn || p.Fin):
+                    series.Add((p.TimeNs / 1e9, p.Seq));
+                    break;
+                case GraphKind.RoundTripTime when p.FromInitiator != dataA && p.RttNs > 0:
+                    series.Add((p.TimeNs / 1e9, p.RttNs / 1e9));
+                    break;
+                case GraphKind.Window when p.FromInitiator != dataA:
+                    series.Add((p.TimeNs / 1e9, p.Window));
+                    break;
+            }
+        }
+
+        return series;
+    }
+
+    /// <summary>The data direction: as chosen, or the side that sent more payload.</summary>
+    private bool DataFromInitiator(bool? fromInitiator)
     {
         long bytesA = 0, bytesB = 0;
         foreach (var p in _points)
@@ -92,7 +130,36 @@ public sealed class StreamGraph
             }
         }
 
-        bool dataA = fromInitiator ?? bytesA >= bytesB;
+        return fromInitiator ?? bytesA >= bytesB;
+    }
+
+    /// <summary>Payload bytes first sent (retransmissions left out) per bin of 1 ms or 1/100 of the stream, as bytes/s at the bin centre.</summary>
+    private List<(long TimeNs, double Rate)> Goodput(bool dataA)
+    {
+        long end = _points.Count > 0 ? _points[^1].TimeNs : 0;
+        long bin = Math.Max(1_000_000, end / 100);
+        var bins = new double[(end / bin) + 1];
+        foreach (var p in _points)
+        {
+            if (p.FromInitiator == dataA && !p.Retransmitted)
+            {
+                bins[p.TimeNs / bin] += p.Length;
+            }
+        }
+
+        var line = new List<(long, double)>(bins.Length);
+        for (int i = 0; i < bins.Length; i++)
+        {
+            line.Add(((i * bin) + (bin / 2), bins[i] * 1e9 / bin));
+        }
+
+        return line;
+    }
+
+    /// <summary>Draws the graph; <paramref name="fromInitiator"/> picks the data direction (null: the one with more payload).</summary>
+    public string RenderSvg(GraphKind kind, bool? fromInitiator = null)
+    {
+        bool dataA = DataFromInitiator(fromInitiator);
         var svg = new Svg(kind switch
         {
             GraphKind.TimeSequence => $"Time-sequence graph (stream {_stream})",
@@ -163,26 +230,13 @@ public sealed class StreamGraph
     private void Throughput(Svg svg, bool dataA)
     {
         svg.YLabel = "goodput (bytes/s)";
-        long end = _points.Count > 0 ? _points[^1].TimeNs : 0;
-        long bin = Math.Max(1_000_000, end / 100);
-        var bins = new double[(end / bin) + 1];
-        foreach (var p in _points)
-        {
-            if (p.FromInitiator == dataA && !p.Retransmitted)
-            {
-                bins[p.TimeNs / bin] += p.Length;
-            }
-        }
-
-        var line = new List<(long, double)>();
-        for (int i = 0; i < bins.Length; i++)
-        {
-            double rate = bins[i] * 1e9 / bin;
-            line.Add(((i * bin) + (bin / 2), rate));
-            svg.Extend(i * bin, rate);
-        }
-
+        var line = Goodput(dataA);
         svg.Extend(0, 0);
+        foreach (var (t, rate) in line)
+        {
+            svg.Extend(t, rate);
+        }
+
         svg.Line(line, "#1565c0");
         svg.Legend(("goodput", "#1565c0"));
     }
