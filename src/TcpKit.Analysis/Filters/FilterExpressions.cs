@@ -84,7 +84,7 @@ internal readonly record struct SliceRange(int Start, SliceEnd End, int Value)
                 }
 
                 length = Value;
-                return offset + length <= fieldLength;
+                return (long)offset + length <= fieldLength;
             default:
                 int last = Value < 0 ? fieldLength + Value : Value;
                 length = last - offset + 1;
@@ -233,16 +233,17 @@ internal sealed class ArithExpr(char op, Expr left, Expr right, int column, int 
                 Out.AddInteger(unchecked(x * y));
                 break;
             case '/':
+                // long.MinValue / -1 overflows (a trap in .NET): negate instead.
                 if (y != 0)
                 {
-                    Out.AddInteger(x / y);
+                    Out.AddInteger(y == -1 ? unchecked(-x) : x / y);
                 }
 
                 break;
             case '%':
                 if (y != 0)
                 {
-                    Out.AddInteger(x % y);
+                    Out.AddInteger(y == -1 ? 0 : x % y);
                 }
 
                 break;
