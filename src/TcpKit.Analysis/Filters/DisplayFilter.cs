@@ -233,15 +233,26 @@ internal sealed class ContainsNode(Expr left, Expr right) : Node
 /// <summary><c>x matches "re"</c>: a case-insensitive regular expression; byte strings are matched as Latin-1 text.</summary>
 internal sealed class MatchesNode(Expr left, Regex regex) : Node
 {
+    /// <summary>Values the pattern gave up on (counted, treated as no match).</summary>
+    public long TimedOut { get; private set; }
+
     public override bool Eval(in FieldContext c)
     {
         left.Eval(c);
         for (int i = 0; i < left.Out.Count; i++)
         {
             string text = left.Kind == ValueKind.Text ? left.Out.Text(i) : Encoding.Latin1.GetString(left.Out.Bytes(i, c.Frame));
-            if (regex.IsMatch(text))
+            try
             {
-                return true;
+                if (regex.IsMatch(text))
+                {
+                    return true;
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // A backtracking pattern that runs too long on this value is no match, not a crash.
+                TimedOut++;
             }
         }
 

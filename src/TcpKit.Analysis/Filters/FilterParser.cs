@@ -175,7 +175,21 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
             _pos++;
             try
             {
-                return new MatchesNode(left, new Regex(t.Text, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));
+                // The linear-time engine cannot be made to backtrack forever by a hostile pattern or payload;
+                // patterns it does not support (backreferences, lookarounds) run with a time limit instead.
+                return new MatchesNode(left, new Regex(t.Text, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking));
+            }
+            catch (NotSupportedException)
+            {
+            }
+            catch (ArgumentException e)
+            {
+                throw Error($"invalid regular expression: {e.Message}", t);
+            }
+
+            try
+            {
+                return new MatchesNode(left, new Regex(t.Text, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)));
             }
             catch (ArgumentException e)
             {
