@@ -31,33 +31,24 @@ internal static class FilterFields
     public static readonly Dictionary<string, NumericGetter> Numeric = BuildNumeric();
 
     private static readonly Dictionary<string, FieldType> Types = BuildTypes();
-    private static readonly Dictionary<string, FilterField> Fields = new(StringComparer.Ordinal);
-    private static readonly Lock Gate = new();
 
     public static bool IsKnown(string name) => Types.ContainsKey(name) || FieldCatalog.TryGet(name, out _);
 
     public static string? Suggest(string name) => FieldCatalog.Suggest(name);
 
-    /// <summary>The field named <paramref name="name"/>, or null when there is none.</summary>
+    /// <summary>
+    /// The field named <paramref name="name"/>, or null when there is none. Each call gives a new reader (some
+    /// keep a text buffer), so filters compiled separately can run on different threads.
+    /// </summary>
     public static FilterField? Get(string name)
     {
-        lock (Gate)
+        if (!IsKnown(name))
         {
-            if (Fields.TryGetValue(name, out var known))
-            {
-                return known;
-            }
-
-            if (!IsKnown(name))
-            {
-                return null;
-            }
-
-            var type = Types.GetValueOrDefault(name, FieldType.String);
-            var field = new FilterField(name, type, Getter(name, type));
-            Fields[name] = field;
-            return field;
+            return null;
         }
+
+        var type = Types.GetValueOrDefault(name, FieldType.String);
+        return new FilterField(name, type, Getter(name, type));
     }
 
     private static ValueGetter Getter(string name, FieldType type)

@@ -158,6 +158,40 @@ public class FilterExpressionTests
     }
 
     [Fact]
+    public void Filters_compiled_separately_give_the_same_answers_on_parallel_threads()
+    {
+        const string text = "tcpkit.state.sender == \"client\" && string(tcp.srcport) matches \"^41\" && tcpkit.history contains \"S\"";
+        var expected = Select(text);
+        Assert.Equal(new long[] { 1, 3, 4, 5 }, expected);
+        var results = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            var f = DisplayFilter.Compile(text);
+            var frames = new List<long>();
+            Conversation.Each((in Fields.FieldContext c) =>
+            {
+                // Many evaluations per frame, so the threads overlap while they read text fields.
+                int hits = 0;
+                for (int i = 0; i < 3000; i++)
+                {
+                    hits += f.Matches(c) ? 1 : 0;
+                }
+
+                if (hits == 3000)
+                {
+                    frames.Add(c.Number);
+                }
+                else if (hits != 0)
+                {
+                    frames.Add(-c.Number);
+                }
+            });
+            results.Add(string.Join(",", frames));
+        });
+        Assert.All(results, r => Assert.Equal(string.Join(",", expected), r));
+    }
+
+    [Fact]
     public void Slices_arithmetic_and_field_comparisons_allocate_nothing_per_frame_after_warm_up()
     {
         var trace = new Trace(41000, 80);
