@@ -4,7 +4,7 @@ using TcpKit.Analysis.Output.Graphs;
 
 namespace TcpKit.Cli.Commands;
 
-/// <summary><c>tcpkit graph</c>: time-sequence, throughput, RTT and window graphs of one stream, as SVG.</summary>
+/// <summary><c>tcpkit graph</c>: time-sequence, throughput, RTT and window graphs of one stream, as SVG or PNG.</summary>
 internal static class GraphCommand
 {
     public static Command Create()
@@ -15,14 +15,23 @@ internal static class GraphCommand
         kind.AcceptOnlyFromAmong("tsq", "throughput", "rtt", "window");
         var direction = new Option<string>("--direction") { Description = "Data direction: auto (the side that sent more), client or server", DefaultValueFactory = _ => "auto" };
         direction.AcceptOnlyFromAmong("auto", "client", "server");
-        var output = new Option<string>("--output", "-o") { Description = "Output file (.svg)", Required = true };
-        var command = new Command("graph", "Draw a time-sequence, throughput, RTT or window graph of one TCP stream as SVG") { file, stream, kind, direction, output };
+        var output = new Option<string>("--output", "-o") { Description = "Output file: .svg (vector) or .png (raster)", Required = true };
+        var width = new Option<int>("--width") { Description = "PNG width in pixels", DefaultValueFactory = _ => StreamGraph.DefaultWidth };
+        var height = new Option<int>("--height") { Description = "PNG height in pixels", DefaultValueFactory = _ => StreamGraph.DefaultHeight };
+        var command = new Command("graph", "Draw a time-sequence, throughput, RTT or window graph of one TCP stream as SVG or PNG") { file, stream, kind, direction, output, width, height };
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
-            if (!outPath.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            bool png = outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase);
+            if (!png && !outPath.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             {
-                return Cli.Fail($"only SVG output is supported; name the output file *.svg (got \"{outPath}\")");
+                return Cli.Fail($"name the output file *.svg or *.png (got \"{outPath}\")");
+            }
+
+            int w = parse.GetValue(width), h = parse.GetValue(height);
+            if (png && (w is < 1 or > 16384 || h is < 1 or > 16384))
+            {
+                return Cli.Fail($"the PNG size must be 1 to 16384 pixels each way (got {w} x {h})");
             }
 
             var graph = new StreamGraph(parse.GetValue(stream));
@@ -45,7 +54,15 @@ internal static class GraphCommand
                 _ => GraphKind.TimeSequence,
             };
             bool? fromInitiator = parse.GetValue(direction) switch { "client" => true, "server" => false, _ => null };
-            File.WriteAllText(outPath, graph.RenderSvg(k, fromInitiator));
+            if (png)
+            {
+                File.WriteAllBytes(outPath, graph.RenderPng(k, fromInitiator, w, h));
+            }
+            else
+            {
+                File.WriteAllText(outPath, graph.RenderSvg(k, fromInitiator));
+            }
+
             return 0;
         });
         return command;

@@ -1,6 +1,7 @@
 using TcpKit.Analysis;
 using TcpKit.Analysis.Filters;
 using TcpKit.Interop.Tests.Infrastructure;
+using TcpKit.Wire;
 using TcpKit.Wire.Capture;
 
 namespace TcpKit.Interop.Tests.Analysis;
@@ -46,6 +47,52 @@ public class DisplayFilterMatchesTsharkTests(AnalysisCaptures captures)
         "not tcp.port == 7001 and tcp.len == 0", "!(tcp.flags.ack == 1) || tcp.flags.syn == 1",
         "tcp.stream == 2 && (tcp.flags.fin == 1 || tcp.flags.reset == 1)", "tcp.len > 0 && !tcp.analysis.retransmission && tcp.window_size > 1000",
         "tcp.port === 7001", "tcp.port !== 7001",
+
+        // Slices: [i:j] [i-j] [i] [:j] [i:] [-1], joined ranges, on payloads, headers (protocols), addresses.
+        "tcp.payload[0:4] == \"ping\"", "tcp.payload == \"hello\"", "tcp.payload[0:3] == 62:79:65", "tcp.payload[-1] == 0x6f",
+        "tcp.payload[1-3] == \"ell\"", "tcp.payload[:2] == 68.65", "tcp.payload[2:] == \"llo\"", "tcp.payload[0:1,4] == 68:6f",
+        "tcp.payload[0:1,3-4] == \"hlo\"", "tcp.payload[1400:]", "tcp.payload[1427]", "tcp.payload[0] == 'h'", "tcp.payload == r\"bye\"",
+        "tcp[13] == 0x12", "tcp[13] & 0x01", "tcp[14:2] == 00:00", "ip[0] == 45", "ip[8] == 0x40", "ip[12:2] == c6:12",
+        "ipv6[0] & 0xf0 == 0x60", "ipv6[24:16] == 20:01:0d:b8:00:00:00:00:00:00:00:00:00:00:00:02", "ipv6.src[15] == 01", "ipv6.dst[-1] == 2",
+        "ip.dst[3] == 2", "ip.src[2:2] == 00:01", "ip.addr[3] == 1", "eth.src[0:3] == eth.dst[0:3]", "eth.dst[0] & 0x02 == 0x02",
+        "frame[0:6] == eth.dst", "frame[-4:] == frame[-4:4]", "tcp.options[0] == 01", "tcp.options contains 05:0a", "tcp.options.sack_perm == 04:02",
+        "tcp.payload contains \"ell\"", "tcp.payload contains \"yes\"", "tcp.payload matches \"^(hello|bye)$\"",
+
+        // Functions.
+        "len(tcp.payload) == 5", "len(tcp.payload) > 1000", "len(frame) > 1500", "len(ip.src) == 4", "len(ipv6.addr) == 16", "len(tcp.options) == 12",
+        "count(tcp.options.sack_le) == 2", "count(tcp.options.sack_le) > count(tcp.options.timestamp.tsval)", "count(ip.addr) == 2",
+        "abs(tcp.srcport - tcp.dstport) < 40000", "min(tcp.srcport, tcp.dstport) == 7003", "max(tcp.port) > 50000", "min(tcp.len, 100) == 100",
+        "string(tcp.stream) == \"3\"", "string(tcp.srcport) matches \"^700[1-3]$\"", "string(ip.src) == \"198.18.0.2\"",
+        "string(ipv6.dst) contains \"::1\"", "string(frame.number) matches \"[13579]$\" && tcp.stream == 2",
+
+        // Field-to-field comparisons and arithmetic.
+        "tcp.srcport == tcp.dstport", "tcp.srcport > tcp.dstport", "tcp.seq > tcp.ack", "tcp.seq == tcp.ack", "tcp.nxtseq == tcp.seq + tcp.len",
+        "tcp.nxtseq != tcp.seq + tcp.len", "tcp.ack - tcp.seq > 1000000", "tcp.window_size == tcp.window_size_value * 128",
+        "tcp.window_size > tcp.window_size_value", "tcp.len * 2 > 2000", "tcp.len / 100 == 14", "tcp.len % 1428 == 0 && tcp.len > 0",
+        "{tcp.srcport + 1} == 7002", "tcp.dstport >= 4 * {tcp.srcport + 3}", "tcp.srcport - 1 == 7000", "-tcp.len < -1400", "tcp.stream * 2 + 1 == 5",
+        "tcp.hdr_len - 20 == 12", "ip.len - ip.hdr_len - tcp.hdr_len == tcp.len", "ip.src == ip.dst", "ip.src != ip.dst", "ip.src > ip.dst",
+        "ipv6.src < ipv6.dst", "tcp.options.sack_le < tcp.options.sack_re", "tcp.options.sack_le >= tcp.ack",
+        "tcp.analysis.acks_frame == frame.number - 1", "tcp.analysis.duplicate_ack_frame + 2 < frame.number",
+        "tcp.options.timestamp.tsecr > tcp.options.timestamp.tsval", "tcp.time_relative > frame.time_relative", "tcp.analysis.ack_rtt + 0.001 > 0.002",
+        "tcp.srcport/7 == 1000",
+
+        // Quantifiers and "all not equal".
+        "all tcp.port > 7000", "any tcp.port < 7000", "all tcp.port != 7001", "any tcp.port != 7001", "all ip.addr == 198.18.0.0/24",
+        "all tcp.options.sack_le > 100000", "any tcp.options.sack_re < 50000", "all tcp.port in {7001, 39850}", "all tcp.port in {0..65535}",
+        "tcp.port != 7001 && tcp.port != 7002",
+
+        // Literal forms.
+        "tcp.flags.syn == True", "tcp.flags.fin == False", "frame.len > 0x5dc", "frame.len == 0b1000010", "frame.number < 012",
+        "tcp.seq in {1 .. 1000}", "tcp.analysis.ack_rtt in {0.0001 .. 0.0005}", "ip.addr in {198.18.0.1 .. 198.18.0.1}", "ipv6.src in {2001:db8::1, 2001:db8::3}",
+    ];
+
+    /// <summary>Filters tshark 4.0 rejects; TcpKit must reject them too rather than guess a meaning.</summary>
+    public static readonly string[] Rejected =
+    [
+        "21 == tcp.srcport", "tcp.srcport[0] == 0", "len(tcp.payload[0:2]) > 1", "len(tcp.srcport)", "count(tcp.port)", "string(tcp.payload) == \"x\"",
+        "string(tcp.flags.syn) == \"1\"", "string(frame.time_delta) == \"0\"", "frame.time_relative * 2 < 1", "tcp.srcport in {7001 7002}",
+        "tcp.srcport-1 == 20", "lower(ip.src) == \"x\"", "max(tcp.len, tcp.hdr_len) == 32", "tcp.flags == 'a' - 'Q'", "tcp.payload[0:2] in {68:65}",
+        "tcp[12] >> 4", "tcp.flags.syn == true", "ip.src == 8d.8e.dc.eb", "tcp.flags == 'a' - 0x49",
     ];
 
     public static TheoryData<int> Chunks => [0, 1, 2, 3];
@@ -73,6 +120,33 @@ public class DisplayFilterMatchesTsharkTests(AnalysisCaptures captures)
         }
 
         Assert.True(failures.IsEmpty, $"{failures.Count} of {mine.Length} filters disagree:\n" + string.Join("\n", failures));
+    }
+
+    [SkippableFact]
+    public void Filters_tshark_rejects_are_rejected_with_a_column()
+    {
+        Skip.If(!Tool.Exists("tshark"), "needs tshark");
+        var empty = Path.Combine(Path.GetTempPath(), $"tcpkit-empty-{Guid.NewGuid():N}.pcap");
+        using (PcapWriter.Create(empty, LinkType.Ethernet))
+        {
+        }
+
+        try
+        {
+            foreach (var f in Rejected)
+            {
+                var (exit, _, _) = Tool.RunFull("tshark", ["-r", empty, "-Y", f]);
+                Assert.True(exit != 0, $"tshark accepts \"{f}\"; it does not belong in this list");
+                var e = Assert.Throws<FilterException>(() => DisplayFilter.Compile(f));
+                Assert.InRange(e.Column, 0, f.Length);
+            }
+
+            Assert.Equal(0, Tool.RunFull("tshark", ["-r", empty, "-Y", Filters[^1]]).ExitCode);
+        }
+        finally
+        {
+            File.Delete(empty);
+        }
     }
 
     [SkippableFact]
