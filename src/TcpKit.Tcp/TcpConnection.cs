@@ -17,13 +17,17 @@ public sealed partial class TcpConnection
     private readonly TcpConfig _config;
     private readonly SendBuffer _sendBuffer;
     private readonly ReceiveBuffer _recvBuffer;
-    private readonly Reassembler _reassembler;
     private readonly RtoEstimator _rto;
-    private readonly Queue<TcpEvent> _events = new();
+    // Out-of-order bookkeeping, created by the first out-of-order segment.
+    private Reassembler? _reassembler;
+    // Events not yet polled: a queue borrowed from EventQueuePool while there are any, so an idle
+    // connection holds none and opening and closing connections allocates none.
+    private Queue<TcpEvent>? _events;
     // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
     private TcpHeader[]? _control;
     private int _controlCount;
-    private ICongestionControl _cc;
+    private ICongestionControl? _cc;
+    private TcpStats? _stats;
     private TimerSet _timers = TimerSet.Create();
     private TransitionCause _cause;
     private Instant _now;
@@ -90,13 +94,9 @@ public sealed partial class TcpConnection
         _sendBufferSeq = iss + 1;
         _sendBuffer = new SendBuffer(config.SendBufferSize);
         _recvBuffer = new ReceiveBuffer(config.ReceiveBufferSize);
-        _reassembler = new Reassembler(config.MaxReassemblyRanges);
         _rto = new RtoEstimator(config.InitialRto, config.MinRto, config.MaxRto);
         _negotiated = _negotiated with { PeerMss = config.DefaultPeerMss };
-        _cc = config.CongestionControl(config, config.DefaultPeerMss);
         _rcvMssEstimate = Math.Min(config.Mss, config.DefaultPeerMss);
-        Stats.Rto = _rto.Rto;
-        SyncCongestionStats();
     }
 
     /// <summary>Active OPEN (RFC 9293 section 3.10.1): enters SYN-SENT; the SYN comes out of the next poll.</summary>
@@ -193,9 +193,21 @@ public sealed partial class TcpConnection
     /// <summary>Why the connection closed (None while open or after an orderly close).</summary>
     public TcpError Error { get; private set; }
 
-    public TcpStats Stats { get; } = new();
+    public TcpStats Stats => _stats ??= new TcpStats(this);
 
-    public ICongestionControl CongestionControl => _cc;
+    /// <summary>
+    /// The congestion controller. It is created when the connection is established (the send MSS is known
+    /// then); asked for earlier, one is made from the defaults and replaced at establishment.
+    /// </summary>
+    public ICongestionControl CongestionControl => _cc ??= _config.CongestionControl(_config, EffectiveSendMss);
+
+    internal long SegmentsInCount { get; private set; }
+
+    internal long SegmentsOutCount { get; private set; }
+
+    internal long BytesInCount { get; private set; }
+
+    internal long BytesOutCount { get; private set; }
 
     public RtoEstimator RtoEstimator => _rto;
 
@@ -211,7 +223,28 @@ public sealed partial class TcpConnection
 
     private bool FinAcked => _finQueued && SndUna > FinSeq;
 
-    public bool TryPollEvent(out TcpEvent e) => _events.TryDequeue(out e);
+    public bool TryPollEvent(out TcpEvent e)
+    {
+        var events = _events;
+        if (events is null)
+        {
+            e = default;
+            return false;
+        }
+
+        e = events.Dequeue();
+        if (events.Count == 0)
+        {
+            _events = null;
+            EventQueuePool.Return(events);
+        }
+
+        return true;
+    }
+
+    private void Emit(in TcpEvent e) => (_events ??= EventQueuePool.Rent()).Enqueue(e);
+
+    private bool ReassemblyEmpty => _reassembler is null || _reassembler.IsEmpty;
 
     /// <summary>
     /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that the host may
@@ -225,7 +258,7 @@ public sealed partial class TcpConnection
     /// <summary>For logs and debuggers: state, ports and the sequence variables relative to ISS/IRS.</summary>
     public override string ToString() =>
         $"{State.ToRfcName()} {LocalPort}->{RemotePort} SND.UNA={SndUna.RelativeTo(Iss)} SND.NXT={SndNxt.RelativeTo(Iss)} " +
-        $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={_cc.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
+        $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={CongestionControl.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
 
     // ---- user calls (RFC 9293 section 3.10) -------------------------------------------------------
 
@@ -251,7 +284,7 @@ public sealed partial class TcpConnection
     {
         int n = _recvBuffer.Read(destination);
         _readableSignalled = false;
-        if (_recvBuffer.Count == 0 && _reassembler.IsEmpty)
+        if (_recvBuffer.Count == 0 && ReassemblyEmpty)
         {
             // An idle connection holds no receive ring; the next segment rents one again.
             _recvBuffer.Release();
@@ -406,7 +439,6 @@ public sealed partial class TcpConnection
             OnKeepaliveTimer(now);
         }
 
-        SyncCongestionStats();
     }
 
     private void OnRetransmissionTimeout()
@@ -428,7 +460,6 @@ public sealed partial class TcpConnection
             _synPending = true;
             _synIsRetransmission = true;
             _synRetransmitted = true;
-            Stats.Rto = _rto.Rto;
             return;
         }
 
@@ -458,9 +489,8 @@ public sealed partial class TcpConnection
 
         _retries++;
         SignalR1();
-        _cc.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
+        CongestionControl.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
         _rto.Backoff(); // RFC 6298 (5.5)
-        Stats.Rto = _rto.Rto;
         _sendNext = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
         _retransmitHead = false;
     }
@@ -469,7 +499,7 @@ public sealed partial class TcpConnection
     {
         if (_retries == _config.R1Retries)
         {
-            _events.Enqueue(new TcpEvent(TcpEventKind.ExcessiveRetransmissions, State, State, _cause, TcpError.None));
+            Emit(new TcpEvent(TcpEventKind.ExcessiveRetransmissions, State, State, _cause, TcpError.None));
         }
     }
 
@@ -546,7 +576,6 @@ public sealed partial class TcpConnection
             UpdatePersistTimer(now);
         }
 
-        SyncCongestionStats();
         return sent;
     }
 
@@ -558,8 +587,8 @@ public sealed partial class TcpConnection
 
     private void CountOut(int payloadLength)
     {
-        Stats.SegmentsOut++;
-        Stats.BytesOut += payloadLength;
+        SegmentsOutCount++;
+        BytesOutCount += payloadLength;
     }
 
     private bool TryPollSyn(Instant now, bool withAck, out TcpHeader header)
@@ -674,7 +703,7 @@ public sealed partial class TcpConnection
         }
 
         bool retransmitting = _sendNext < _sndMax;
-        int window = Math.Min(SndWnd, _cc.Cwnd);
+        int window = Math.Min(SndWnd, CongestionControl.Cwnd);
         int usable = Math.Max(0, (SndUna + window) - _sendNext);
         int len = Math.Max(0, Math.Min(Math.Min(available, usable), mss));
         // The FIN occupies a sequence number, so it needs room in the peer's window (not in cwnd), as in Linux.
@@ -692,7 +721,7 @@ public sealed partial class TcpConnection
         if (!retransmitting && SndUna == _sndMax && _lastSendTime != default && now - _lastSendTime > _rto.Rto)
         {
             // RFC 5681 section 4.1: restart from the initial window after an idle period.
-            _cc.OnIdleRestart();
+            CongestionControl.OnIdleRestart();
         }
 
         _persistForce = false;
@@ -789,7 +818,6 @@ public sealed partial class TcpConnection
         if (!_timers.IsArmed(TimerKind.Retransmission))
         {
             _timers.Set(TimerKind.Retransmission, now + _rto.Rto); // RFC 6298 (5.1)
-            Stats.Rto = _rto.Rto;
         }
 
         if (_config.UserTimeout is TimeSpan ut && !_timers.IsArmed(TimerKind.UserTimeout))
@@ -899,7 +927,7 @@ public sealed partial class TcpConnection
         }
 
         State = next;
-        _events.Enqueue(new TcpEvent(TcpEventKind.StateChanged, old, next, _cause, TcpError.None));
+        Emit(new TcpEvent(TcpEventKind.StateChanged, old, next, _cause, TcpError.None));
         if (next == TcpState.TimeWait)
         {
             // 3.10.7.4 eighth step: turn off the other timers, start the 2 MSL timer.
@@ -909,7 +937,7 @@ public sealed partial class TcpConnection
         else if (next == TcpState.Closed)
         {
             _timers.CancelAll();
-            _events.Enqueue(new TcpEvent(TcpEventKind.Closed, old, next, _cause, Error));
+            Emit(new TcpEvent(TcpEventKind.Closed, old, next, _cause, Error));
         }
     }
 
@@ -919,7 +947,7 @@ public sealed partial class TcpConnection
         // Nothing more will be sent; return the rings to the pool (the receive ring only once read empty).
         _sendBuffer.Clear();
         _sendBuffer.Release();
-        _reassembler.Clear();
+        _reassembler?.Clear();
         _recvBuffer.Release();
         _ackNow = false;
         _sendKeepalive = false;
@@ -934,7 +962,6 @@ public sealed partial class TcpConnection
         if (_synRetransmitted)
         {
             _rto.FallBackAfterSynTimeout();
-            Stats.Rto = _rto.Rto;
         }
 
         _retries = 0;
@@ -944,7 +971,7 @@ public sealed partial class TcpConnection
         RestartKeepalive(now);
         if (_sendBuffer.Free > 0)
         {
-            _events.Enqueue(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
+            Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
         }
 
         if (_finQueued)
@@ -958,16 +985,8 @@ public sealed partial class TcpConnection
         if (!_readableSignalled)
         {
             _readableSignalled = true;
-            _events.Enqueue(new TcpEvent(TcpEventKind.DataReadable, State, State, _cause, TcpError.None));
+            Emit(new TcpEvent(TcpEventKind.DataReadable, State, State, _cause, TcpError.None));
         }
-    }
-
-    private void SyncCongestionStats()
-    {
-        Stats.Cwnd = _cc.Cwnd;
-        Stats.Ssthresh = _cc.Ssthresh;
-        Stats.Srtt = _rto.Srtt;
-        Stats.RttVar = _rto.RttVar;
     }
 
     /// <summary>

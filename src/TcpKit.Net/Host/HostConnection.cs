@@ -6,8 +6,8 @@ using TcpKit.Wire.Tcp;
 namespace TcpKit.Net.Host;
 
 /// <summary>
-/// One connection inside a <see cref="TcpHost"/>: the engine's TCB plus its 4-tuple, its timer and the
-/// tasks waiting on it. All members run on the host's event loop.
+/// One connection inside a <see cref="TcpHost"/>: the engine's TCB plus its 4-tuple, its place in the
+/// host's timer heap and the tasks waiting on it. All members run on the host's event loop.
 /// </summary>
 public sealed class HostConnection
 {
@@ -16,13 +16,13 @@ public sealed class HostConnection
     private TaskCompletionSource? _writeWaiter;
     private TaskCompletionSource? _closed; // created only when someone waits for the close
 
-    internal HostConnection(TcpHost host, FlowKey key, TcpConnection tcb, HostListener? listener)
+    internal HostConnection(TcpHost host, FlowKey key, int hash, TcpConnection tcb, HostListener? listener)
     {
         Host = host;
         Key = key;
+        Hash = hash;
         Tcb = tcb;
         Listener = listener;
-        Timer = host.Loop.CreateTimer(() => host.OnConnectionTimer(this));
     }
 
     public TcpHost Host { get; }
@@ -54,10 +54,17 @@ public sealed class HostConnection
 
     internal HostListener? Listener { get; set; }
 
-    internal ILoopTimer Timer { get; }
+    /// <summary>The hash of <see cref="Key"/> in the host's connection table.</summary>
+    internal int Hash { get; }
 
-    /// <summary>The deadline <see cref="Timer"/> is armed for (Instant.Never when disarmed).</summary>
+    /// <summary>The deadline this connection holds in the host's timer heap (Instant.Never when none).</summary>
     internal Instant TimerDeadline { get; set; } = Instant.Never;
+
+    /// <summary>Tie-break among equal deadlines: the one set first fires first.</summary>
+    internal long TimerSequence { get; set; }
+
+    /// <summary>Slot in the host's timer heap, -1 when not in it.</summary>
+    internal int TimerIndex { get; set; } = -1;
 
     internal bool Pumping { get; set; }
 
