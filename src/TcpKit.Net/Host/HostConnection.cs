@@ -84,7 +84,7 @@ public sealed class HostConnection
         }
 
         _connectWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return WithCancellation(_connectWaiter.Task, () => Host.Abort(this), ct);
+        return ct.CanBeCanceled ? WithCancellation(_connectWaiter.Task, () => Host.Abort(this), ct) : _connectWaiter.Task;
     }
 
     /// <summary>Reads in-order bytes; 0 at end of stream; throws when the connection was reset.</summary>
@@ -191,8 +191,13 @@ public sealed class HostConnection
                 Complete(ref _connectWaiter);
                 break;
             case TcpEventKind.Closed:
-                var error = e.Error;
-                Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
+                if (_connectWaiter is not null)
+                {
+                    // Only built when someone waits: an exception (and its message) per close would be wasted.
+                    var error = e.Error;
+                    Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
+                }
+
                 Complete(ref _readWaiter);
                 Complete(ref _writeWaiter);
                 _closed?.TrySetResult();

@@ -129,11 +129,15 @@ public sealed class TcpHost : ILinkReceiver
         listener.AcceptWaiters.Enqueue(waiter);
         if (ct.CanBeCanceled)
         {
-            ct.Register(() => waiter.TrySetCanceled(ct));
+            CancelOnRequest(waiter, ct);
         }
 
         return waiter.Task;
     }
+
+    // Apart from AcceptAsync so that its closure is only allocated when a token can cancel.
+    private static void CancelOnRequest(TaskCompletionSource<HostConnection> waiter, CancellationToken ct) =>
+        ct.Register(() => waiter.TrySetCanceled(ct));
 
     internal HostConnection Connect(IpAddress remote, ushort remotePort, TcpConfig config, IpAddress? local = null)
     {

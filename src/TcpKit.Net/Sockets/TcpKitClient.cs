@@ -81,17 +81,28 @@ public sealed class TcpKitClient : IDisposable
         await ConnectAsync(IpAddress.FromIPAddress(address), port, cancellationToken).ConfigureAwait(true);
     }
 
-    public async Task ConnectAsync(IpAddress address, int port, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Not an async method, so a connect costs no state machine; every error still arrives through the
+    /// returned task, as it would from an async method.
+    /// </remarks>
+    public Task ConnectAsync(IpAddress address, int port, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        if (_connection is not null)
+        try
         {
-            throw new SocketException((int)SocketError.IsConnected);
-        }
+            ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+            if (_connection is not null)
+            {
+                throw new SocketException((int)SocketError.IsConnected);
+            }
 
-        _connection = _host.Connect(address, (ushort)port, _config);
-        await _connection.WaitConnectedAsync(cancellationToken).ConfigureAwait(true);
+            _connection = _host.Connect(address, (ushort)port, _config);
+            return _connection.WaitConnectedAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            return Task.FromException(e);
+        }
     }
 
     public TcpKitStream GetStream()
