@@ -255,6 +255,22 @@ public sealed partial class TcpConnection
     public bool AcceptsNewSynInTimeWait(in TcpHeader seg) =>
         State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > RcvNxt;
 
+    /// <summary>
+    /// Deletes this TCB in TIME-WAIT because the host hands <paramref name="syn"/> (for which
+    /// <see cref="AcceptsNewSynInTimeWait"/> holds) to a new connection (MAY-2, RFC 1122 4.2.2.13): CLOSED
+    /// with no error, since both FINs were already exchanged. Nothing is sent.
+    /// </summary>
+    public void EndTimeWaitForNewSyn(in TcpHeader syn)
+    {
+        if (!AcceptsNewSynInTimeWait(syn))
+        {
+            throw new InvalidOperationException("Only a new SYN above RCV.NXT may end TIME-WAIT early.");
+        }
+
+        _cause = TransitionCause.FromSegment(new SegmentSummary(syn.Flags, syn.Seq, syn.Ack, 0, syn.Window));
+        Terminate(TcpError.None);
+    }
+
     /// <summary>For logs and debuggers: state, ports and the sequence variables relative to ISS/IRS.</summary>
     public override string ToString() =>
         $"{State.ToRfcName()} {LocalPort}->{RemotePort} SND.UNA={SndUna.RelativeTo(Iss)} SND.NXT={SndNxt.RelativeTo(Iss)} " +

@@ -249,16 +249,34 @@ public sealed class TcpHost : ILinkReceiver
         var header = seg.ToHeader();
         var key = new FlowKey(dst, header.DestinationPort, src, header.SourcePort);
         int hash = _connections.Hash(key);
+        bool isSyn = (header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn;
+        HostListener? listener = null;
+        bool listening = isSyn
+            && _listeners.TryGetValue(header.DestinationPort, out listener)
+            && (listener.LocalAddress is null || listener.LocalAddress == dst);
         if (_connections.TryGetValue(key, hash, out var conn))
         {
-            conn.Tcb.OnSegment(header, seg.Payload, now);
+            if (!(listening && conn.Tcb.AcceptsNewSynInTimeWait(header)))
+            {
+                conn.Tcb.OnSegment(header, seg.Payload, now);
+                Pump(conn);
+                return;
+            }
+
+            if (listener!.IsFull)
+            {
+                // The old connection keeps its TIME-WAIT; the peer retransmits the SYN.
+                Counters.Drop(HostDropReason.ListenQueueFull);
+                return;
+            }
+
+            // MAY-2 (RFC 1122 4.2.2.13), as Linux does: a new SYN whose sequence number lies above RCV.NXT
+            // may reopen a 4-tuple that waits in TIME-WAIT; the old TCB goes and the listener takes the SYN.
+            conn.Tcb.EndTimeWaitForNewSyn(header);
             Pump(conn);
-            return;
         }
 
-        if ((header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn
-            && _listeners.TryGetValue(header.DestinationPort, out var listener)
-            && (listener.LocalAddress is null || listener.LocalAddress == dst))
+        if (listening && listener is not null)
         {
             if (listener.IsFull)
             {
