@@ -359,6 +359,11 @@ public sealed partial class TcpConnection
             int dataAcked = Math.Clamp(ack - _sendBufferSeq, 0, _sendBuffer.Count);
             _sendBuffer.Drop(dataAcked);
             _sendBuffer.Release(); // everything acknowledged: an idle connection holds no send ring
+            if (_sendBuffer.Capacity > _sendBuffer.Limit)
+            {
+                _sendBuffer.Resize(_sendBuffer.Limit); // a smaller size waited for queued bytes to be acknowledged
+            }
+
             _sendBufferSeq += dataAcked;
             SndUna = ack;
             if (_sendNext < SndUna)
@@ -389,7 +394,7 @@ public sealed partial class TcpConnection
                 _retransmitHead = true;
             }
 
-            if (_writeBlocked && _sendBuffer.Free > 0)
+            if (_writeBlocked && _sendBuffer.Space > 0)
             {
                 _writeBlocked = false;
                 Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
@@ -647,7 +652,7 @@ public sealed partial class TcpConnection
 
     private void OpenReceiveWindow()
     {
-        _rcvEdge = RcvNxt + Math.Min(_recvBuffer.Free, 65535);
+        _rcvEdge = RcvNxt + Math.Min(_recvBuffer.Space, 65535);
         RcvUp = RcvNxt;
     }
 

@@ -77,6 +77,10 @@ public sealed partial class TcpConnection
     private bool _readableSignalled;
     private bool _writeBlocked;
 
+    // Options the user may change on a live connection (socket options); they start from the config.
+    private KeepaliveConfig _keepalive;
+    private bool _noDelay;
+
     // CLOSE (not a half-close) was called: data arriving now can never be read (RFC 1122 4.2.2.13).
     private bool _closeCalled;
 
@@ -85,6 +89,8 @@ public sealed partial class TcpConnection
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         _config = config;
+        _keepalive = config.Keepalive;
+        _noDelay = config.NoDelay;
         LocalPort = localPort;
         RemotePort = remotePort;
         Iss = iss;
@@ -179,7 +185,7 @@ public sealed partial class TcpConnection
 
     public int BytesAvailable => _recvBuffer.Count;
 
-    public int SendBufferFree => _sendBuffer.Free;
+    public int SendBufferFree => _sendBuffer.Space;
 
     /// <summary>Bytes queued for sending or awaiting acknowledgement.</summary>
     public int SendBufferCount => _sendBuffer.Count;
@@ -276,6 +282,81 @@ public sealed partial class TcpConnection
         $"{State.ToRfcName()} {LocalPort}->{RemotePort} SND.UNA={SndUna.RelativeTo(Iss)} SND.NXT={SndNxt.RelativeTo(Iss)} " +
         $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={CongestionControl.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
 
+    // ---- options on a live connection (socket options) ------------------------------------------------
+
+    /// <summary>
+    /// Nagle's algorithm off (RFC 9293 section 3.7.4, MUST-17 lets the application disable it). Turning it
+    /// off releases data Nagle was holding back: the next poll sends it.
+    /// </summary>
+    public bool NoDelay
+    {
+        get => _noDelay;
+        set => _noDelay = value;
+    }
+
+    /// <summary>The send buffer size (SO_SNDBUF).</summary>
+    public int SendBufferSize => _sendBuffer.Limit;
+
+    /// <summary>The receive buffer size (SO_RCVBUF); the advertised window comes from its free space.</summary>
+    public int ReceiveBufferSize => _recvBuffer.Limit;
+
+    /// <summary>Keep-alive settings in effect (RFC 1122 4.2.3.6).</summary>
+    public KeepaliveConfig Keepalive => _keepalive;
+
+    /// <summary>
+    /// Resizes the send buffer. Queued data is never dropped: a buffer smaller than what is queued takes
+    /// no new data until acknowledgements bring the queue below the new size. A blocked writer is told
+    /// when the new size leaves room.
+    /// </summary>
+    public void SetSendBufferSize(int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
+        _sendBuffer.Resize(bytes);
+        if (_writeBlocked && _sendBuffer.Space > 0 && CanSend)
+        {
+            _writeBlocked = false;
+            Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
+        }
+    }
+
+    /// <summary>
+    /// Resizes the receive buffer. A larger buffer opens the window: a window update goes out when the
+    /// window grows enough to be worth one (3.8.6.2.2). A smaller one never moves the right edge of the
+    /// window already offered to the left (RFC 9293 3.8.6: a receiver SHOULD NOT shrink the window, SHLD-14):
+    /// the window closes only as data arrives, and the buffer shrinks once the bytes it still has to hold are read.
+    /// </summary>
+    public void SetReceiveBufferSize(int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
+        _recvBuffer.Resize(bytes, ReceiveBytesInUse);
+        if (IsSynchronized && State is not TcpState.TimeWait && !_finReceived && WindowUpdateWorthSending())
+        {
+            _ackNow = true;
+        }
+    }
+
+    /// <summary>
+    /// Changes the keep-alive settings. Enabling (or changing) them on an established connection starts the
+    /// idle period from <paramref name="now"/>; disabling them stops the probes.
+    /// </summary>
+    public void SetKeepalive(KeepaliveConfig keepalive, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(keepalive);
+        if (keepalive.Enabled && (keepalive.Idle <= TimeSpan.Zero || keepalive.Interval <= TimeSpan.Zero || keepalive.Count < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(keepalive), "Keepalive needs positive Idle, Interval and Count.");
+        }
+
+        _keepalive = keepalive;
+        _now = now;
+        _sendKeepalive = false;
+        _timers.Cancel(TimerKind.Keepalive);
+        RestartKeepalive(now);
+    }
+
+    /// <summary>Bytes of the receive ring that must stay where they are: readable ones and the window offered beyond them.</summary>
+    private int ReceiveBytesInUse => _recvBuffer.Count + (IsSynchronized ? RcvWnd : 0);
+
     // ---- user calls (RFC 9293 section 3.10) -------------------------------------------------------
 
     /// <summary>SEND (3.10.2): queues as much as fits; returns the number of bytes accepted.</summary>
@@ -300,6 +381,11 @@ public sealed partial class TcpConnection
     {
         int n = _recvBuffer.Read(destination);
         _readableSignalled = false;
+        if (_recvBuffer.Capacity > _recvBuffer.Limit)
+        {
+            _recvBuffer.Resize(_recvBuffer.Limit, ReceiveBytesInUse); // a smaller size waited for these bytes to be read
+        }
+
         if (_recvBuffer.Count == 0 && ReassemblyEmpty)
         {
             // An idle connection holds no receive ring; the next segment rents one again.
@@ -522,7 +608,7 @@ public sealed partial class TcpConnection
     private void OnKeepaliveTimer(Instant now)
     {
         _timers.Cancel(TimerKind.Keepalive);
-        if (State is not (TcpState.Established or TcpState.CloseWait) || !_config.Keepalive.Enabled)
+        if (State is not (TcpState.Established or TcpState.CloseWait) || !_keepalive.Enabled)
         {
             return;
         }
@@ -530,11 +616,11 @@ public sealed partial class TcpConnection
         // Only probe an idle connection: with data outstanding the retransmission timer decides.
         if (_sndMax != SndUna || _sendBuffer.Count > _sendNext - _sendBufferSeq)
         {
-            _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
+            _timers.Set(TimerKind.Keepalive, now + _keepalive.Idle);
             return;
         }
 
-        if (_keepaliveProbes >= _config.Keepalive.Count)
+        if (_keepaliveProbes >= _keepalive.Count)
         {
             Terminate(TcpError.TimedOut);
             return;
@@ -542,15 +628,15 @@ public sealed partial class TcpConnection
 
         _keepaliveProbes++;
         _sendKeepalive = true;
-        _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Interval);
+        _timers.Set(TimerKind.Keepalive, now + _keepalive.Interval);
     }
 
     private void RestartKeepalive(Instant now)
     {
         _keepaliveProbes = 0;
-        if (_config.Keepalive.Enabled && State is TcpState.Established or TcpState.CloseWait)
+        if (_keepalive.Enabled && State is TcpState.Established or TcpState.CloseWait)
         {
-            _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
+            _timers.Set(TimerKind.Keepalive, now + _keepalive.Idle);
         }
     }
 
@@ -762,7 +848,7 @@ public sealed partial class TcpConnection
         }
 
         bool idle = _sendNext == SndUna && _sndMax == SndUna;
-        bool nagleAllows = _config.NoDelay || idle;
+        bool nagleAllows = _noDelay || idle;
         if (len == available && nagleAllows)
         {
             return true; // All queued data is pushed and can go now.
@@ -871,11 +957,11 @@ public sealed partial class TcpConnection
         int maxWindow = 65535 << shift;
         if (State == TcpState.SynSent)
         {
-            return (ushort)Math.Min(_recvBuffer.Free, 65535);
+            return (ushort)Math.Min(_recvBuffer.Space, 65535);
         }
 
         int current = RcvWnd;
-        int candidate = Math.Min(_recvBuffer.Free, maxWindow);
+        int candidate = Math.Min(_recvBuffer.Space, maxWindow);
         if (candidate > current && candidate - current >= ReceiveSwsThreshold)
         {
             _rcvEdge = RcvNxt + candidate;
@@ -885,7 +971,7 @@ public sealed partial class TcpConnection
         return (ushort)Math.Min(current >> shift, 65535);
     }
 
-    private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Capacity / 2, _config.Mss));
+    private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Limit / 2, _config.Mss));
 
     /// <summary>
     /// A pure window update after a read is worth a segment when the window may move by the SWS threshold
@@ -894,7 +980,7 @@ public sealed partial class TcpConnection
     /// </summary>
     private bool WindowUpdateWorthSending()
     {
-        int candidate = Math.Min(_recvBuffer.Free, 65535 << _negotiated.ReceiveWindowShift);
+        int candidate = Math.Min(_recvBuffer.Space, 65535 << _negotiated.ReceiveWindowShift);
         int current = RcvWnd;
         return candidate - current >= ReceiveSwsThreshold && candidate >= 2 * current;
     }
@@ -985,7 +1071,7 @@ public sealed partial class TcpConnection
         _cc = _config.CongestionControl(_synRetransmitted ? _config with { InitialWindowSegments = 1 } : _config, EffectiveSendMss);
         SetState(TcpState.Established);
         RestartKeepalive(now);
-        if (_sendBuffer.Free > 0)
+        if (_sendBuffer.Space > 0)
         {
             Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
         }

@@ -6,17 +6,18 @@ namespace TcpKit.Net.Host;
 /// The deadlines of all of a host's connections in one binary min-heap keyed by (deadline, order of
 /// setting), so the event loop needs a single timer per host instead of one per connection. A
 /// connection records its slot, so moving or cancelling its deadline costs O(log n) and allocates nothing.
+/// The keys sit in the heap array itself, so comparisons never touch the connections' memory.
 /// </summary>
 internal sealed class ConnectionTimers
 {
-    private HostConnection[] _heap = new HostConnection[16];
+    private Entry[] _heap = new Entry[16];
     private int _count;
     private long _nextSequence;
 
     public int Count => _count;
 
     /// <summary>The earliest deadline, or Instant.Never when no connection has one.</summary>
-    public Instant Earliest => _count == 0 ? Instant.Never : _heap[0].TimerDeadline;
+    public Instant Earliest => _count == 0 ? Instant.Never : new Instant(_heap[0].Deadline);
 
     /// <summary>Arms, moves or (with Instant.Never) cancels the deadline of <paramref name="c"/>.</summary>
     public void Set(HostConnection c, Instant deadline)
@@ -28,7 +29,7 @@ internal sealed class ConnectionTimers
         }
 
         c.TimerDeadline = deadline;
-        c.TimerSequence = _nextSequence++;
+        var e = new Entry(deadline.Nanoseconds, _nextSequence++, c);
         if (c.TimerIndex < 0)
         {
             if (_count == _heap.Length)
@@ -36,16 +37,16 @@ internal sealed class ConnectionTimers
                 Array.Resize(ref _heap, _heap.Length * 2);
             }
 
-            SiftUp(_count++, c);
+            SiftUp(_count++, e);
         }
         else
         {
             // A later key sinks, an earlier one rises; trying both is cheap and simple.
             int index = c.TimerIndex;
-            SiftUp(index, c);
+            SiftUp(index, e);
             if (c.TimerIndex == index)
             {
-                SiftDown(index, c);
+                SiftDown(index, e);
             }
         }
     }
@@ -62,11 +63,11 @@ internal sealed class ConnectionTimers
         c.TimerIndex = -1;
         int last = --_count;
         var moved = _heap[last];
-        _heap[last] = null!;
+        _heap[last] = default;
         if (index != last)
         {
             SiftUp(index, moved);
-            if (moved.TimerIndex == index)
+            if (moved.Connection.TimerIndex == index)
             {
                 SiftDown(index, moved);
             }
@@ -76,36 +77,35 @@ internal sealed class ConnectionTimers
     /// <summary>Removes and returns the connection with the earliest deadline if it is due at <paramref name="now"/>.</summary>
     public bool TryTakeDue(Instant now, out HostConnection c)
     {
-        if (_count == 0 || _heap[0].TimerDeadline > now)
+        if (_count == 0 || _heap[0].Deadline > now.Nanoseconds)
         {
             c = null!;
             return false;
         }
 
-        c = _heap[0];
+        c = _heap[0].Connection;
         Cancel(c);
         return true;
     }
 
-    private void SiftUp(int index, HostConnection c)
+    private void SiftUp(int index, in Entry c)
     {
         while (index > 0)
         {
             int parent = (index - 1) / 2;
-            var p = _heap[parent];
-            if (!Less(c, p))
+            if (!Less(c, _heap[parent]))
             {
                 break;
             }
 
-            Place(index, p);
+            Place(index, _heap[parent]);
             index = parent;
         }
 
         Place(index, c);
     }
 
-    private void SiftDown(int index, HostConnection c)
+    private void SiftDown(int index, in Entry c)
     {
         while (true)
         {
@@ -132,12 +132,14 @@ internal sealed class ConnectionTimers
         Place(index, c);
     }
 
-    private void Place(int index, HostConnection c)
+    private void Place(int index, in Entry e)
     {
-        _heap[index] = c;
-        c.TimerIndex = index;
+        _heap[index] = e;
+        e.Connection.TimerIndex = index;
     }
 
-    private static bool Less(HostConnection a, HostConnection b) =>
-        a.TimerDeadline < b.TimerDeadline || (a.TimerDeadline == b.TimerDeadline && a.TimerSequence < b.TimerSequence);
+    private static bool Less(in Entry a, in Entry b) =>
+        a.Deadline < b.Deadline || (a.Deadline == b.Deadline && a.Sequence < b.Sequence);
+
+    private readonly record struct Entry(long Deadline, long Sequence, HostConnection Connection);
 }

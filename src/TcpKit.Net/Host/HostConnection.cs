@@ -60,9 +60,6 @@ public sealed class HostConnection
     /// <summary>The deadline this connection holds in the host's timer heap (Instant.Never when none).</summary>
     internal Instant TimerDeadline { get; set; } = Instant.Never;
 
-    /// <summary>Tie-break among equal deadlines: the one set first fires first.</summary>
-    internal long TimerSequence { get; set; }
-
     /// <summary>Slot in the host's timer heap, -1 when not in it.</summary>
     internal int TimerIndex { get; set; } = -1;
 
