@@ -166,6 +166,34 @@ public sealed class HostConnection
         }
     }
 
+    /// <summary>Turns Nagle's algorithm off or on; data it held back goes out at once.</summary>
+    public void SetNoDelay(bool noDelay)
+    {
+        Tcb.NoDelay = noDelay;
+        Host.Pump(this);
+    }
+
+    /// <summary>Resizes the send buffer; a blocked writer resumes when the new size leaves room.</summary>
+    public void SetSendBufferSize(int bytes)
+    {
+        Tcb.SetSendBufferSize(bytes);
+        Host.Pump(this);
+    }
+
+    /// <summary>Resizes the receive buffer; a larger one sends a window update when worth it.</summary>
+    public void SetReceiveBufferSize(int bytes)
+    {
+        Tcb.SetReceiveBufferSize(bytes);
+        Host.Pump(this);
+    }
+
+    /// <summary>Changes the keep-alive settings of the live connection.</summary>
+    public void SetKeepalive(KeepaliveConfig keepalive)
+    {
+        Tcb.SetKeepalive(keepalive, Host.Loop.Now);
+        Host.Pump(this);
+    }
+
     /// <summary>Abortive close: RST, queued data discarded.</summary>
     public void Abort() => Host.Abort(this);
 
