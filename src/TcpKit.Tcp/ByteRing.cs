@@ -9,7 +9,7 @@ namespace TcpKit.Tcp;
 /// </summary>
 public abstract class ByteRing
 {
-    private readonly int _capacity;
+    private int _capacity;
     private byte[] _ring = [];
     private int _head;
 
@@ -17,9 +17,17 @@ public abstract class ByteRing
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _capacity = capacity;
+        Limit = capacity;
     }
 
+    /// <summary>The size of the ring now: at least <see cref="Limit"/>, more while bytes beyond it still have to be kept.</summary>
     public int Capacity => _capacity;
+
+    /// <summary>The size the user asked for (SO_SNDBUF / SO_RCVBUF); new bytes are accepted only up to it.</summary>
+    public int Limit { get; private set; }
+
+    /// <summary>Room for new bytes within <see cref="Limit"/>.</summary>
+    public int Space => Math.Max(0, Math.Min(Limit, _capacity) - Count);
 
     /// <summary>Bytes held from the head on.</summary>
     public int Count { get; protected set; }
@@ -35,6 +43,35 @@ public abstract class ByteRing
             _ring = [];
             _head = 0;
         }
+    }
+
+    /// <summary>
+    /// Sets <see cref="Limit"/>. The ring grows at once; it shrinks only as far as the first
+    /// <paramref name="inUse"/> bytes from the head allow (call again once they are consumed).
+    /// </summary>
+    protected void SetLimit(int limit, int inUse)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        Limit = limit;
+        int capacity = Math.Max(limit, inUse);
+        if (capacity == _capacity)
+        {
+            return;
+        }
+
+        if (_ring.Length != 0)
+        {
+            // Unwrap the bytes in use into a new array; the head moves to 0.
+            byte[] ring = ArrayPool<byte>.Shared.Rent(capacity);
+            int first = Math.Min(inUse, _capacity - _head);
+            _ring.AsSpan(_head, first).CopyTo(ring);
+            _ring.AsSpan(0, inUse - first).CopyTo(ring.AsSpan(first));
+            ArrayPool<byte>.Shared.Return(_ring);
+            _ring = ring;
+            _head = 0;
+        }
+
+        _capacity = capacity;
     }
 
     /// <summary>Copies <paramref name="data"/> to <paramref name="offset"/> bytes after the head, wrapping around.</summary>

@@ -30,6 +30,13 @@ public sealed class ReceiveBuffer(int capacity) : ByteRing(capacity)
         Count += count;
     }
 
+    /// <summary>
+    /// Changes the buffer size. The first <paramref name="inUse"/> bytes (readable ones plus the advertised
+    /// window, where out-of-order bytes may sit) stay addressable, so a smaller size takes effect only as
+    /// they are consumed.
+    /// </summary>
+    public void Resize(int size, int inUse) => SetLimit(size, inUse);
+
     public int Read(Span<byte> destination)
     {
         int n = Math.Min(destination.Length, Count);

@@ -9,7 +9,7 @@ public sealed class SendBuffer(int capacity) : ByteRing(capacity)
     /// <summary>Appends as much of <paramref name="data"/> as fits; returns the number of bytes taken.</summary>
     public int Write(ReadOnlySpan<byte> data)
     {
-        int n = Math.Min(data.Length, Free);
+        int n = Math.Min(data.Length, Space);
         CopyIn(Count, data[..n]);
         Count += n;
         return n;
@@ -32,4 +32,7 @@ public sealed class SendBuffer(int capacity) : ByteRing(capacity)
     public void Drop(int count) => Advance(Math.Clamp(count, 0, Count));
 
     public void Clear() => Reset();
+
+    /// <summary>Changes the buffer size; queued bytes are kept even when they exceed the new size (no new ones are taken until they fit).</summary>
+    public void Resize(int size) => SetLimit(size, Count);
 }

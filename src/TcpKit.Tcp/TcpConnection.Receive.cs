@@ -10,8 +10,8 @@ public sealed partial class TcpConnection
     public void OnSegment(in TcpHeader seg, ReadOnlySpan<byte> payload, Instant now)
     {
         _now = now;
-        Stats.SegmentsIn++;
-        Stats.BytesIn += payload.Length;
+        SegmentsInCount++;
+        BytesInCount += payload.Length;
         _cause = TransitionCause.FromSegment(new SegmentSummary(seg.Flags, seg.Seq, seg.Ack, payload.Length, seg.Window));
 
         if (seg.DestinationPort != LocalPort || (State is not (TcpState.Listen or TcpState.Closed) && seg.SourcePort != RemotePort))
@@ -36,7 +36,6 @@ public sealed partial class TcpConnection
                 break;
         }
 
-        SyncCongestionStats();
     }
 
     // 3.10.7.1: CLOSED. Data is discarded; anything but a RST is answered with a RST.
@@ -360,6 +359,11 @@ public sealed partial class TcpConnection
             int dataAcked = Math.Clamp(ack - _sendBufferSeq, 0, _sendBuffer.Count);
             _sendBuffer.Drop(dataAcked);
             _sendBuffer.Release(); // everything acknowledged: an idle connection holds no send ring
+            if (_sendBuffer.Capacity > _sendBuffer.Limit)
+            {
+                _sendBuffer.Resize(_sendBuffer.Limit); // a smaller size waited for queued bytes to be acknowledged
+            }
+
             _sendBufferSeq += dataAcked;
             SndUna = ack;
             if (_sendNext < SndUna)
@@ -383,18 +387,17 @@ public sealed partial class TcpConnection
                 }
             }
 
-            Stats.Rto = _rto.Rto;
             // Congestion control counts data bytes (RFC 5681), not the sequence numbers of SYN and FIN.
-            CongestionAction action = _cc.OnAck(new AckEvent(now, ack, dataAcked, 0, false, flightBefore, _sndMax, sample));
+            CongestionAction action = CongestionControl.OnAck(new AckEvent(now, ack, dataAcked, 0, false, flightBefore, _sndMax, sample));
             if (action != CongestionAction.None)
             {
                 _retransmitHead = true;
             }
 
-            if (_writeBlocked && _sendBuffer.Free > 0)
+            if (_writeBlocked && _sendBuffer.Space > 0)
             {
                 _writeBlocked = false;
-                _events.Enqueue(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
+                Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
             }
         }
         else if (ack == SndUna && payloadLength == 0 && (flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == SndWnd && window > 0 && _sndMax > SndUna)
@@ -402,7 +405,7 @@ public sealed partial class TcpConnection
             // A duplicate ACK in the sense of RFC 5681 section 2. Answers to zero-window probes (window 0)
             // are not: they say the window is still closed, not that a segment was lost.
             Stats.DuplicateAcksReceived++;
-            CongestionAction action = _cc.OnAck(new AckEvent(now, ack, 0, 0, true, _sndMax - SndUna, _sndMax, null));
+            CongestionAction action = CongestionControl.OnAck(new AckEvent(now, ack, 0, 0, true, _sndMax - SndUna, _sndMax, null));
             if (action == CongestionAction.FastRetransmit)
             {
                 Stats.FastRetransmits++;
@@ -463,7 +466,7 @@ public sealed partial class TcpConnection
                 RcvUp = up;
                 if (newUrgentSequence)
                 {
-                    _events.Enqueue(new TcpEvent(TcpEventKind.UrgentData, State, State, _cause, TcpError.None));
+                    Emit(new TcpEvent(TcpEventKind.UrgentData, State, State, _cause, TcpError.None));
                 }
             }
         }
@@ -519,9 +522,9 @@ public sealed partial class TcpConnection
             _recvBuffer.WriteAt(0, payload);
             _recvBuffer.Commit(payload.Length);
             RcvNxt += payload.Length;
-            if (!_reassembler.IsEmpty)
+            if (!ReassemblyEmpty)
             {
-                int more = _reassembler.TakeContiguous(RcvNxt);
+                int more = _reassembler!.TakeContiguous(RcvNxt);
                 if (more > 0)
                 {
                     _recvBuffer.Commit(more);
@@ -558,7 +561,7 @@ public sealed partial class TcpConnection
         // Out of order: store it in place (it lies within the advertised window, hence within free space).
         Stats.OutOfOrderSegments++;
         _ackNow = true; // RFC 5681 section 4.2: an immediate duplicate ACK.
-        if (!_reassembler.TryAdd(dataSeq, dataSeq + payload.Length))
+        if (!(_reassembler ??= new Reassembler(_config.MaxReassemblyRanges)).TryAdd(dataSeq, dataSeq + payload.Length))
         {
             Stats.Drop(DropReason.ReassemblyFull);
             return;
@@ -619,7 +622,6 @@ public sealed partial class TcpConnection
         _rttTiming = false;
         TimeSpan sample = now - _rttStart;
         _rto.OnSample(sample);
-        Stats.Rto = _rto.Rto;
         return sample;
     }
 
@@ -650,7 +652,7 @@ public sealed partial class TcpConnection
 
     private void OpenReceiveWindow()
     {
-        _rcvEdge = RcvNxt + Math.Min(_recvBuffer.Free, 65535);
+        _rcvEdge = RcvNxt + Math.Min(_recvBuffer.Space, 65535);
         RcvUp = RcvNxt;
     }
 
@@ -659,7 +661,7 @@ public sealed partial class TcpConnection
     {
         _timers.CancelAll();
         _sendBuffer.Clear();
-        _reassembler.Clear();
+        _reassembler?.Clear();
         _controlCount = 0;
         RemotePort = 0;
         Irs = default;

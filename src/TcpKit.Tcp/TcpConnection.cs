@@ -17,13 +17,17 @@ public sealed partial class TcpConnection
     private readonly TcpConfig _config;
     private readonly SendBuffer _sendBuffer;
     private readonly ReceiveBuffer _recvBuffer;
-    private readonly Reassembler _reassembler;
     private readonly RtoEstimator _rto;
-    private readonly Queue<TcpEvent> _events = new();
+    // Out-of-order bookkeeping, created by the first out-of-order segment.
+    private Reassembler? _reassembler;
+    // Events not yet polled: a queue borrowed from EventQueuePool while there are any, so an idle
+    // connection holds none and opening and closing connections allocates none.
+    private Queue<TcpEvent>? _events;
     // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
     private TcpHeader[]? _control;
     private int _controlCount;
-    private ICongestionControl _cc;
+    private ICongestionControl? _cc;
+    private TcpStats? _stats;
     private TimerSet _timers = TimerSet.Create();
     private TransitionCause _cause;
     private Instant _now;
@@ -73,6 +77,10 @@ public sealed partial class TcpConnection
     private bool _readableSignalled;
     private bool _writeBlocked;
 
+    // Options the user may change on a live connection (socket options); they start from the config.
+    private KeepaliveConfig _keepalive;
+    private bool _noDelay;
+
     // CLOSE (not a half-close) was called: data arriving now can never be read (RFC 1122 4.2.2.13).
     private bool _closeCalled;
 
@@ -81,6 +89,8 @@ public sealed partial class TcpConnection
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         _config = config;
+        _keepalive = config.Keepalive;
+        _noDelay = config.NoDelay;
         LocalPort = localPort;
         RemotePort = remotePort;
         Iss = iss;
@@ -90,13 +100,9 @@ public sealed partial class TcpConnection
         _sendBufferSeq = iss + 1;
         _sendBuffer = new SendBuffer(config.SendBufferSize);
         _recvBuffer = new ReceiveBuffer(config.ReceiveBufferSize);
-        _reassembler = new Reassembler(config.MaxReassemblyRanges);
         _rto = new RtoEstimator(config.InitialRto, config.MinRto, config.MaxRto);
         _negotiated = _negotiated with { PeerMss = config.DefaultPeerMss };
-        _cc = config.CongestionControl(config, config.DefaultPeerMss);
         _rcvMssEstimate = Math.Min(config.Mss, config.DefaultPeerMss);
-        Stats.Rto = _rto.Rto;
-        SyncCongestionStats();
     }
 
     /// <summary>Active OPEN (RFC 9293 section 3.10.1): enters SYN-SENT; the SYN comes out of the next poll.</summary>
@@ -179,7 +185,7 @@ public sealed partial class TcpConnection
 
     public int BytesAvailable => _recvBuffer.Count;
 
-    public int SendBufferFree => _sendBuffer.Free;
+    public int SendBufferFree => _sendBuffer.Space;
 
     /// <summary>Bytes queued for sending or awaiting acknowledgement.</summary>
     public int SendBufferCount => _sendBuffer.Count;
@@ -193,9 +199,21 @@ public sealed partial class TcpConnection
     /// <summary>Why the connection closed (None while open or after an orderly close).</summary>
     public TcpError Error { get; private set; }
 
-    public TcpStats Stats { get; } = new();
+    public TcpStats Stats => _stats ??= new TcpStats(this);
 
-    public ICongestionControl CongestionControl => _cc;
+    /// <summary>
+    /// The congestion controller. It is created when the connection is established (the send MSS is known
+    /// then); asked for earlier, one is made from the defaults and replaced at establishment.
+    /// </summary>
+    public ICongestionControl CongestionControl => _cc ??= _config.CongestionControl(_config, EffectiveSendMss);
+
+    internal long SegmentsInCount { get; private set; }
+
+    internal long SegmentsOutCount { get; private set; }
+
+    internal long BytesInCount { get; private set; }
+
+    internal long BytesOutCount { get; private set; }
 
     public RtoEstimator RtoEstimator => _rto;
 
@@ -211,7 +229,28 @@ public sealed partial class TcpConnection
 
     private bool FinAcked => _finQueued && SndUna > FinSeq;
 
-    public bool TryPollEvent(out TcpEvent e) => _events.TryDequeue(out e);
+    public bool TryPollEvent(out TcpEvent e)
+    {
+        var events = _events;
+        if (events is null)
+        {
+            e = default;
+            return false;
+        }
+
+        e = events.Dequeue();
+        if (events.Count == 0)
+        {
+            _events = null;
+            EventQueuePool.Return(events);
+        }
+
+        return true;
+    }
+
+    private void Emit(in TcpEvent e) => (_events ??= EventQueuePool.Rent()).Enqueue(e);
+
+    private bool ReassemblyEmpty => _reassembler is null || _reassembler.IsEmpty;
 
     /// <summary>
     /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that the host may
@@ -222,10 +261,101 @@ public sealed partial class TcpConnection
     public bool AcceptsNewSynInTimeWait(in TcpHeader seg) =>
         State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > RcvNxt;
 
+    /// <summary>
+    /// Deletes this TCB in TIME-WAIT because the host hands <paramref name="syn"/> (for which
+    /// <see cref="AcceptsNewSynInTimeWait"/> holds) to a new connection (MAY-2, RFC 1122 4.2.2.13): CLOSED
+    /// with no error, since both FINs were already exchanged. Nothing is sent.
+    /// </summary>
+    public void EndTimeWaitForNewSyn(in TcpHeader syn)
+    {
+        if (!AcceptsNewSynInTimeWait(syn))
+        {
+            throw new InvalidOperationException("Only a new SYN above RCV.NXT may end TIME-WAIT early.");
+        }
+
+        _cause = TransitionCause.FromSegment(new SegmentSummary(syn.Flags, syn.Seq, syn.Ack, 0, syn.Window));
+        Terminate(TcpError.None);
+    }
+
     /// <summary>For logs and debuggers: state, ports and the sequence variables relative to ISS/IRS.</summary>
     public override string ToString() =>
         $"{State.ToRfcName()} {LocalPort}->{RemotePort} SND.UNA={SndUna.RelativeTo(Iss)} SND.NXT={SndNxt.RelativeTo(Iss)} " +
-        $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={_cc.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
+        $"SND.WND={SndWnd} RCV.NXT={RcvNxt.RelativeTo(Irs)} RCV.WND={RcvWnd} cwnd={CongestionControl.Cwnd} rto={_rto.Rto.TotalMilliseconds}ms";
+
+    // ---- options on a live connection (socket options) ------------------------------------------------
+
+    /// <summary>
+    /// Nagle's algorithm off (RFC 9293 section 3.7.4, MUST-17 lets the application disable it). Turning it
+    /// off releases data Nagle was holding back: the next poll sends it.
+    /// </summary>
+    public bool NoDelay
+    {
+        get => _noDelay;
+        set => _noDelay = value;
+    }
+
+    /// <summary>The send buffer size (SO_SNDBUF).</summary>
+    public int SendBufferSize => _sendBuffer.Limit;
+
+    /// <summary>The receive buffer size (SO_RCVBUF); the advertised window comes from its free space.</summary>
+    public int ReceiveBufferSize => _recvBuffer.Limit;
+
+    /// <summary>Keep-alive settings in effect (RFC 1122 4.2.3.6).</summary>
+    public KeepaliveConfig Keepalive => _keepalive;
+
+    /// <summary>
+    /// Resizes the send buffer. Queued data is never dropped: a buffer smaller than what is queued takes
+    /// no new data until acknowledgements bring the queue below the new size. A blocked writer is told
+    /// when the new size leaves room.
+    /// </summary>
+    public void SetSendBufferSize(int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
+        _sendBuffer.Resize(bytes);
+        if (_writeBlocked && _sendBuffer.Space > 0 && CanSend)
+        {
+            _writeBlocked = false;
+            Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
+        }
+    }
+
+    /// <summary>
+    /// Resizes the receive buffer. A larger buffer opens the window: a window update goes out when the
+    /// window grows enough to be worth one (3.8.6.2.2). A smaller one never moves the right edge of the
+    /// window already offered to the left (RFC 9293 3.8.6: a receiver SHOULD NOT shrink the window, SHLD-14):
+    /// the window closes only as data arrives, and the buffer shrinks once the bytes it still has to hold are read.
+    /// </summary>
+    public void SetReceiveBufferSize(int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
+        _recvBuffer.Resize(bytes, ReceiveBytesInUse);
+        if (IsSynchronized && State is not TcpState.TimeWait && !_finReceived && WindowUpdateWorthSending())
+        {
+            _ackNow = true;
+        }
+    }
+
+    /// <summary>
+    /// Changes the keep-alive settings. Enabling (or changing) them on an established connection starts the
+    /// idle period from <paramref name="now"/>; disabling them stops the probes.
+    /// </summary>
+    public void SetKeepalive(KeepaliveConfig keepalive, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(keepalive);
+        if (keepalive.Enabled && (keepalive.Idle <= TimeSpan.Zero || keepalive.Interval <= TimeSpan.Zero || keepalive.Count < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(keepalive), "Keepalive needs positive Idle, Interval and Count.");
+        }
+
+        _keepalive = keepalive;
+        _now = now;
+        _sendKeepalive = false;
+        _timers.Cancel(TimerKind.Keepalive);
+        RestartKeepalive(now);
+    }
+
+    /// <summary>Bytes of the receive ring that must stay where they are: readable ones and the window offered beyond them.</summary>
+    private int ReceiveBytesInUse => _recvBuffer.Count + (IsSynchronized ? RcvWnd : 0);
 
     // ---- user calls (RFC 9293 section 3.10) -------------------------------------------------------
 
@@ -251,7 +381,12 @@ public sealed partial class TcpConnection
     {
         int n = _recvBuffer.Read(destination);
         _readableSignalled = false;
-        if (_recvBuffer.Count == 0 && _reassembler.IsEmpty)
+        if (_recvBuffer.Capacity > _recvBuffer.Limit)
+        {
+            _recvBuffer.Resize(_recvBuffer.Limit, ReceiveBytesInUse); // a smaller size waited for these bytes to be read
+        }
+
+        if (_recvBuffer.Count == 0 && ReassemblyEmpty)
         {
             // An idle connection holds no receive ring; the next segment rents one again.
             _recvBuffer.Release();
@@ -406,7 +541,6 @@ public sealed partial class TcpConnection
             OnKeepaliveTimer(now);
         }
 
-        SyncCongestionStats();
     }
 
     private void OnRetransmissionTimeout()
@@ -428,7 +562,6 @@ public sealed partial class TcpConnection
             _synPending = true;
             _synIsRetransmission = true;
             _synRetransmitted = true;
-            Stats.Rto = _rto.Rto;
             return;
         }
 
@@ -458,9 +591,8 @@ public sealed partial class TcpConnection
 
         _retries++;
         SignalR1();
-        _cc.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
+        CongestionControl.OnRetransmissionTimeout(_sndMax - SndUna, _sndMax);
         _rto.Backoff(); // RFC 6298 (5.5)
-        Stats.Rto = _rto.Rto;
         _sendNext = SndUna; // go back: resend from the first unacknowledged byte (RFC 6298 (5.4)).
         _retransmitHead = false;
     }
@@ -469,14 +601,14 @@ public sealed partial class TcpConnection
     {
         if (_retries == _config.R1Retries)
         {
-            _events.Enqueue(new TcpEvent(TcpEventKind.ExcessiveRetransmissions, State, State, _cause, TcpError.None));
+            Emit(new TcpEvent(TcpEventKind.ExcessiveRetransmissions, State, State, _cause, TcpError.None));
         }
     }
 
     private void OnKeepaliveTimer(Instant now)
     {
         _timers.Cancel(TimerKind.Keepalive);
-        if (State is not (TcpState.Established or TcpState.CloseWait) || !_config.Keepalive.Enabled)
+        if (State is not (TcpState.Established or TcpState.CloseWait) || !_keepalive.Enabled)
         {
             return;
         }
@@ -484,11 +616,11 @@ public sealed partial class TcpConnection
         // Only probe an idle connection: with data outstanding the retransmission timer decides.
         if (_sndMax != SndUna || _sendBuffer.Count > _sendNext - _sendBufferSeq)
         {
-            _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
+            _timers.Set(TimerKind.Keepalive, now + _keepalive.Idle);
             return;
         }
 
-        if (_keepaliveProbes >= _config.Keepalive.Count)
+        if (_keepaliveProbes >= _keepalive.Count)
         {
             Terminate(TcpError.TimedOut);
             return;
@@ -496,15 +628,15 @@ public sealed partial class TcpConnection
 
         _keepaliveProbes++;
         _sendKeepalive = true;
-        _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Interval);
+        _timers.Set(TimerKind.Keepalive, now + _keepalive.Interval);
     }
 
     private void RestartKeepalive(Instant now)
     {
         _keepaliveProbes = 0;
-        if (_config.Keepalive.Enabled && State is TcpState.Established or TcpState.CloseWait)
+        if (_keepalive.Enabled && State is TcpState.Established or TcpState.CloseWait)
         {
-            _timers.Set(TimerKind.Keepalive, now + _config.Keepalive.Idle);
+            _timers.Set(TimerKind.Keepalive, now + _keepalive.Idle);
         }
     }
 
@@ -546,7 +678,6 @@ public sealed partial class TcpConnection
             UpdatePersistTimer(now);
         }
 
-        SyncCongestionStats();
         return sent;
     }
 
@@ -558,8 +689,8 @@ public sealed partial class TcpConnection
 
     private void CountOut(int payloadLength)
     {
-        Stats.SegmentsOut++;
-        Stats.BytesOut += payloadLength;
+        SegmentsOutCount++;
+        BytesOutCount += payloadLength;
     }
 
     private bool TryPollSyn(Instant now, bool withAck, out TcpHeader header)
@@ -674,7 +805,7 @@ public sealed partial class TcpConnection
         }
 
         bool retransmitting = _sendNext < _sndMax;
-        int window = Math.Min(SndWnd, _cc.Cwnd);
+        int window = Math.Min(SndWnd, CongestionControl.Cwnd);
         int usable = Math.Max(0, (SndUna + window) - _sendNext);
         int len = Math.Max(0, Math.Min(Math.Min(available, usable), mss));
         // The FIN occupies a sequence number, so it needs room in the peer's window (not in cwnd), as in Linux.
@@ -692,7 +823,7 @@ public sealed partial class TcpConnection
         if (!retransmitting && SndUna == _sndMax && _lastSendTime != default && now - _lastSendTime > _rto.Rto)
         {
             // RFC 5681 section 4.1: restart from the initial window after an idle period.
-            _cc.OnIdleRestart();
+            CongestionControl.OnIdleRestart();
         }
 
         _persistForce = false;
@@ -717,7 +848,7 @@ public sealed partial class TcpConnection
         }
 
         bool idle = _sendNext == SndUna && _sndMax == SndUna;
-        bool nagleAllows = _config.NoDelay || idle;
+        bool nagleAllows = _noDelay || idle;
         if (len == available && nagleAllows)
         {
             return true; // All queued data is pushed and can go now.
@@ -789,7 +920,6 @@ public sealed partial class TcpConnection
         if (!_timers.IsArmed(TimerKind.Retransmission))
         {
             _timers.Set(TimerKind.Retransmission, now + _rto.Rto); // RFC 6298 (5.1)
-            Stats.Rto = _rto.Rto;
         }
 
         if (_config.UserTimeout is TimeSpan ut && !_timers.IsArmed(TimerKind.UserTimeout))
@@ -827,11 +957,11 @@ public sealed partial class TcpConnection
         int maxWindow = 65535 << shift;
         if (State == TcpState.SynSent)
         {
-            return (ushort)Math.Min(_recvBuffer.Free, 65535);
+            return (ushort)Math.Min(_recvBuffer.Space, 65535);
         }
 
         int current = RcvWnd;
-        int candidate = Math.Min(_recvBuffer.Free, maxWindow);
+        int candidate = Math.Min(_recvBuffer.Space, maxWindow);
         if (candidate > current && candidate - current >= ReceiveSwsThreshold)
         {
             _rcvEdge = RcvNxt + candidate;
@@ -841,7 +971,7 @@ public sealed partial class TcpConnection
         return (ushort)Math.Min(current >> shift, 65535);
     }
 
-    private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Capacity / 2, _config.Mss));
+    private int ReceiveSwsThreshold => Math.Max(1, Math.Min(_recvBuffer.Limit / 2, _config.Mss));
 
     /// <summary>
     /// A pure window update after a read is worth a segment when the window may move by the SWS threshold
@@ -850,7 +980,7 @@ public sealed partial class TcpConnection
     /// </summary>
     private bool WindowUpdateWorthSending()
     {
-        int candidate = Math.Min(_recvBuffer.Free, 65535 << _negotiated.ReceiveWindowShift);
+        int candidate = Math.Min(_recvBuffer.Space, 65535 << _negotiated.ReceiveWindowShift);
         int current = RcvWnd;
         return candidate - current >= ReceiveSwsThreshold && candidate >= 2 * current;
     }
@@ -899,7 +1029,7 @@ public sealed partial class TcpConnection
         }
 
         State = next;
-        _events.Enqueue(new TcpEvent(TcpEventKind.StateChanged, old, next, _cause, TcpError.None));
+        Emit(new TcpEvent(TcpEventKind.StateChanged, old, next, _cause, TcpError.None));
         if (next == TcpState.TimeWait)
         {
             // 3.10.7.4 eighth step: turn off the other timers, start the 2 MSL timer.
@@ -909,7 +1039,7 @@ public sealed partial class TcpConnection
         else if (next == TcpState.Closed)
         {
             _timers.CancelAll();
-            _events.Enqueue(new TcpEvent(TcpEventKind.Closed, old, next, _cause, Error));
+            Emit(new TcpEvent(TcpEventKind.Closed, old, next, _cause, Error));
         }
     }
 
@@ -919,7 +1049,7 @@ public sealed partial class TcpConnection
         // Nothing more will be sent; return the rings to the pool (the receive ring only once read empty).
         _sendBuffer.Clear();
         _sendBuffer.Release();
-        _reassembler.Clear();
+        _reassembler?.Clear();
         _recvBuffer.Release();
         _ackNow = false;
         _sendKeepalive = false;
@@ -934,7 +1064,6 @@ public sealed partial class TcpConnection
         if (_synRetransmitted)
         {
             _rto.FallBackAfterSynTimeout();
-            Stats.Rto = _rto.Rto;
         }
 
         _retries = 0;
@@ -942,9 +1071,9 @@ public sealed partial class TcpConnection
         _cc = _config.CongestionControl(_synRetransmitted ? _config with { InitialWindowSegments = 1 } : _config, EffectiveSendMss);
         SetState(TcpState.Established);
         RestartKeepalive(now);
-        if (_sendBuffer.Free > 0)
+        if (_sendBuffer.Space > 0)
         {
-            _events.Enqueue(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
+            Emit(new TcpEvent(TcpEventKind.Writable, State, State, _cause, TcpError.None));
         }
 
         if (_finQueued)
@@ -958,16 +1087,8 @@ public sealed partial class TcpConnection
         if (!_readableSignalled)
         {
             _readableSignalled = true;
-            _events.Enqueue(new TcpEvent(TcpEventKind.DataReadable, State, State, _cause, TcpError.None));
+            Emit(new TcpEvent(TcpEventKind.DataReadable, State, State, _cause, TcpError.None));
         }
-    }
-
-    private void SyncCongestionStats()
-    {
-        Stats.Cwnd = _cc.Cwnd;
-        Stats.Ssthresh = _cc.Ssthresh;
-        Stats.Srtt = _rto.Srtt;
-        Stats.RttVar = _rto.RttVar;
     }
 
     /// <summary>

@@ -31,21 +31,30 @@ public enum DropReason : byte
     WrongPort,
 }
 
-/// <summary>Counters of one connection. Cheap to read at any time; updated in place by the engine.</summary>
+/// <summary>
+/// Counters of one connection. Cheap to read at any time. The four per-segment counters live in the
+/// connection itself; the rarer ones (retransmissions, probes, drops...) are kept here, and this object is
+/// only created when one of them first moves or someone reads the statistics, so an idle connection
+/// pays nothing for them. RTT, RTO and congestion values are read live from the estimator and controller.
+/// </summary>
 public sealed class TcpStats
 {
     private static readonly int DropReasons = Enum.GetValues<DropReason>().Length;
 
-    // Allocated at the first drop: an idle connection should cost as little memory as possible.
+    private readonly TcpConnection _owner;
+
+    // Allocated at the first drop.
     private long[]? _drops;
 
-    public long SegmentsIn { get; internal set; }
+    internal TcpStats(TcpConnection owner) => _owner = owner;
 
-    public long SegmentsOut { get; internal set; }
+    public long SegmentsIn => _owner.SegmentsInCount;
 
-    public long BytesIn { get; internal set; }
+    public long SegmentsOut => _owner.SegmentsOutCount;
 
-    public long BytesOut { get; internal set; }
+    public long BytesIn => _owner.BytesInCount;
+
+    public long BytesOut => _owner.BytesOutCount;
 
     /// <summary>Segments sent again (RTO, fast retransmit, SYN/FIN retransmission).</summary>
     public long Retransmissions { get; internal set; }
@@ -73,15 +82,16 @@ public sealed class TcpStats
 
     public long OutOfOrderSegments { get; internal set; }
 
-    public TimeSpan? Srtt { get; internal set; }
+    public TimeSpan? Srtt => _owner.RtoEstimator.Srtt;
 
-    public TimeSpan? RttVar { get; internal set; }
+    public TimeSpan? RttVar => _owner.RtoEstimator.RttVar;
 
-    public TimeSpan Rto { get; internal set; }
+    /// <summary>The retransmission timeout the next timer would be armed with (backoff included).</summary>
+    public TimeSpan Rto => _owner.RtoEstimator.Rto;
 
-    public int Cwnd { get; internal set; }
+    public int Cwnd => _owner.CongestionControl.Cwnd;
 
-    public int Ssthresh { get; internal set; }
+    public int Ssthresh => _owner.CongestionControl.Ssthresh;
 
     public long Drops(DropReason reason) => _drops is null ? 0 : _drops[(int)reason];
 

@@ -6,8 +6,8 @@ using TcpKit.Wire.Tcp;
 namespace TcpKit.Net.Host;
 
 /// <summary>
-/// One connection inside a <see cref="TcpHost"/>: the engine's TCB plus its 4-tuple, its timer and the
-/// tasks waiting on it. All members run on the host's event loop.
+/// One connection inside a <see cref="TcpHost"/>: the engine's TCB plus its 4-tuple, its place in the
+/// host's timer heap and the tasks waiting on it. All members run on the host's event loop.
 /// </summary>
 public sealed class HostConnection
 {
@@ -16,13 +16,13 @@ public sealed class HostConnection
     private TaskCompletionSource? _writeWaiter;
     private TaskCompletionSource? _closed; // created only when someone waits for the close
 
-    internal HostConnection(TcpHost host, FlowKey key, TcpConnection tcb, HostListener? listener)
+    internal HostConnection(TcpHost host, FlowKey key, int hash, TcpConnection tcb, HostListener? listener)
     {
         Host = host;
         Key = key;
+        Hash = hash;
         Tcb = tcb;
         Listener = listener;
-        Timer = host.Loop.CreateTimer(() => host.OnConnectionTimer(this));
     }
 
     public TcpHost Host { get; }
@@ -54,10 +54,14 @@ public sealed class HostConnection
 
     internal HostListener? Listener { get; set; }
 
-    internal ILoopTimer Timer { get; }
+    /// <summary>The hash of <see cref="Key"/> in the host's connection table.</summary>
+    internal int Hash { get; }
 
-    /// <summary>The deadline <see cref="Timer"/> is armed for (Instant.Never when disarmed).</summary>
+    /// <summary>The deadline this connection holds in the host's timer heap (Instant.Never when none).</summary>
     internal Instant TimerDeadline { get; set; } = Instant.Never;
+
+    /// <summary>Slot in the host's timer heap, -1 when not in it.</summary>
+    internal int TimerIndex { get; set; } = -1;
 
     internal bool Pumping { get; set; }
 
@@ -77,7 +81,7 @@ public sealed class HostConnection
         }
 
         _connectWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return WithCancellation(_connectWaiter.Task, () => Host.Abort(this), ct);
+        return ct.CanBeCanceled ? WithCancellation(_connectWaiter.Task, () => Host.Abort(this), ct) : _connectWaiter.Task;
     }
 
     /// <summary>Reads in-order bytes; 0 at end of stream; throws when the connection was reset.</summary>
@@ -162,6 +166,34 @@ public sealed class HostConnection
         }
     }
 
+    /// <summary>Turns Nagle's algorithm off or on; data it held back goes out at once.</summary>
+    public void SetNoDelay(bool noDelay)
+    {
+        Tcb.NoDelay = noDelay;
+        Host.Pump(this);
+    }
+
+    /// <summary>Resizes the send buffer; a blocked writer resumes when the new size leaves room.</summary>
+    public void SetSendBufferSize(int bytes)
+    {
+        Tcb.SetSendBufferSize(bytes);
+        Host.Pump(this);
+    }
+
+    /// <summary>Resizes the receive buffer; a larger one sends a window update when worth it.</summary>
+    public void SetReceiveBufferSize(int bytes)
+    {
+        Tcb.SetReceiveBufferSize(bytes);
+        Host.Pump(this);
+    }
+
+    /// <summary>Changes the keep-alive settings of the live connection.</summary>
+    public void SetKeepalive(KeepaliveConfig keepalive)
+    {
+        Tcb.SetKeepalive(keepalive, Host.Loop.Now);
+        Host.Pump(this);
+    }
+
     /// <summary>Abortive close: RST, queued data discarded.</summary>
     public void Abort() => Host.Abort(this);
 
@@ -184,8 +216,13 @@ public sealed class HostConnection
                 Complete(ref _connectWaiter);
                 break;
             case TcpEventKind.Closed:
-                var error = e.Error;
-                Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
+                if (_connectWaiter is not null)
+                {
+                    // Only built when someone waits: an exception (and its message) per close would be wasted.
+                    var error = e.Error;
+                    Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
+                }
+
                 Complete(ref _readWaiter);
                 Complete(ref _writeWaiter);
                 _closed?.TrySetResult();

@@ -34,7 +34,9 @@ public interface IEventLoop : IClock
 public sealed class SimulatedEventLoop : IEventLoop
 {
     private readonly LoopContext _context;
-    private readonly Queue<Action> _posted = new();
+    // Posted work: an Action, or a SynchronizationContext callback and its state (stored as they are, so
+    // resuming an await allocates no closure).
+    private readonly Queue<(SendOrPostCallback? Callback, object? State)> _posted = new();
     private readonly SimTimer _drain;
 
     public SimulatedEventLoop(SimulatedNetwork network)
@@ -58,7 +60,13 @@ public sealed class SimulatedEventLoop : IEventLoop
     /// </summary>
     public void Post(Action action)
     {
-        _posted.Enqueue(action);
+        ArgumentNullException.ThrowIfNull(action);
+        Enqueue(null, action);
+    }
+
+    private void Enqueue(SendOrPostCallback? callback, object? state)
+    {
+        _posted.Enqueue((callback, state));
         if (!_drain.IsArmed)
         {
             _drain.Set(Network.Now);
@@ -70,9 +78,16 @@ public sealed class SimulatedEventLoop : IEventLoop
         // Work posted while draining runs in this same pass, in order.
         try
         {
-            while (_posted.TryDequeue(out var action))
+            while (_posted.TryDequeue(out var work))
             {
-                action();
+                if (work.Callback is { } callback)
+                {
+                    callback(work.State);
+                }
+                else
+                {
+                    ((Action)work.State!)();
+                }
             }
         }
         finally
@@ -144,7 +159,11 @@ public sealed class SimulatedEventLoop : IEventLoop
 
     private sealed class LoopContext(SimulatedEventLoop loop) : SynchronizationContext
     {
-        public override void Post(SendOrPostCallback d, object? state) => loop.Post(() => d(state));
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            ArgumentNullException.ThrowIfNull(d);
+            loop.Enqueue(d, state);
+        }
 
         public override void Send(SendOrPostCallback d, object? state) => d(state);
 

@@ -25,7 +25,11 @@ public sealed class TcpHost : ILinkReceiver
     private readonly ILink _link;
     private readonly IsnGenerator _isn;
     private readonly List<IpAddress> _addresses = [];
-    private readonly Dictionary<FlowKey, HostConnection> _connections = [];
+    private readonly ConnectionTable _connections;
+    private readonly ConnectionTimers _timers = new();
+    private readonly ILoopTimer _timer;
+    private Instant _timerArmedFor = Instant.Never;
+    private bool _firingTimers;
     private readonly Dictionary<ushort, HostListener> _listeners = [];
     private readonly byte[] _payload = new byte[65536];
     private readonly byte[] _packet = new byte[65536 + 120];
@@ -53,6 +57,11 @@ public sealed class TcpHost : ILinkReceiver
         BinaryPrimitives.WriteUInt64LittleEndian(key[8..], (nameHash * 0xBF58476D1CE4E5B9UL) ^ seed);
         _isn = new IsnGenerator(key);
         _nextEphemeral = EphemeralFirst + (int)((seed ^ nameHash) % (EphemeralLast - EphemeralFirst + 1));
+        // The demultiplexing table's hash key comes from the same seed, so a run replays exactly (the same
+        // caveat as the ISN key: a host that must resist a peer knowing its name and seed needs a random seed).
+        _connections = new ConnectionTable((seed * 0x9E3779B97F4A7C15UL) ^ (nameHash * 0xD6E8FEB86659FD93UL) ^ 0x243F6A8885A308D3UL);
+        // One loop timer for the whole host, armed for the earliest deadline of any connection.
+        _timer = loop.CreateTimer(OnTimers);
         link.SetReceiver(this);
     }
 
@@ -73,7 +82,8 @@ public sealed class TcpHost : ILinkReceiver
     /// <summary>A passive open completed its handshake but the listener was stopped meanwhile.</summary>
     public int ConnectionCount => _connections.Count;
 
-    public IEnumerable<HostConnection> Connections => _connections.Values;
+    /// <summary>A snapshot of the host's connections.</summary>
+    public IEnumerable<HostConnection> Connections => _connections;
 
     public void AddAddress(IpAddress address) => _addresses.Add(address);
 
@@ -119,15 +129,19 @@ public sealed class TcpHost : ILinkReceiver
         listener.AcceptWaiters.Enqueue(waiter);
         if (ct.CanBeCanceled)
         {
-            ct.Register(() => waiter.TrySetCanceled(ct));
+            CancelOnRequest(waiter, ct);
         }
 
         return waiter.Task;
     }
 
+    // Apart from AcceptAsync so that its closure is only allocated when a token can cancel.
+    private static void CancelOnRequest(TaskCompletionSource<HostConnection> waiter, CancellationToken ct) =>
+        ct.Register(() => waiter.TrySetCanceled(ct));
+
     internal HostConnection Connect(IpAddress remote, ushort remotePort, TcpConfig config, IpAddress? local = null)
     {
-        var localAddress = local ?? _addresses.FirstOrDefault(a => a.Version == remote.Version);
+        var localAddress = local ?? FirstAddressOfVersion(remote.Version);
         if (localAddress.Version != remote.Version)
         {
             throw new SocketException((int)SocketError.AddressFamilyNotSupported);
@@ -137,8 +151,8 @@ public sealed class TcpHost : ILinkReceiver
         var key = new FlowKey(localAddress, localPort, remote, remotePort);
         var iss = Isn(key);
         var tcb = TcpConnection.Connect(ConfigFor(config, remote), localPort, remotePort, iss, Loop.Now);
-        var conn = new HostConnection(this, key, tcb, null);
-        _connections.Add(key, conn);
+        var conn = new HostConnection(this, key, _connections.Hash(key), tcb, null);
+        _connections.Add(conn);
         Pump(conn);
         return conn;
     }
@@ -234,16 +248,35 @@ public sealed class TcpHost : ILinkReceiver
 
         var header = seg.ToHeader();
         var key = new FlowKey(dst, header.DestinationPort, src, header.SourcePort);
-        if (_connections.TryGetValue(key, out var conn))
+        int hash = _connections.Hash(key);
+        bool isSyn = (header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn;
+        HostListener? listener = null;
+        bool listening = isSyn
+            && _listeners.TryGetValue(header.DestinationPort, out listener)
+            && (listener.LocalAddress is null || listener.LocalAddress == dst);
+        if (_connections.TryGetValue(key, hash, out var conn))
         {
-            conn.Tcb.OnSegment(header, seg.Payload, now);
+            if (!(listening && conn.Tcb.AcceptsNewSynInTimeWait(header)))
+            {
+                conn.Tcb.OnSegment(header, seg.Payload, now);
+                Pump(conn);
+                return;
+            }
+
+            if (listener!.IsFull)
+            {
+                // The old connection keeps its TIME-WAIT; the peer retransmits the SYN.
+                Counters.Drop(HostDropReason.ListenQueueFull);
+                return;
+            }
+
+            // MAY-2 (RFC 1122 4.2.2.13), as Linux does: a new SYN whose sequence number lies above RCV.NXT
+            // may reopen a 4-tuple that waits in TIME-WAIT; the old TCB goes and the listener takes the SYN.
+            conn.Tcb.EndTimeWaitForNewSyn(header);
             Pump(conn);
-            return;
         }
 
-        if ((header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn
-            && _listeners.TryGetValue(header.DestinationPort, out var listener)
-            && (listener.LocalAddress is null || listener.LocalAddress == dst))
+        if (listening && listener is not null)
         {
             if (listener.IsFull)
             {
@@ -253,8 +286,8 @@ public sealed class TcpHost : ILinkReceiver
             }
 
             var tcb = TcpConnection.Listen(ConfigFor(listener.Config, src), header.DestinationPort, Isn(key));
-            conn = new HostConnection(this, key, tcb, listener);
-            _connections.Add(key, conn);
+            conn = new HostConnection(this, key, hash, tcb, listener);
+            _connections.Add(conn);
             listener.SynQueueCount++;
             tcb.OnSegment(header, seg.Payload, now);
             Pump(conn);
@@ -272,11 +305,41 @@ public sealed class TcpHost : ILinkReceiver
 
     // ---- pump: engine output -> link, events -> waiters, timer ----------------------------------------
 
-    internal void OnConnectionTimer(HostConnection conn)
+    /// <summary>The host's timer: runs every connection whose deadline has come, earliest first.</summary>
+    private void OnTimers()
     {
-        conn.TimerDeadline = Instant.Never; // it fired: disarmed
-        conn.Tcb.OnTimer(Loop.Now);
-        Pump(conn);
+        _timerArmedFor = Instant.Never; // it fired: disarmed
+        _firingTimers = true;
+        try
+        {
+            var now = Loop.Now;
+            while (_timers.TryTakeDue(now, out var conn))
+            {
+                conn.Tcb.OnTimer(now);
+                Pump(conn);
+            }
+        }
+        finally
+        {
+            _firingTimers = false;
+            ArmHostTimer();
+        }
+    }
+
+    /// <summary>Keeps the loop timer on the earliest connection deadline; moving it costs a heap operation, so only when it changed.</summary>
+    private void ArmHostTimer()
+    {
+        if (_firingTimers)
+        {
+            return;
+        }
+
+        var earliest = _timers.Earliest;
+        if (earliest != _timerArmedFor)
+        {
+            _timerArmedFor = earliest;
+            _timer.Set(earliest);
+        }
     }
 
     /// <summary>Sends what the engine has to send, delivers its events and re-arms its timer.</summary>
@@ -309,14 +372,15 @@ public sealed class TcpHost : ILinkReceiver
 
             if (conn.Tcb.State == TcpState.Closed)
             {
-                conn.Timer.Cancel();
-                _connections.Remove(conn.Key);
+                _timers.Cancel(conn);
+                _connections.Remove(conn);
+                ArmHostTimer();
             }
             else if (conn.TimerDeadline != conn.Tcb.NextDeadline)
             {
                 // Re-arming costs a heap operation; most segments leave the deadline where it was.
-                conn.TimerDeadline = conn.Tcb.NextDeadline;
-                conn.Timer.Set(conn.TimerDeadline);
+                _timers.Set(conn, conn.Tcb.NextDeadline);
+                ArmHostTimer();
             }
         }
         finally
@@ -402,6 +466,19 @@ public sealed class TcpHost : ILinkReceiver
     {
         int mss = _link.Mtu - (remote.IsIPv4 ? 40 : 60);
         return config.Mss > mss ? config with { Mss = mss } : config;
+    }
+
+    private IpAddress FirstAddressOfVersion(int version)
+    {
+        foreach (var a in _addresses)
+        {
+            if (a.Version == version)
+            {
+                return a;
+            }
+        }
+
+        return default;
     }
 
     private ushort AllocatePort(IpAddress local, IpAddress remote, ushort remotePort)

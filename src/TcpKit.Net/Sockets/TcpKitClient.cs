@@ -39,40 +39,115 @@ public sealed class TcpKitClient : IDisposable
 
     public TcpState State => _connection?.State ?? TcpState.Closed;
 
-    /// <summary>Disables Nagle's algorithm (RFC 9293 section 3.7.4). Set before connecting.</summary>
+    /// <summary>Disables Nagle's algorithm (RFC 9293 section 3.7.4). On a connected client it applies at once: held data is sent.</summary>
     public bool NoDelay
     {
-        get => _config.NoDelay;
-        set => Configure(_config with { NoDelay = value });
+        get => _connection?.Tcb.NoDelay ?? _config.NoDelay;
+        set
+        {
+            if (_connection is { } c)
+            {
+                c.SetNoDelay(value);
+            }
+            else
+            {
+                Configure(_config with { NoDelay = value });
+            }
+        }
     }
 
+    /// <summary>The send buffer size; on a connected client the live buffer is resized (queued data is kept).</summary>
     public int SendBufferSize
     {
-        get => _config.SendBufferSize;
-        set => Configure(_config with { SendBufferSize = value });
+        get => _connection?.Tcb.SendBufferSize ?? _config.SendBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            if (_connection is { } c)
+            {
+                c.SetSendBufferSize(value);
+            }
+            else
+            {
+                Configure(_config with { SendBufferSize = value });
+            }
+        }
     }
 
+    /// <summary>
+    /// The receive buffer size; on a connected client a larger size opens the window (with a window update), a
+    /// smaller one never takes back window already offered.
+    /// </summary>
     public int ReceiveBufferSize
     {
-        get => _config.ReceiveBufferSize;
-        set => Configure(_config with { ReceiveBufferSize = value });
+        get => _connection?.Tcb.ReceiveBufferSize ?? _config.ReceiveBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            if (_connection is { } c)
+            {
+                c.SetReceiveBufferSize(value);
+            }
+            else
+            {
+                Configure(_config with { ReceiveBufferSize = value });
+            }
+        }
     }
 
-    /// <summary>Keep-alive probes (RFC 1122 section 4.2.3.6) with the engine's idle/interval/count settings.</summary>
+    /// <summary>Keep-alive probes (RFC 1122 section 4.2.3.6), like SO_KEEPALIVE; settable before or after connecting.</summary>
     public bool KeepAlive
     {
-        get => _config.Keepalive.Enabled;
-        set => Configure(_config with { Keepalive = _config.Keepalive with { Enabled = value } });
+        get => KeepaliveSettings.Enabled;
+        set => SetKeepalive(KeepaliveSettings with { Enabled = value });
     }
 
-    /// <summary>Every engine setting at once, for what the properties above do not cover. Set before connecting.</summary>
+    /// <summary>Idle time before the first probe (TCP_KEEPIDLE / SocketOptionName.TcpKeepAliveTime).</summary>
+    public TimeSpan KeepAliveTime
+    {
+        get => KeepaliveSettings.Idle;
+        set => SetKeepalive(KeepaliveSettings with { Idle = value });
+    }
+
+    /// <summary>Time between unanswered probes (TCP_KEEPINTVL / SocketOptionName.TcpKeepAliveInterval).</summary>
+    public TimeSpan KeepAliveInterval
+    {
+        get => KeepaliveSettings.Interval;
+        set => SetKeepalive(KeepaliveSettings with { Interval = value });
+    }
+
+    /// <summary>Unanswered probes before the peer is declared dead (TCP_KEEPCNT / SocketOptionName.TcpKeepAliveRetryCount).</summary>
+    public int KeepAliveRetryCount
+    {
+        get => KeepaliveSettings.Count;
+        set => SetKeepalive(KeepaliveSettings with { Count = value });
+    }
+
+    private KeepaliveConfig KeepaliveSettings => _connection?.Tcb.Keepalive ?? _config.Keepalive;
+
+    private void SetKeepalive(KeepaliveConfig keepalive)
+    {
+        if (_connection is { } c)
+        {
+            c.SetKeepalive(keepalive);
+        }
+        else
+        {
+            Configure(_config with { Keepalive = keepalive });
+        }
+    }
+
+    /// <summary>Every engine setting at once, for what the properties above do not cover. Set before connecting (the properties above also work afterwards).</summary>
     public TcpConfig Config
     {
         get => _config;
         set => Configure(value);
     }
 
-    /// <summary>With <c>Enabled</c> and a zero <c>LingerTime</c>, Close and Dispose reset the connection (abortive close).</summary>
+    /// <summary>
+    /// With <c>Enabled</c> and a zero <c>LingerTime</c>, Close and Dispose reset the connection (abortive close:
+    /// RST, queued data discarded); settable before or after connecting. A non-zero linger time closes in order.
+    /// </summary>
     public LingerOption? LingerState { get; set; }
 
     public async Task ConnectAsync(IPAddress address, int port, CancellationToken cancellationToken = default)
@@ -81,17 +156,28 @@ public sealed class TcpKitClient : IDisposable
         await ConnectAsync(IpAddress.FromIPAddress(address), port, cancellationToken).ConfigureAwait(true);
     }
 
-    public async Task ConnectAsync(IpAddress address, int port, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Not an async method, so a connect costs no state machine; every error still arrives through the
+    /// returned task, as it would from an async method.
+    /// </remarks>
+    public Task ConnectAsync(IpAddress address, int port, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        if (_connection is not null)
+        try
         {
-            throw new SocketException((int)SocketError.IsConnected);
-        }
+            ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+            if (_connection is not null)
+            {
+                throw new SocketException((int)SocketError.IsConnected);
+            }
 
-        _connection = _host.Connect(address, (ushort)port, _config);
-        await _connection.WaitConnectedAsync(cancellationToken).ConfigureAwait(true);
+            _connection = _host.Connect(address, (ushort)port, _config);
+            return _connection.WaitConnectedAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            return Task.FromException(e);
+        }
     }
 
     public TcpKitStream GetStream()
@@ -134,7 +220,7 @@ public sealed class TcpKitClient : IDisposable
     {
         if (_connection is not null)
         {
-            throw new InvalidOperationException("TcpKit applies connection options when the connection is created: set them before ConnectAsync (or on the listener's Config for accepted connections).");
+            throw new InvalidOperationException("Config applies when the connection is created: set it before ConnectAsync (or on the listener's Config for accepted connections); NoDelay, buffer sizes and keep-alive can be changed afterwards.");
         }
 
         config.Validate();

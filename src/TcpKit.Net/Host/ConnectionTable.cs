@@ -1,0 +1,167 @@
+using System.Collections;
+
+namespace TcpKit.Net.Host;
+
+/// <summary>
+/// The host's demultiplexing table: 4-tuple to connection, open addressing with linear probing over an
+/// array of connections (each connection carries its own key and hash), so a connection costs one array
+/// slot instead of a dictionary entry holding a copy of its 4-tuple, and adding or removing one allocates
+/// nothing. The hash is keyed with a per-host secret so a peer cannot aim many 4-tuples at one slot.
+/// </summary>
+internal sealed class ConnectionTable : IEnumerable<HostConnection>
+{
+    private const int MinCapacity = 16;
+
+    private readonly ulong _secret;
+    private HostConnection?[] _slots = new HostConnection?[MinCapacity];
+    private int _count;
+
+    public ConnectionTable(ulong secret) => _secret = secret;
+
+    public int Count => _count;
+
+    public int Hash(in FlowKey key)
+    {
+        ulong h = _secret ^ ((ulong)key.LocalPort << 16 | key.RemotePort);
+        h = Mix(h ^ key.RemoteAddress.Low);
+        h = Mix(h ^ key.RemoteAddress.High);
+        h = Mix(h ^ key.LocalAddress.Low);
+        h = Mix(h ^ key.LocalAddress.High);
+        return (int)(h ^ (h >> 32));
+    }
+
+    public bool TryGetValue(in FlowKey key, out HostConnection connection) => TryGetValue(key, Hash(key), out connection);
+
+    public bool TryGetValue(in FlowKey key, int hash, out HostConnection connection)
+    {
+        var slots = _slots;
+        int mask = slots.Length - 1;
+        for (int i = hash & mask; ; i = (i + 1) & mask)
+        {
+            var c = slots[i];
+            if (c is null)
+            {
+                connection = null!;
+                return false;
+            }
+
+            if (c.Hash == hash && c.Key == key)
+            {
+                connection = c;
+                return true;
+            }
+        }
+    }
+
+    public bool ContainsKey(in FlowKey key) => TryGetValue(key, out _);
+
+    /// <summary>Adds a connection whose key is not in the table yet (the caller checked).</summary>
+    public void Add(HostConnection connection)
+    {
+        // Keep the load at most 1/2 so probe sequences stay short.
+        if ((_count + 1) * 2 > _slots.Length)
+        {
+            Resize(_slots.Length * 2);
+        }
+
+        Insert(_slots, connection);
+        _count++;
+    }
+
+    public bool Remove(HostConnection connection)
+    {
+        var slots = _slots;
+        int mask = slots.Length - 1;
+        int i = connection.Hash & mask;
+        while (true)
+        {
+            var c = slots[i];
+            if (c is null)
+            {
+                return false;
+            }
+
+            if (ReferenceEquals(c, connection))
+            {
+                break;
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        // Backward-shift deletion: move later members of the probe run into the hole so lookups need no tombstones.
+        int hole = i;
+        for (int j = (hole + 1) & mask; slots[j] is { } next; j = (j + 1) & mask)
+        {
+            int home = next.Hash & mask;
+            // next may move into the hole only if its home slot is not in the cyclic range (hole, j].
+            bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+            if (!homeInRange)
+            {
+                slots[hole] = next;
+                hole = j;
+            }
+        }
+
+        slots[hole] = null;
+        _count--;
+        if (slots.Length > MinCapacity && _count * 8 < slots.Length)
+        {
+            Resize(slots.Length / 2);
+        }
+
+        return true;
+    }
+
+    private void Resize(int capacity)
+    {
+        var old = _slots;
+        var slots = new HostConnection?[capacity];
+        foreach (var c in old)
+        {
+            if (c is not null)
+            {
+                Insert(slots, c);
+            }
+        }
+
+        _slots = slots;
+    }
+
+    private static void Insert(HostConnection?[] slots, HostConnection connection)
+    {
+        int mask = slots.Length - 1;
+        int i = connection.Hash & mask;
+        while (slots[i] is not null)
+        {
+            i = (i + 1) & mask;
+        }
+
+        slots[i] = connection;
+    }
+
+    private static ulong Mix(ulong x)
+    {
+        // The finaliser of SplitMix64 / MurmurHash3: every input bit affects every output bit.
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
+    public IEnumerator<HostConnection> GetEnumerator()
+    {
+        // A snapshot, so callers may close connections while enumerating.
+        var list = new List<HostConnection>(_count);
+        foreach (var c in _slots)
+        {
+            if (c is not null)
+            {
+                list.Add(c);
+            }
+        }
+
+        return list.GetEnumerator();
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
