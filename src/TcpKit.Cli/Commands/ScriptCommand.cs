@@ -16,10 +16,11 @@ internal static class ScriptCommand
         var tolerance = new Option<long?>("--tolerance_usecs") { Description = "Timing tolerance for outbound packets and returns (overrides the script; packetdrill's default is 4000)" };
         var targetKind = new Option<string>("--target") { Description = "engine (TcpKit in virtual time) or kernel (the Linux kernel over TUN in a fresh network namespace, real time; needs root)", DefaultValueFactory = _ => "engine" };
         targetKind.AcceptOnlyFromAmong("engine", "kernel");
+        var maxDuration = new Option<double?>("--max-duration") { Description = "Kernel target: the longest script (in seconds of real time) to run; longer ones are reported unsupported [default: 30]" };
 
         var command = new Command("script", "Run packetdrill scripts against the engine or the kernel: pass, fail (with the line, expected and actual), unsupported, or (kernel) differs from Linux where a // tcpkit-kernel: differs mark says so")
         {
-            path, profile, tolerance, targetKind,
+            path, profile, tolerance, targetKind, maxDuration,
         };
         command.SetAction(parse =>
         {
@@ -42,6 +43,16 @@ internal static class ScriptCommand
                 if (parse.GetValue(tolerance) is long t)
                 {
                     kernelOptions = kernelOptions with { MinimumToleranceMicros = t };
+                }
+
+                if (parse.GetValue(maxDuration) is double seconds)
+                {
+                    if (!(seconds > 0))
+                    {
+                        return Cli.Fail("--max-duration must be a positive number of seconds");
+                    }
+
+                    kernelOptions = kernelOptions with { MaximumScriptDuration = TimeSpan.FromSeconds(seconds) };
                 }
 
                 run = file => KernelTarget.RunFile(file, kernelOptions);
