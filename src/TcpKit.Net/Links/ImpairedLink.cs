@@ -137,11 +137,11 @@ public sealed class ImpairedLink : ILink, ILinkReceiver, IDisposable
         private readonly ImpairedLink _link;
         private readonly LinkProfile _profile;
         private readonly SimRandom _random;
+        private readonly DelaySchedule _delays;
         private readonly bool _toInner;
         private readonly ILoopTimer _timer;
         private readonly PriorityQueue<Pending, (long Due, long Order)> _waiting = new();
         private long _order;
-        private long _lastInOrderDue;
         private long _armedFor = long.MaxValue;
         private bool _burstBad;
 
@@ -150,6 +150,7 @@ public sealed class ImpairedLink : ILink, ILinkReceiver, IDisposable
             _link = link;
             _profile = profile;
             _random = random;
+            _delays = new DelaySchedule(random);
             _toInner = toInner;
             _timer = link._loop.CreateTimer(Release);
         }
@@ -185,22 +186,10 @@ public sealed class ImpairedLink : ILink, ILinkReceiver, IDisposable
             }
 
             long now = _link._loop.Now.Nanoseconds;
-            long due = now + (p.Delay.Ticks * 100);
-            if (p.Jitter > TimeSpan.Zero)
+            long due = _delays.Next(now, p, out bool reordered);
+            if (reordered)
             {
-                due = Math.Max(now, due + JitterNanoseconds(p));
-            }
-
-            if (p.ReorderProbability > 0 && _random.NextBernoulli(p.ReorderProbability))
-            {
-                // Held back and exempt from the in-order clamp, so packets offered later overtake it.
-                due += p.ReorderDelay.Ticks * 100;
                 Counters.Reordered++;
-            }
-            else
-            {
-                due = Math.Max(due, _lastInOrderDue);
-                _lastInOrderDue = due;
             }
 
             bool duplicate = p.DuplicateProbability > 0 && _random.NextBernoulli(p.DuplicateProbability);
@@ -279,16 +268,6 @@ public sealed class ImpairedLink : ILink, ILinkReceiver, IDisposable
             }
 
             Arm();
-        }
-
-        private long JitterNanoseconds(LinkProfile p)
-        {
-            long jitter = p.Jitter.Ticks * 100;
-            return p.JitterDistribution switch
-            {
-                JitterDistribution.Normal => (long)Math.Round(_random.NextStandardNormal() * jitter),
-                _ => (long)_random.NextBounded((ulong)((2 * jitter) + 1)) - jitter,
-            };
         }
     }
 

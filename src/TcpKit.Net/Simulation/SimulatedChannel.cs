@@ -23,6 +23,7 @@ public sealed class SimulatedChannel
     private readonly SimulatedNetwork _network;
     private readonly IPacketSink _sink;
     private readonly SimRandom _random;
+    private readonly DelaySchedule _delays;
     private LinkProfile _profile;
 
     // Drop-tail queue state: the link is busy serializing until _busyUntil; _waitingStarts holds the
@@ -32,7 +33,6 @@ public sealed class SimulatedChannel
     private Queue<long>? _waitingStarts;
 
     // Latest scheduled arrival of a packet in order; jittered packets never arrive before it (FIFO).
-    private long _lastInOrderArrival;
 
     private bool _burstBad;
 
@@ -44,6 +44,7 @@ public sealed class SimulatedChannel
         _sink = sink;
         _profile = profile;
         _random = network.NewRandomStream();
+        _delays = new DelaySchedule(_random);
         Name = name;
     }
 
@@ -148,22 +149,10 @@ public sealed class SimulatedChannel
             return;
         }
 
-        long arrival = departure + (p.Delay.Ticks * 100);
-        if (p.Jitter > TimeSpan.Zero)
+        long arrival = _delays.Next(departure, p, out bool reordered);
+        if (reordered)
         {
-            arrival = Math.Max(departure, arrival + JitterNanoseconds(p));
-        }
-
-        if (p.ReorderProbability > 0 && _random.NextBernoulli(p.ReorderProbability))
-        {
-            // Held back and exempt from the FIFO clamp, so packets sent later overtake it.
-            arrival += p.ReorderDelay.Ticks * 100;
             Counters.Reordered++;
-        }
-        else
-        {
-            arrival = Math.Max(arrival, _lastInOrderArrival);
-            _lastInOrderArrival = arrival;
         }
 
         byte[] buffer = owned ?? CopyToPooled(packet);
@@ -200,16 +189,6 @@ public sealed class SimulatedChannel
     {
         UInt128 bitNanos = (UInt128)(ulong)length * 8UL * 1_000_000_000UL;
         return (long)((bitNanos + (ulong)bitsPerSecond - 1) / (ulong)bitsPerSecond);
-    }
-
-    private long JitterNanoseconds(LinkProfile p)
-    {
-        long jitter = p.Jitter.Ticks * 100;
-        return p.JitterDistribution switch
-        {
-            JitterDistribution.Normal => (long)Math.Round(_random.NextStandardNormal() * jitter),
-            _ => (long)_random.NextBounded((ulong)((2 * jitter) + 1)) - jitter,
-        };
     }
 
     /// <summary>

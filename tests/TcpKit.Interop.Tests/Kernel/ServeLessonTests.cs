@@ -203,7 +203,11 @@ public partial class ServeLessonTests
 
             await serve.WaitForLine(l => l.Contains("closed its side after 6 bytes", StringComparison.Ordinal), Patience);
             await serve.WaitForLine(l => l.Contains("LAST-ACK -> CLOSED", StringComparison.Ordinal), Patience);
-            await Task.Delay(500); // the captures have seen the last ACK too; let them print it before the interface goes
+
+            // The captures have seen the last ACK too; let the live ladder draw it before the interface goes
+            // (libpcap may hand it over only at its read timeout on a loaded machine).
+            await ladder.WaitForLine(l => l.Contains("LAST-ACK -> CLOSED", StringComparison.Ordinal), Patience);
+            await Task.Delay(500);
             serve.Interrupt();
             Assert.True(serve.WaitForExit(Patience), serve.Output);
             Assert.True(filtered.WaitForExit(Patience), filtered.Output);
