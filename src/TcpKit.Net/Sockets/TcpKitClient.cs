@@ -43,17 +43,7 @@ public sealed class TcpKitClient : IDisposable
     public bool NoDelay
     {
         get => _connection?.Tcb.NoDelay ?? _config.NoDelay;
-        set
-        {
-            if (_connection is { } c)
-            {
-                c.SetNoDelay(value);
-            }
-            else
-            {
-                Configure(_config with { NoDelay = value });
-            }
-        }
+        set => ApplyOption(static (c, v) => c.SetNoDelay(v), value, static (config, v) => config with { NoDelay = v });
     }
 
     /// <summary>The send buffer size; on a connected client the live buffer is resized (queued data is kept).</summary>
@@ -63,14 +53,7 @@ public sealed class TcpKitClient : IDisposable
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            if (_connection is { } c)
-            {
-                c.SetSendBufferSize(value);
-            }
-            else
-            {
-                Configure(_config with { SendBufferSize = value });
-            }
+            ApplyOption(static (c, v) => c.SetSendBufferSize(v), value, static (config, v) => config with { SendBufferSize = v });
         }
     }
 
@@ -84,14 +67,7 @@ public sealed class TcpKitClient : IDisposable
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            if (_connection is { } c)
-            {
-                c.SetReceiveBufferSize(value);
-            }
-            else
-            {
-                Configure(_config with { ReceiveBufferSize = value });
-            }
+            ApplyOption(static (c, v) => c.SetReceiveBufferSize(v), value, static (config, v) => config with { ReceiveBufferSize = v });
         }
     }
 
@@ -126,14 +102,21 @@ public sealed class TcpKitClient : IDisposable
     private KeepaliveConfig KeepaliveSettings => _connection?.Tcb.Keepalive ?? _config.Keepalive;
 
     private void SetKeepalive(KeepaliveConfig keepalive)
+        => ApplyOption(static (c, v) => c.SetKeepalive(v), keepalive, static (config, v) => config with { Keepalive = v });
+
+    /// <summary>
+    /// A socket option: applied to the live connection when there is one (the engine acts on it at once),
+    /// otherwise kept in the configuration the connection will be created with.
+    /// </summary>
+    private void ApplyOption<T>(Action<HostConnection, T> onConnection, T value, Func<TcpConfig, T, TcpConfig> beforeConnect)
     {
         if (_connection is { } c)
         {
-            c.SetKeepalive(keepalive);
+            onConnection(c, value);
         }
         else
         {
-            Configure(_config with { Keepalive = keepalive });
+            Configure(beforeConnect(_config, value));
         }
     }
 
