@@ -58,40 +58,4 @@ public class KernelIpv6Tests
         var ss = ns.Exec("ss", "-tin", "dst", "[2001:db8::1]:9102");
         Assert.Matches(@"\bmss:1440\b", ss);
     }
-
-    [SkippableFact]
-    public async Task A_TcpKit_client_to_a_closed_kernel_port_is_refused_over_IPv6()
-    {
-        TunNamespace.SkipUnlessAvailable();
-        using var ns = TunNamespace.Create(ipv6: true);
-        var error = await ns.Loop.InvokeAsync(async () =>
-        {
-            using var client = new TcpKitClient(ns.Host);
-            try
-            {
-                await client.ConnectAsync(ns.Kernel, 9);
-                return SocketError.Success;
-            }
-            catch (SocketException e)
-            {
-                return e.SocketErrorCode;
-            }
-        }).WaitAsync(Patience);
-
-        Assert.Equal(SocketError.ConnectionRefused, error);
-    }
-
-    [SkippableFact]
-    public async Task A_kernel_client_to_a_port_where_TcpKit_does_not_listen_is_refused_over_IPv6()
-    {
-        TunNamespace.SkipUnlessAvailable();
-        using var ns = TunNamespace.Create(ipv6: true);
-        using var socket = ns.KernelSocket();
-        var e = await Assert.ThrowsAsync<SocketException>(() => socket.ConnectAsync(ns.TcpKit, 9).WaitAsync(Patience));
-        var counters = await ns.Loop.InvokeAsync(() => ns.Host.Counters);
-        string seen = $"{e.SocketErrorCode}; host: {counters.PacketsReceived} in, {counters.PacketsSent} out, {counters.ResetsSent} RSTs, drops: "
-            + string.Join(", ", Enum.GetValues<TcpKit.Net.Host.HostDropReason>().Select(r => $"{r} {counters.Drops(r)}"));
-        Assert.True(e.SocketErrorCode == SocketError.ConnectionRefused, seen);
-        Assert.True(counters.ResetsSent == 1, seen);
-    }
 }
