@@ -2,6 +2,7 @@ using System.CommandLine;
 using TcpKit.Analysis;
 using TcpKit.Analysis.Fields;
 using TcpKit.Analysis.Output;
+using TcpKit.Cli.Progress;
 using TcpKit.Wire.Capture;
 
 namespace TcpKit.Cli.Commands;
@@ -45,7 +46,7 @@ internal static class ConvCommand
         {
             using var reader = OpenForAnalysis(path);
             var pipeline = new CapturePipeline();
-            var progress = StderrProgress(reader);
+            var progress = StderrProgress(reader, path);
             if (handler is null)
             {
                 while (reader.TryRead(out var packet))
@@ -80,9 +81,8 @@ internal static class ConvCommand
     public static CaptureReader OpenForAnalysis(string path, bool lenient = false) =>
         CaptureReader.Open(path, new CaptureReadOptions { Access = CaptureAccess.Streaming, Lenient = lenient });
 
-    /// <summary>A progress line on stderr while a long capture is read, only when stderr is a terminal.</summary>
-    public static CaptureProgress? StderrProgress(CaptureReader reader) =>
-        CaptureProgress.ForTerminal(Console.Error, !Console.IsErrorRedirected, reader.Length);
+    /// <summary>A progress bar on stderr while a long capture is read, only when stderr is a terminal.</summary>
+    public static CaptureProgressBar? StderrProgress(CaptureReader reader, string path) => CaptureProgressBar.ForStderr(reader, path);
 
     public static void Write(string text)
     {

@@ -138,7 +138,7 @@ internal static class ReadCommand
             var pipeline = new CapturePipeline();
             var summary = new SummaryPrinter();
             // Lines printed to the same terminal would be torn by the progress line: show it only when they go elsewhere.
-            var progress = printLines && !Console.IsOutputRedirected ? null : ConvCommand.StderrProgress(reader);
+            var progress = printLines && !Console.IsOutputRedirected ? null : ConvCommand.StderrProgress(reader, path);
             if (printLines && fieldsPrinter is not null && header)
             {
                 stdout.WriteLine(fieldsPrinter.Header);

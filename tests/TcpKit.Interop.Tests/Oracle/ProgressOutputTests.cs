@@ -1,4 +1,6 @@
+using Spectre.Console.Testing;
 using TcpKit.Cli.Commands;
+using TcpKit.Cli.Progress;
 using TcpKit.Interop.Tests.Infrastructure;
 using TcpKit.Wire;
 using TcpKit.Wire.Capture;
@@ -45,7 +47,7 @@ public class ProgressOutputTests
         {
             using var reader = ConvCommand.OpenForAnalysis(path);
             Assert.True(reader.Length > 0);
-            Assert.Null(ConvCommand.StderrProgress(reader));
+            Assert.Null(ConvCommand.StderrProgress(reader, path));
         }
         finally
         {
@@ -73,4 +75,68 @@ public class ProgressOutputTests
             File.Delete(path);
         }
     }
+
+    private static TestConsole Terminal() => new TestConsole().Interactive().EmitAnsiSequences().Width(120);
+
+    [Fact]
+    public void A_read_that_ends_within_the_first_half_second_draws_nothing()
+    {
+        var console = Terminal();
+        var bar = CaptureProgressBar.Start(console, "quick.pcap", 1_000_000, CaptureProgressBar.FirstDrawAfter);
+        for (int i = 1; i <= 3 * CaptureProgressBar.PacketsPerPublish; i++)
+        {
+            bar.Report(i * 100L, i);
+        }
+
+        bar.Finish();
+        Assert.False(bar.Shown);
+        Assert.Equal("", console.Output);
+    }
+
+    [Fact]
+    public void A_long_read_shows_the_file_its_share_read_and_the_packet_rate_then_erases_the_bar()
+    {
+        var console = Terminal();
+        var bar = CaptureProgressBar.Start(console, "long.pcap", 10_000_000, TimeSpan.Zero);
+        long packets = 0;
+        for (int step = 1; step <= 4; step++)
+        {
+            for (int i = 0; i < CaptureProgressBar.PacketsPerPublish; i++)
+            {
+                bar.Report(step * 1_000_000L, ++packets);
+            }
+
+            Thread.Sleep(2 * CaptureProgressBar.RefreshInterval);
+        }
+
+        bar.Finish();
+        Assert.True(bar.Shown);
+        string output = console.Output;
+        Assert.Contains("long.pcap", output, StringComparison.Ordinal);
+        Assert.Contains("40%", output, StringComparison.Ordinal);
+        Assert.Contains("10.0 \u001b[38;5;8mMB", output, StringComparison.Ordinal);
+        Assert.Contains("packets/s", output, StringComparison.Ordinal);
+        // AutoClear: the last thing written moves back over the bar and erases it (ESC [ 2K clears a line).
+        Assert.EndsWith("\u001b[2K", TrimCursorSequences(output), StringComparison.Ordinal);
+    }
+
+    private static string TrimCursorSequences(string output)
+    {
+        // Spectre ends a live display by showing the cursor again (ESC [ ?25h); what precedes it is the erase.
+        const string showCursor = "\u001b[?25h";
+        string trimmed = output;
+        while (trimmed.EndsWith(showCursor, StringComparison.Ordinal))
+        {
+            trimmed = trimmed[..^showCursor.Length];
+        }
+
+        return trimmed;
+    }
+
+    [Theory]
+    [InlineData(950, "950 packets/s")]
+    [InlineData(12_500, "12.5 k packets/s")]
+    [InlineData(1_250_000, "1.25 M packets/s")]
+    public void Packet_rates_are_printed_with_a_multiplier(double perSecond, string expected) =>
+        Assert.Equal(expected, CaptureProgressBar.FormatRate(perSecond));
 }
