@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using TcpKit.Wire;
@@ -675,6 +677,13 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
             return;
         }
 
+        if (t.Kind == TokenKind.String && type is FieldType.IPv4 or FieldType.IPv6 or FieldType.Ether)
+        {
+            // Wireshark's address types have no conversion from a quoted string: "10.0.0.1" is an error, not bytes.
+            string kind = type switch { FieldType.IPv4 => "IPv4 address", FieldType.IPv6 => "IPv6 address", _ => "Ethernet or other MAC address" };
+            throw Error($"{kind} cannot be converted from a string (\"{s}\")", t);
+        }
+
         if (t.Kind == TokenKind.String)
         {
             // A string compared with bytes is its bytes ("\xff" is the byte 0xff).
@@ -685,9 +694,12 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
         if (type is FieldType.IPv4 or FieldType.IPv6)
         {
             int slash = s.IndexOf('/', StringComparison.Ordinal);
-            if (!IpAddress.TryParse(slash >= 0 ? s.AsSpan(0, slash) : s, out var address) || address.Version != (type == FieldType.IPv4 ? 4 : 6))
+            int version = type == FieldType.IPv4 ? 4 : 6;
+            string host = slash >= 0 ? s[..slash] : s;
+            if ((!IpAddress.TryParse(host, out var address) || address.Version != version)
+                && !TryResolveHost(host, version, out address))
             {
-                throw Error($"\"{s}\" is not a valid {(type == FieldType.IPv4 ? "IPv4" : "IPv6")} address", t);
+                throw Error($"\"{s}\" is not a valid hostname or IPv{version} address", t);
             }
 
             int bits = -1;
@@ -721,6 +733,47 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
         // An unquoted word that is no byte string stands for its text, as Wireshark still allows.
         c.Out.AddBytes(Encoding.UTF8.GetBytes(s));
     }
+
+    /// <summary>
+    /// A host name in an address literal (<c>ip.addr == server.example</c>) stands for its first address of
+    /// the field's version, looked up once when the filter is compiled (the hosts file, then DNS), as Wireshark
+    /// does when network name resolution is on.
+    /// </summary>
+    private static bool TryResolveHost(string host, int version, out IpAddress address)
+    {
+        address = default;
+        if (!LooksLikeHostName(host))
+        {
+            return false;
+        }
+
+        IPAddress[] found;
+        try
+        {
+            found = Dns.GetHostAddresses(host, version == 4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+
+        foreach (var candidate in found)
+        {
+            if (!candidate.IsIPv4MappedToIPv6 && IpAddress.TryParse(candidate.ToString(), out address) && address.Version == version)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>RFC 1123 host names: labels of letters, digits and hyphens, with a letter somewhere.</summary>
+    private static bool LooksLikeHostName(string s) =>
+        s.Length is > 0 and <= 253
+        && s.Any(char.IsAsciiLetter)
+        && s.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.')
+        && !s.StartsWith('.') && !s.StartsWith('-') && !s.Contains("..", StringComparison.Ordinal);
 
     /// <summary>
     /// Byte strings as Wireshark writes them: hex pairs separated by ':', '.' or '-' (aa:bb:cc), or unseparated
@@ -863,7 +916,26 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
     private bool IsOp(string symbol, string word) =>
         (Current.Kind == TokenKind.Op && Current.Text == symbol) || (Current.Kind == TokenKind.Word && Current.Text == word);
 
-    private FilterException Error(string message, Token at, int? length = null) => new(message, filter, at.Column, length ?? Math.Max(1, at.Text.Length));
+    private FilterException Error(string message, Token at, int? length = null) => new(message, filter, at.Column, length ?? SourceLength(at));
+
+    /// <summary>How many characters of the filter a token spans: a string's quotes and escapes included.</summary>
+    private int SourceLength(Token t)
+    {
+        if (t.Kind != TokenKind.String)
+        {
+            return Math.Max(1, t.Text.Length);
+        }
+
+        int i = t.Column;
+        bool raw = i < filter.Length && filter[i] is 'r' or 'R';
+        i += raw ? 2 : 1;
+        while (i < filter.Length && filter[i] != '"')
+        {
+            i += !raw && filter[i] == '\\' ? 2 : 1;
+        }
+
+        return Math.Min(i + 1, filter.Length) - t.Column;
+    }
 
     private FilterException Error(string message, int column, int length) => new(message, filter, column, length);
 }

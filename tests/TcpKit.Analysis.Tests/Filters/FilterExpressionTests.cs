@@ -140,7 +140,7 @@ public class FilterExpressionTests
     [InlineData("tcp.len == ip.src", 8, 2, "\"tcp.len\" (Unsigned integer (4 bytes)) and \"ip.src\" (IPv4 address) cannot be compared")]
     [InlineData("tcp.analysis.flags == 1", 22, 1, "\"tcp.analysis.flags\" (Label) has no value to compare; test it on its own")]
     [InlineData("tcp.len == 1.5", 11, 3, "\"1.5\" is not a valid number for \"tcp.len\" (Unsigned integer (4 bytes))")]
-    [InlineData("ip.src == 10.0.0.300", 10, 10, "\"10.0.0.300\" is not a valid IPv4 address")]
+    [InlineData("ip.src == 10.0.0.300", 10, 10, "\"10.0.0.300\" is not a valid hostname or IPv4 address")]
     [InlineData("eth.src == 00:11:22", 11, 8, "\"00:11:22\" is not a valid Ethernet address")]
     [InlineData("tcp.port in {80 443}", 16, 3, "expected \",\" or \"}\" in the set, found \"443\"")]
     [InlineData("tcp.payload[0:2] in {61:61}", 0, 16, "only a field can be tested for membership in a set")]

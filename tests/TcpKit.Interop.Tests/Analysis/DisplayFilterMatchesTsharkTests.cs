@@ -93,6 +93,7 @@ public class DisplayFilterMatchesTsharkTests(AnalysisCaptures captures)
         "string(tcp.flags.syn) == \"1\"", "string(frame.time_delta) == \"0\"", "frame.time_relative * 2 < 1", "tcp.srcport in {7001 7002}",
         "tcp.srcport-1 == 20", "lower(ip.src) == \"x\"", "max(tcp.len, tcp.hdr_len) == 32", "tcp.flags == 'a' - 'Q'", "tcp.payload[0:2] in {68:65}",
         "tcp[12] >> 4", "tcp.flags.syn == true", "ip.src == 8d.8e.dc.eb", "tcp.flags == 'a' - 0x49",
+        "ip.src == \"198.18.0.1\"", "ipv6.dst == \"2001:db8::1\"", "eth.src == \"02:00:00:00:00:01\"", "ip.addr == nosuchhost.invalid",
     ];
 
     public static TheoryData<int> Chunks => [0, 1, 2, 3];
