@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every TcpKit test. Installs the third-party oracles the tests compare against
-# (tshark, tcpdump, iproute2, nftables, ethtool, iperf3) through apt-get when they are missing.
+# (tshark, tcpdump, iproute2, nftables, ethtool, iperf3; a font for PNG labels) through apt-get when they are missing.
 # Ends with one line: "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -13,6 +13,7 @@ command -v ip       >/dev/null 2>&1 || need+=(iproute2)
 command -v nft      >/dev/null 2>&1 || need+=(nftables)
 command -v ethtool  >/dev/null 2>&1 || need+=(ethtool)
 command -v iperf3   >/dev/null 2>&1 || need+=(iperf3)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # PNG graph labels
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${need[*]}" >&2

@@ -18,7 +18,8 @@ internal static class GraphCommand
         var output = new Option<string>("--output", "-o") { Description = "Output file: .svg (vector) or .png (raster)", Required = true };
         var width = new Option<int>("--width") { Description = "PNG width in pixels", DefaultValueFactory = _ => StreamGraph.DefaultWidth };
         var height = new Option<int>("--height") { Description = "PNG height in pixels", DefaultValueFactory = _ => StreamGraph.DefaultHeight };
-        var command = new Command("graph", "Draw a time-sequence, throughput, RTT or window graph of one TCP stream as SVG or PNG") { file, stream, kind, direction, output, width, height };
+        var font = new Option<string?>("--font") { Description = "TrueType/OpenType font file for the PNG's labels (default: DejaVu Sans, Liberation Sans, FreeSans or Noto Sans if installed)" };
+        var command = new Command("graph", "Draw a time-sequence, throughput, RTT or window graph of one TCP stream as SVG or PNG") { file, stream, kind, direction, output, width, height, font };
         command.SetAction(parse =>
         {
             string outPath = parse.GetValue(output)!;
@@ -56,7 +57,27 @@ internal static class GraphCommand
             bool? fromInitiator = parse.GetValue(direction) switch { "client" => true, "server" => false, _ => null };
             if (png)
             {
-                File.WriteAllBytes(outPath, graph.RenderPng(k, fromInitiator, w, h));
+                string? fontPath = parse.GetValue(font);
+                if (fontPath is not null && !File.Exists(fontPath))
+                {
+                    return Cli.Fail($"the font file \"{fontPath}\" does not exist");
+                }
+
+                if (fontPath is null && !PngRenderer.HasFont)
+                {
+                    Console.Error.WriteLine("tcpkit: warning: no font found for the PNG's labels (looked for " +
+                        string.Join(", ", PngRenderer.FontsLookedFor.Select(Path.GetFileName).Distinct()) +
+                        "); the graph is drawn without text. Install one (Debian/Ubuntu: apt-get install fonts-dejavu-core), name one with --font, or write an .svg.");
+                }
+
+                try
+                {
+                    File.WriteAllBytes(outPath, graph.RenderPng(k, fromInitiator, w, h, fontPath));
+                }
+                catch (InvalidDataException e)
+                {
+                    return Cli.Fail(e.Message);
+                }
             }
             else
             {

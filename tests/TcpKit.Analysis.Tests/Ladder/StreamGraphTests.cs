@@ -97,6 +97,47 @@ public class StreamGraphTests
         }
     }
 
+    /// <summary>The first of the usual fonts installed here, or null.</summary>
+    private static string? InstalledFont => PngRenderer.FontsLookedFor.FirstOrDefault(File.Exists);
+
+    [SkippableFact]
+    public void Labels_are_drawn_in_the_PNG_with_the_named_font()
+    {
+        Skip.If(InstalledFont is null, "no TrueType font installed (test.sh installs fonts-dejavu-core)");
+        var graph = Retransmission();
+        using var bitmap = SKBitmap.Decode(graph.RenderPng(GraphKind.TimeSequence, fontPath: InstalledFont));
+
+        // The title is centred at (500, 24) in 16-pixel type, above the plot (which starts at y = 50): no line
+        // is drawn there, so dark pixels in that box can only be its letters.
+        int dark = 0;
+        for (int y = 8; y < 30; y++)
+        {
+            for (int x = 380; x < 620; x++)
+            {
+                var p = bitmap.GetPixel(x, y);
+                dark += p.Red + p.Green + p.Blue < 200 ? 1 : 0;
+            }
+        }
+
+        Assert.True(dark > 100, $"only {dark} dark pixels where the title should be");
+    }
+
+    [Fact]
+    public void A_file_that_is_no_font_is_refused_with_its_name()
+    {
+        var notAFont = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(notAFont, "not a font");
+            var e = Assert.Throws<InvalidDataException>(() => Retransmission().RenderPng(GraphKind.TimeSequence, fontPath: notAFont));
+            Assert.Contains(notAFont, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(notAFont);
+        }
+    }
+
     private static double Coordinate(XElement e, string name) => double.Parse((string)e.Attribute(name)!, CultureInfo.InvariantCulture);
 
     /// <summary>

@@ -7,8 +7,9 @@ namespace TcpKit.Analysis.Output.Graphs;
 
 /// <summary>
 /// Rasterises one of our SVG graphs to PNG with Svg.Skia (SkiaSharp). The native Skia build has no
-/// fontconfig, so text is drawn with the first common sans-serif TrueType font found on the machine;
-/// without one the lines and dots are still drawn, only the labels are missing.
+/// fontconfig, so text is drawn with a font file the caller names, or else the first common sans-serif
+/// TrueType font found on the machine; without one the lines and dots are still drawn, only the labels are
+/// missing (<see cref="HasFont"/> tells the caller, so it can say so).
 /// </summary>
 public static class PngRenderer
 {
@@ -29,14 +30,18 @@ public static class PngRenderer
 
     private static readonly Lazy<SKTypeface?> Font = new(LoadFont);
 
-    /// <summary>Whether labels can be drawn (a font was found).</summary>
+    /// <summary>Whether labels can be drawn without naming a font (one of the usual fonts was found).</summary>
     public static bool HasFont => Font.Value is not null;
+
+    /// <summary>The font files looked for, in order, when none is named.</summary>
+    public static IReadOnlyList<string> FontsLookedFor => FontCandidates;
 
     /// <summary>
     /// Draws <paramref name="svg"/> scaled to <paramref name="width"/> x <paramref name="height"/> pixels on white
-    /// and returns the PNG file's bytes.
+    /// and returns the PNG file's bytes. Labels use the TrueType/OpenType font in <paramref name="fontPath"/>
+    /// when given (an unreadable one is an <see cref="InvalidDataException"/>), else the first usual font found.
     /// </summary>
-    public static byte[] Render(string svg, int width, int height)
+    public static byte[] Render(string svg, int width, int height, string? fontPath = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -45,8 +50,9 @@ public static class PngRenderer
         ArgumentOutOfRangeException.ThrowIfGreaterThan(width, 16384);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(height, 16384);
 
+        using var named = fontPath is null ? null : LoadNamedFont(fontPath);
         using var document = new SKSvg();
-        if (Font.Value is { } font)
+        if ((named ?? Font.Value) is { } font)
         {
             document.Settings.TypefaceProviders = [new FixedTypefaceProvider(font)];
         }
@@ -70,6 +76,11 @@ public static class PngRenderer
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
         return png.ToArray();
     }
+
+    private static SKTypeface LoadNamedFont(string path) =>
+        File.Exists(path) && SKTypeface.FromFile(path) is { } face
+            ? face
+            : throw new InvalidDataException($"\"{path}\" is not a TrueType or OpenType font file");
 
     private static SKTypeface? LoadFont()
     {

@@ -72,9 +72,12 @@ public sealed class StreamGraph
     /// <summary>The SVG's size in pixels, and the PNG's unless asked otherwise.</summary>
     public const int DefaultWidth = 1000, DefaultHeight = 600;
 
-    /// <summary>The same graph as <see cref="RenderSvg"/>, as a PNG file's bytes of <paramref name="width"/> x <paramref name="height"/> pixels.</summary>
-    public byte[] RenderPng(GraphKind kind, bool? fromInitiator = null, int width = DefaultWidth, int height = DefaultHeight) =>
-        PngRenderer.Render(RenderSvg(kind, fromInitiator), width, height);
+    /// <summary>
+    /// The same graph as <see cref="RenderSvg"/>, as a PNG file's bytes of <paramref name="width"/> x <paramref name="height"/>
+    /// pixels, labelled with the font in <paramref name="fontPath"/> or a usual one found on the machine.
+    /// </summary>
+    public byte[] RenderPng(GraphKind kind, bool? fromInitiator = null, int width = DefaultWidth, int height = DefaultHeight, string? fontPath = null) =>
+        PngRenderer.Render(RenderSvg(kind, fromInitiator), width, height, fontPath);
 
     /// <summary>
     /// The numbers a graph plots, as (seconds since the stream began, value): the data segments' relative
