@@ -1,5 +1,7 @@
 using TcpKit.Analysis.Output;
 using TcpKit.Analysis.Tests.Support;
+using TcpKit.Wire;
+using TcpKit.Wire.Checksums;
 using static TcpKit.Wire.Tcp.TcpFlags;
 
 namespace TcpKit.Analysis.Tests.Analysis;
@@ -71,6 +73,28 @@ public class IcmpQuotedTcpTests
             .Add(1003.0, false, 5001, 1007, Ack, 1000)
             .Fields("tcp.completeness");
         Assert.Equal(["0", "1", "3", "7", "7", "7", "23"], lines);
+    }
+
+    [Fact]
+    public void A_quote_that_cuts_the_segment_short_is_checksummed_over_the_quoted_bytes_as_tshark_does()
+    {
+        // Frame 4 carries 5 bytes of data; quoting 43 of its 45 bytes leaves 3. tshark checks the quoted
+        // segment over those 23 bytes (pseudo-header length 23): the sender's checksum covered 25, so it fails.
+        var cut = Connection().AddIcmpError(1004.0, quotedFrame: 3, quoteBytes: 43).Fields("frame.number", "tcp.checksum.status");
+        Assert.Equal("5|0", cut[4]);
+
+        // A checksum made over exactly the quoted part passes.
+        var packet = Connection().IpPacket(3);
+        var tcp = packet.AsSpan(20, 23);
+        tcp[16] = tcp[17] = 0;
+        IpAddress.TryParse("10.0.0.1", out var source);
+        IpAddress.TryParse("10.0.0.9", out var destination);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.ComputeTcp(source, destination, tcp));
+        var fits = Connection().AddIcmpError(1004.0, packet, quoteBytes: 43).Fields("frame.number", "tcp.checksum.status");
+        Assert.Equal("5|1", fits[4]);
+
+        // A whole quoted segment is checked as usual.
+        Assert.Equal("5|1", Connection().AddIcmpError(1004.0, quotedFrame: 3).Fields("frame.number", "tcp.checksum.status")[4]);
     }
 
     [Fact]
