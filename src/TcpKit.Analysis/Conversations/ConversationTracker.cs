@@ -104,6 +104,7 @@ public sealed partial class ConversationTracker
 
     private readonly Dictionary<ConversationKey, TcpConversation> _conversations = [];
     private readonly List<TcpConversation> _all = [];
+    private readonly FtpDataConnections _ftpData = new();
 
     // The conversation of the previous segment and its key (the dictionary's current entry for that key).
     private ConversationKey _lastKey;
@@ -150,6 +151,9 @@ public sealed partial class ConversationTracker
         // whose ISN differs from the base its direction already has starts a new stream (port reuse).
         var key = ConversationKey.Create(p.Source, p.SourcePort, p.Destination, p.DestinationPort, out _);
         bool isNew = false;
+        // An FTP data connection announced on its control connection joins a conversation Wireshark's FTP
+        // dissector already made: for completeness it is not one this frame created (FtpDataConnections).
+        bool announced = false;
         TcpConversation? conv;
         if (_lastConversation is not null && key == _lastKey)
         {
@@ -160,6 +164,7 @@ public sealed partial class ConversationTracker
         {
             conv = Add(key, p, frameNumber);
             isNew = true;
+            announced = _ftpData.TryClaim(p.Source, p.SourcePort, p.Destination, p.DestinationPort);
         }
 
         int dir = conv.DirectionOf(p.Source, p.SourcePort);
@@ -246,7 +251,7 @@ public sealed partial class ConversationTracker
 
         // Section 6.6: completeness is displayed before this frame's contribution.
         a.Completeness = conv.Completeness;
-        conv.Completeness = CompletenessAfter(conv.Completeness, isNew, flags, a.Length);
+        conv.Completeness = CompletenessAfter(conv.Completeness, isNew && !announced, flags, a.Length);
 
         // Section 6.2: the initial RTT, from the most recent SYN to the first non-SYN ACK.
         if (pureSyn)
@@ -305,6 +310,14 @@ public sealed partial class ConversationTracker
         }
 
         conv.States.Observe(dir, p, a.Flags, ref a);
+
+        // After the TCP analysis, as Wireshark runs the FTP dissector on the payload; with its default
+        // tcp.no_subdissector_on_error, never on a retransmission or an out-of-order segment.
+        if ((p.SourcePort == FtpDataConnections.ControlPort || p.DestinationPort == FtpDataConnections.ControlPort)
+            && (a.Flags & (AnalysisFlags.Retransmission | AnalysisFlags.OutOfOrder)) == 0)
+        {
+            _ftpData.Inspect(p, p.GetTcpPayload(frame));
+        }
     }
 
     /// <summary>

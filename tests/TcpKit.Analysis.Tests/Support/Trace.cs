@@ -31,6 +31,26 @@ internal sealed class Trace
     /// <summary>Adds a segment at <paramref name="seconds"/> (absolute) with raw sequence numbers.</summary>
     public Trace Add(double seconds, bool fromClient, uint seq, uint ack, TcpFlags flags, ushort window, int length = 0, TcpOptions options = default, byte fill = (byte)'x')
     {
+        var payload = new byte[length];
+        Array.Fill(payload, fill);
+        return Add(seconds, fromClient, seq, ack, flags, window, payload, options);
+    }
+
+    /// <summary>Adds a segment carrying <paramref name="text"/> (ASCII) as its payload.</summary>
+    public Trace AddText(double seconds, bool fromClient, uint seq, uint ack, string text) =>
+        Add(seconds, fromClient, seq, ack, TcpFlags.Psh | TcpFlags.Ack, 1000, System.Text.Encoding.ASCII.GetBytes(text));
+
+    /// <summary>Appends the frames of <paramref name="other"/> (another 4-tuple) after this trace's.</summary>
+    public Trace Then(Trace other)
+    {
+        _frames.AddRange(other._frames);
+        return this;
+    }
+
+    /// <summary>Adds a segment with the given payload bytes.</summary>
+    public Trace Add(double seconds, bool fromClient, uint seq, uint ack, TcpFlags flags, ushort window, byte[] payload, TcpOptions options = default)
+    {
+        int length = payload.Length;
         var tcp = new TcpHeader
         {
             SourcePort = fromClient ? _clientPort : _serverPort,
@@ -46,8 +66,6 @@ internal sealed class Trace
         var frame = new byte[14 + 20 + tcp.HeaderLength + length];
         new EthernetHeader { Source = new MacAddress(fromClient ? 0x020000000001UL : 0x020000000002UL), Destination = new MacAddress(fromClient ? 0x020000000002UL : 0x020000000001UL), EtherType = 0x0800 }.Emit(frame);
         new Ipv4Header { TimeToLive = 64, Protocol = 6, Source = src, Destination = dst, DontFragment = true }.Emit(frame.AsSpan(14), tcp.HeaderLength + length);
-        var payload = new byte[length];
-        Array.Fill(payload, fill);
         tcp.Emit(frame.AsSpan(34), payload, src, dst);
         _frames.Add(((long)Math.Round(seconds * 1e6) * 1000, frame));
         return this;
