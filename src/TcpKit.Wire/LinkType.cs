@@ -9,6 +9,8 @@ public enum LinkType : ushort
     /// <summary>BSD loopback: a 4-byte address family in the capturing host's byte order.</summary>
     Null = 0,
     Ethernet = 1,
+    /// <summary>FDDI: frame control, destination, source, then an 802.2 LLC header (SNAP for IP).</summary>
+    Fddi = 10,
     /// <summary>Raw IP; the version nibble says IPv4 or IPv6.</summary>
     Raw = 101,
     /// <summary>OpenBSD loopback: a 4-byte address family in network byte order.</summary>
@@ -17,6 +19,8 @@ public enum LinkType : ushort
     LinuxSll = 113,
     Ipv4 = 228,
     Ipv6 = 229,
+    /// <summary>Linux netfilter NFLOG (tcpdump -i nflog:N): a 4-byte header, then TLVs, one of them the packet.</summary>
+    Nflog = 239,
     /// <summary>Linux cooked capture v2 (20-byte header).</summary>
     LinuxSll2 = 276,
 }

@@ -54,7 +54,8 @@ public static class FieldCatalog
 
             ["eth.src"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: true),
             ["eth.dst"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: false),
-            ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Frame.Length >= 14 && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
+            // An IEEE 802.3 frame has a length there, which Wireshark shows as eth.len, not eth.type.
+            ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Frame.Length >= 14 && (c.Frame[12] << 8 | c.Frame[13]) >= EtherType.MinEtherType && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
             ["vlan.id"] = (in FieldContext c, StringBuilder o) => Vlan(c, o),
 
             // Both IP dissectors register ip.version, so an IPv6 packet (and the header an ICMPv6 error quotes) has it too.
@@ -306,16 +307,36 @@ public static class FieldCatalog
             return true;
         }
 
-        // Every tag of the stack, outermost first (the decoder keeps only the outer two).
+        // Every tag of the stack, outermost first (the decoder keeps only the outer two), also past VN-Tags
+        // and 802.1ah backbone tags, which carry more VLAN tags behind them.
         var frame = c.Frame;
-        for (int at = 12, n = 0; n < c.Decoded.VlanCount && at + 4 <= frame.Length && EtherType.IsVlanTag((ushort)(frame[at] << 8 | frame[at + 1])); at += 4, n++)
+        for (int at = 12, n = 0, walked = 0; n < c.Decoded.VlanCount && at + 4 <= frame.Length && walked < LinkLayer.MaxBridgingTags + c.Decoded.VlanCount; walked++)
         {
-            if (n > 0)
+            ushort type = (ushort)(frame[at] << 8 | frame[at + 1]);
+            if (type == EtherType.VnTag)
+            {
+                at += 6;
+                continue;
+            }
+
+            if (type == EtherType.Pbb)
+            {
+                at += 18;
+                continue;
+            }
+
+            if (!EtherType.IsVlanTag(type))
+            {
+                break;
+            }
+
+            if (n++ > 0)
             {
                 o.Append(',');
             }
 
             o.Append(((frame[at + 2] << 8 | frame[at + 3]) & 0x0FFF).ToString(Inv));
+            at += 4;
         }
 
         return true;

@@ -17,6 +17,12 @@ public static class EtherType
 
     /// <summary>PPPoE session stage (RFC 2516): a 6-byte PPPoE header and a PPP protocol field before the network header.</summary>
     public const ushort PppoeSession = 0x8864;
+    /// <summary>IEEE 802.1Qbh VN-Tag: a 4-byte tag, then the next EtherType.</summary>
+    public const ushort VnTag = 0x8926;
+
+    /// <summary>IEEE 802.1ah provider backbone bridging: a 4-byte I-TAG, the customer's addresses, then the next EtherType.</summary>
+    public const ushort Pbb = 0x88E7;
+
     /// <summary>Pre-standard Q-in-Q outer tag still emitted by some switches.</summary>
     public const ushort QinQLegacy = 0x9100;
 

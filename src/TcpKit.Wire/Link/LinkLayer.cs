@@ -64,7 +64,39 @@ public static class LinkLayer
                 info.VlanCount = (byte)eth.VlanCount;
                 info.OuterVlanId = eth.OuterVlanId;
                 info.InnerVlanId = eth.InnerVlanId;
+                if (SkipBridgingTags(frame, ref info) != LinkStatus.Ok)
+                {
+                    return LinkStatus.Truncated;
+                }
+
+                if (info.EtherType < EtherType.MinEtherType)
+                {
+                    // IEEE 802.3: the field is the length of the LLC header and its payload; padding follows.
+                    int length = info.EtherType;
+                    int llcStart = info.NetworkOffset;
+                    var status = DecodeLlc(frame, ref info);
+                    if (status == LinkStatus.Ok && info.EtherType != 0)
+                    {
+                        info.NetworkLength = Math.Max(length - (info.NetworkOffset - llcStart), 0);
+                    }
+
+                    return status;
+                }
+
                 return SkipShims(frame, ref info);
+
+            case LinkType.Fddi:
+                // Frame control, then 6-byte destination and source; only LLC frames (FC 0101 0xxx) carry IP.
+                if (frame.Length < FddiHeaderLength)
+                {
+                    return LinkStatus.Truncated;
+                }
+
+                info.NetworkOffset = FddiHeaderLength;
+                return (frame[0] & 0xF8) == 0x50 ? DecodeLlc(frame, ref info) : LinkStatus.Ok;
+
+            case LinkType.Nflog:
+                return DecodeNflog(frame, ref info);
 
             case LinkType.LinuxSll:
                 if (frame.Length < SllHeaderLength)
@@ -127,6 +159,167 @@ public static class LinkLayer
             default:
                 return LinkStatus.UnsupportedLinkType;
         }
+    }
+
+    /// <summary>FDDI header: frame control, destination and source addresses.</summary>
+    public const int FddiHeaderLength = 13;
+
+    /// <summary>NFLOG header: address family, version, resource id.</summary>
+    public const int NflogHeaderLength = 4;
+
+    /// <summary>NFULA_PAYLOAD, the NFLOG TLV that holds the packet.</summary>
+    public const ushort NflogPayloadType = 9;
+
+    /// <summary>Bridging tags (VLAN, VN-Tag, PBB) walked at most, so a frame of nothing but tags costs little.</summary>
+    public const int MaxBridgingTags = 16;
+
+    /// <summary>
+    /// Steps over the data-centre tags that may follow the VLAN tags, and the VLAN tags after them:
+    /// VN-Tag (IEEE 802.1Qbh: 4 bytes, then an EtherType) and 802.1ah provider backbone bridging (a 4-byte
+    /// I-TAG, the customer's destination and source, then an EtherType). VLAN IDs keep counting across them.
+    /// </summary>
+    private static LinkStatus SkipBridgingTags(ReadOnlySpan<byte> frame, ref LinkInfo info)
+    {
+        if (info.EtherType is not (EtherType.VnTag or EtherType.Pbb))
+        {
+            return LinkStatus.Ok;
+        }
+
+        int tags = info.VlanCount;
+        for (int walked = 0; walked < MaxBridgingTags; walked++)
+        {
+            // The tag's body, between its EtherType and the next one: a VLAN's TCI, a VN-Tag, or a PBB
+            // I-TAG with the customer's two addresses.
+            int at = info.NetworkOffset;
+            int body = info.EtherType switch
+            {
+                EtherType.VnTag => 4,
+                EtherType.Pbb => 4 + 12,
+                _ when EtherType.IsVlanTag(info.EtherType) => 2,
+                _ => 0,
+            };
+            if (body == 0)
+            {
+                break;
+            }
+
+            if (frame.Length < at + body + 2)
+            {
+                return LinkStatus.Truncated;
+            }
+
+            if (EtherType.IsVlanTag(info.EtherType))
+            {
+                ushort vid = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(frame[at..]) & 0x0FFF);
+                if (tags == 0)
+                {
+                    info.OuterVlanId = vid;
+                }
+                else if (tags == 1)
+                {
+                    info.InnerVlanId = vid;
+                }
+
+                tags++;
+            }
+
+            info.EtherType = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + body)..]);
+            info.NetworkOffset = at + body + 2;
+        }
+
+        info.VlanCount = (byte)Math.Min(tags, byte.MaxValue);
+        return LinkStatus.Ok;
+    }
+
+    /// <summary>
+    /// An IEEE 802.2 LLC header at <see cref="LinkInfo.NetworkOffset"/>: SNAP (AA AA 03, an OUI of 00-00-00 or
+    /// 00-00-F8, then an EtherType; RFC 1042) or the IP SAP (06 06 03, RFC 948). Anything else is not IP.
+    /// </summary>
+    private static LinkStatus DecodeLlc(ReadOnlySpan<byte> frame, ref LinkInfo info)
+    {
+        int at = info.NetworkOffset;
+        info.EtherType = 0;
+        if (frame.Length < at + 3)
+        {
+            return LinkStatus.Truncated;
+        }
+
+        if (frame[at] == 0xAA && frame[at + 1] == 0xAA && frame[at + 2] == 0x03)
+        {
+            if (frame.Length < at + 8)
+            {
+                return LinkStatus.Truncated;
+            }
+
+            if (frame[at + 3] == 0 && frame[at + 4] == 0 && frame[at + 5] is 0x00 or 0xF8)
+            {
+                info.EtherType = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 6)..]);
+                info.NetworkOffset = at + 8;
+            }
+        }
+        else if (frame[at] == 0x06 && frame[at + 1] == 0x06 && frame[at + 2] == 0x03)
+        {
+            info.EtherType = EtherType.Ipv4;
+            info.NetworkOffset = at + 3;
+        }
+
+        return LinkStatus.Ok;
+    }
+
+    /// <summary>
+    /// Linux NFLOG: the address family (AF_INET 2, AF_INET6 10), then type-length-value attributes whose
+    /// length (header included, padded to 4 bytes) and type are in the capturing host's byte order; the
+    /// NFULA_PAYLOAD attribute is the IP packet.
+    /// </summary>
+    private static LinkStatus DecodeNflog(ReadOnlySpan<byte> frame, ref LinkInfo info)
+    {
+        if (frame.Length < NflogHeaderLength)
+        {
+            return LinkStatus.Truncated;
+        }
+
+        byte family = frame[0];
+        int at = NflogHeaderLength;
+        while (at + 4 <= frame.Length)
+        {
+            // The host's byte order is not recorded: a length that fits the frame read little-endian is taken
+            // as little-endian (every common capturing host), else big-endian.
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(frame[at..]);
+            int type = BinaryPrimitives.ReadUInt16LittleEndian(frame[(at + 2)..]);
+            if (length < 4 || at + length > frame.Length)
+            {
+                int bigLength = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+                if (bigLength >= 4 && at + bigLength <= frame.Length)
+                {
+                    length = bigLength;
+                    type = BinaryPrimitives.ReadUInt16BigEndian(frame[(at + 2)..]);
+                }
+            }
+
+            if (length < 4)
+            {
+                return LinkStatus.Truncated;
+            }
+
+            // The kernel sets NLA_F_NESTED / NLA_F_NET_BYTEORDER in the top bits of the type.
+            if ((type & 0x3FFF) == NflogPayloadType)
+            {
+                info.NetworkOffset = at + 4;
+                info.NetworkLength = Math.Min(length, frame.Length - at) - 4;
+                info.EtherType = family switch
+                {
+                    2 => EtherType.Ipv4,
+                    10 => EtherType.Ipv6,
+                    _ => info.NetworkOffset < frame.Length ? (frame[info.NetworkOffset] >> 4) switch { 4 => EtherType.Ipv4, 6 => EtherType.Ipv6, _ => (ushort)0 } : (ushort)0,
+                };
+                return info.NetworkLength > 0 ? LinkStatus.Ok : LinkStatus.Truncated;
+            }
+
+            at += (length + 3) & ~3;
+        }
+
+        // No packet attribute (a log message without the packet): not IP.
+        return LinkStatus.Ok;
     }
 
     /// <summary>MPLS labels a stack may hold before it is taken as malformed (real stacks hold a few).</summary>
