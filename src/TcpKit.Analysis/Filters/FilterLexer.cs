@@ -17,6 +17,9 @@ internal enum TokenKind : byte
 
     /// <summary>The text between [ and ] after a value: a slice's ranges.</summary>
     Slice,
+
+    /// <summary>A field reference, ${field}: the field's name.</summary>
+    FieldRef,
     End,
 }
 
@@ -26,6 +29,37 @@ internal readonly record struct Token(TokenKind Kind, string Text, int Column);
 internal static class FilterLexer
 {
     private static readonly string[] Operators = ["===", "!==", "==", "!=", "~=", ">=", "<=", "&&", "||", "^^", ">", "<", "~", "!", "&", "+", "-", "*", "/", "%"];
+
+    /// <summary>
+    /// Wireshark 4.0's field reference ${name}: the name between the braces, letters, digits, '.', '_' and '-'
+    /// only (a blank is "an invalid character in macro name", as tshark says).
+    /// </summary>
+    private static string ReadFieldReference(string filter, ref int i)
+    {
+        int start = i;
+        int close = filter.IndexOf('}', i);
+        if (close < 0)
+        {
+            throw new FilterException("missing \"}\" after \"${\"", filter, start, filter.Length - start);
+        }
+
+        string name = filter[(i + 2)..close];
+        for (int k = 0; k < name.Length; k++)
+        {
+            if (!char.IsAsciiLetterOrDigit(name[k]) && name[k] is not ('.' or '_' or '-'))
+            {
+                throw new FilterException("invalid character in macro name", filter, i + 2 + k, 1);
+            }
+        }
+
+        if (name.Length == 0)
+        {
+            throw new FilterException("a field reference needs a field name: ${tcp.port}", filter, start, close + 1 - start);
+        }
+
+        i = close + 1;
+        return name;
+    }
 
     public static List<Token> Tokenize(string filter)
     {
@@ -70,6 +104,9 @@ internal static class FilterLexer
                     continue;
                 case ']':
                     throw new FilterException("unexpected \"]\"", filter, i, 1);
+                case '$' when i + 1 < filter.Length && filter[i + 1] == '{':
+                    tokens.Add(new(TokenKind.FieldRef, ReadFieldReference(filter, ref i), start));
+                    continue;
                 case '"':
                     tokens.Add(new(TokenKind.String, ReadString(filter, ref i, raw: false), start));
                     continue;

@@ -318,6 +318,10 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
                 _pos++;
                 value = FilterFields.Get(t.Text) is { } field ? new FieldExpr(field, t.Column, t.Text.Length) : new PendingLiteral(t);
                 break;
+            case TokenKind.FieldRef:
+                _pos++;
+                value = FieldReference(t);
+                break;
             case TokenKind.String or TokenKind.Char:
                 _pos++;
                 value = new PendingLiteral(t);
@@ -436,6 +440,23 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
 
                 return new FunctionExpr(name.Text, [.. args], typed.Kind, typed.Type, name.Column, length);
         }
+    }
+
+    /// <summary>
+    /// ${field}: in Wireshark the field's values in the frame selected in the packet list. A capture read from
+    /// the command line has no selected frame (tshark alike), so the reference has the field's type, for the
+    /// type checks, and no values: every comparison with it is false, and its negation true.
+    /// </summary>
+    private FieldExpr FieldReference(Token t)
+    {
+        var field = FilterFields.Get(t.Text);
+        if (field is null)
+        {
+            string? suggestion = FilterFields.Suggest(t.Text);
+            throw Error($"\"{t.Text}\" is neither a field nor a display filter macro{(suggestion is null ? "" : $" (did you mean \"{suggestion}\"?)")}", t);
+        }
+
+        return new FieldExpr(field with { Get = static (in Fields.FieldContext _, ValueList _) => { } }, t.Column, SourceLength(t));
     }
 
     private Expr Arithmetic(char op, Expr left, Expr right, Token opToken)
@@ -921,6 +942,11 @@ internal sealed class FilterParser(string filter, List<Token> tokens)
     /// <summary>How many characters of the filter a token spans: a string's quotes and escapes included.</summary>
     private int SourceLength(Token t)
     {
+        if (t.Kind == TokenKind.FieldRef)
+        {
+            return t.Text.Length + 3;
+        }
+
         if (t.Kind != TokenKind.String)
         {
             return Math.Max(1, t.Text.Length);

@@ -84,6 +84,7 @@ public class DisplayFilterMatchesTsharkTests(AnalysisCaptures captures)
         // Literal forms.
         "tcp.flags.syn == True", "tcp.flags.fin == False", "frame.len > 0x5dc", "frame.len == 0b1000010", "frame.number < 012",
         "tcp.seq in {1 .. 1000}", "tcp.analysis.ack_rtt in {0.0001 .. 0.0005}", "ip.addr in {198.18.0.1 .. 198.18.0.1}", "ipv6.src in {2001:db8::1, 2001:db8::3}",
+        "tcp.srcport == ${tcp.srcport}", "!(tcp.srcport == ${tcp.srcport})", "${tcp.len} == 0", "tcp.flags.syn == 1 || ip.src == ${ip.dst}", "tcp.srcport != ${tcp.dstport}",
     ];
 
     /// <summary>Filters tshark 4.0 rejects; TcpKit must reject them too rather than guess a meaning.</summary>
@@ -94,6 +95,7 @@ public class DisplayFilterMatchesTsharkTests(AnalysisCaptures captures)
         "tcp.srcport-1 == 20", "lower(ip.src) == \"x\"", "max(tcp.len, tcp.hdr_len) == 32", "tcp.flags == 'a' - 'Q'", "tcp.payload[0:2] in {68:65}",
         "tcp[12] >> 4", "tcp.flags.syn == true", "ip.src == 8d.8e.dc.eb", "tcp.flags == 'a' - 0x49",
         "ip.src == \"198.18.0.1\"", "ipv6.dst == \"2001:db8::1\"", "eth.src == \"02:00:00:00:00:01\"", "ip.addr == nosuchhost.invalid",
+        "tcp.srcport == ${ip.src}", "tcp.srcport == ${tcp.nosuch}", "tcp.srcport == ${ tcp.dstport }",
     ];
 
     public static TheoryData<int> Chunks => [0, 1, 2, 3];
