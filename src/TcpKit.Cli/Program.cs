@@ -20,6 +20,7 @@ public static class Program
             ServeCommand.Create(),
             ConnectCommand.Create(),
             CaptureCommand.Create(),
+            ExportCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
