@@ -106,7 +106,8 @@ public static class CaptureLinkTypes
     public static bool IsKnown(LinkType linkType) => linkType switch
     {
         LinkType.Null or LinkType.Ethernet or LinkType.Raw or LinkType.Loop or LinkType.LinuxSll
-            or LinkType.Ipv4 or LinkType.Ipv6 or LinkType.LinuxSll2 or LinkType.Fddi or LinkType.Nflog => true,
+            or LinkType.Ipv4 or LinkType.Ipv6 or LinkType.LinuxSll2 or LinkType.Fddi or LinkType.Nflog
+            or LinkType.Ppp or LinkType.PppHdlc or LinkType.CiscoHdlc => true,
         _ => false,
     };
 

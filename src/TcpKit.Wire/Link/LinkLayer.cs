@@ -98,6 +98,21 @@ public static class LinkLayer
             case LinkType.Nflog:
                 return DecodeNflog(frame, ref info);
 
+            case LinkType.Ppp:
+            case LinkType.PppHdlc:
+                return DecodePpp(frame, ref info);
+
+            case LinkType.CiscoHdlc:
+                // Address (0x0F unicast, 0x8F broadcast), control, then an EtherType.
+                if (frame.Length < 4)
+                {
+                    return LinkStatus.Truncated;
+                }
+
+                info.EtherType = BinaryPrimitives.ReadUInt16BigEndian(frame[2..]);
+                info.NetworkOffset = 4;
+                return LinkStatus.Ok;
+
             case LinkType.LinuxSll:
                 if (frame.Length < SllHeaderLength)
                 {
@@ -319,6 +334,40 @@ public static class LinkLayer
         }
 
         // No packet attribute (a log message without the packet): not IP.
+        return LinkStatus.Ok;
+    }
+
+    /// <summary>
+    /// PPP (RFC 1661): optional HDLC-like address and control bytes (FF 03, RFC 1662), then the protocol field,
+    /// one byte when compressed (an odd first byte, RFC 1661 6.5); 0x0021 is IPv4, 0x0057 IPv6.
+    /// </summary>
+    private static LinkStatus DecodePpp(ReadOnlySpan<byte> frame, ref LinkInfo info)
+    {
+        int at = frame.Length >= 2 && frame[0] == 0xFF && frame[1] == 0x03 ? 2 : 0;
+        if (frame.Length < at + 1)
+        {
+            return LinkStatus.Truncated;
+        }
+
+        int protocol;
+        if ((frame[at] & 1) == 1)
+        {
+            protocol = frame[at];
+            at += 1;
+        }
+        else
+        {
+            if (frame.Length < at + 2)
+            {
+                return LinkStatus.Truncated;
+            }
+
+            protocol = BinaryPrimitives.ReadUInt16BigEndian(frame[at..]);
+            at += 2;
+        }
+
+        info.NetworkOffset = at;
+        info.EtherType = protocol switch { 0x21 => EtherType.Ipv4, 0x57 => EtherType.Ipv6, _ => (ushort)0 };
         return LinkStatus.Ok;
     }
 

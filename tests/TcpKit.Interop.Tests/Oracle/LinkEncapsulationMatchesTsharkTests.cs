@@ -12,7 +12,7 @@ namespace TcpKit.Interop.Tests.Oracle;
 
 /// <summary>
 /// Every catalog field equals tshark's on a connection carried over the link layers besides Ethernet II:
-/// IEEE 802.3 + LLC/SNAP (with padding), VN-Tag and 802.1ah between VLAN tags, FDDI, and Linux NFLOG.
+/// IEEE 802.3 + LLC/SNAP (with padding), VN-Tag and 802.1ah between VLAN tags, FDDI, Linux NFLOG, PPP and Cisco HDLC.
 /// </summary>
 public class LinkEncapsulationMatchesTsharkTests
 {
@@ -66,7 +66,7 @@ public class LinkEncapsulationMatchesTsharkTests
 
     private static bool FromClient(byte[] ip) => ip[15] == 1;
 
-    public static TheoryData<string> Encapsulations => ["802.3-snap", "vn-tag", "pbb", "fddi", "nflog"];
+    public static TheoryData<string> Encapsulations => ["802.3-snap", "vn-tag", "pbb", "fddi", "nflog", "ppp", "ppp-hdlc", "cisco-hdlc"];
 
     private static (LinkType Link, byte[] Frame) Frame(string kind, byte[] ip) => kind switch
     {
@@ -76,6 +76,9 @@ public class LinkEncapsulationMatchesTsharkTests
         "pbb" => (LinkType.Ethernet, Concat(Macs(FromClient(ip)), Type(EtherType.Vlan), [0x0F, 0xD3], Type(EtherType.Pbb), [0, 1, 0, 1], Macs(!FromClient(ip)), Type(EtherType.Vlan), [0x0F, 0xB4], Type(EtherType.Ipv4), ip)),
         "fddi" => (LinkType.Fddi, Concat([0x50], Macs(FromClient(ip)), [0xAA, 0xAA, 0x03, 0, 0, 0], Type(EtherType.Ipv4), ip)),
         "nflog" => (LinkType.Nflog, Concat([2, 0, 0, 1], NflogPayload(ip))),
+        "ppp" => (LinkType.Ppp, Concat([0x00, 0x21], ip)),
+        "ppp-hdlc" => (LinkType.PppHdlc, Concat([0xFF, 0x03, 0x00, 0x21], ip)),
+        "cisco-hdlc" => (LinkType.CiscoHdlc, Concat([0x0F, 0x00], Type(EtherType.Ipv4), ip)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

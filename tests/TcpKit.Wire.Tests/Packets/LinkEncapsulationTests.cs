@@ -169,4 +169,33 @@ public class LinkEncapsulationTests
         parts.Add(Ipv4Syn);
         Assert.Equal(DecodeStatus.NotIp, PacketDecoder.Decode(LinkType.Ethernet, TestFrames.Concat([.. parts]), out _));
     }
+
+    [Theory]
+    [InlineData(new byte[] { 0x00, 0x21 }, 2)]
+    [InlineData(new byte[] { 0xFF, 0x03, 0x00, 0x21 }, 4)]
+    [InlineData(new byte[] { 0x21 }, 1)]
+    public void PPP_frames_carry_IPv4_with_or_without_HDLC_bytes_and_protocol_compression(byte[] header, int offset)
+    {
+        Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ppp, TestFrames.Concat(header, Ipv4Syn), out var p));
+        Assert.Equal(offset, p.IpOffset);
+        Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.PppHdlc, TestFrames.Concat(header, Ipv4Syn), out _));
+    }
+
+    [Fact]
+    public void PPP_IPv6_and_control_protocols()
+    {
+        Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.Ppp, TestFrames.Concat([0x00, 0x57], Ipv6Syn), out var p));
+        Assert.Equal(6, p.IpVersion);
+        Assert.Equal(DecodeStatus.NotIp, PacketDecoder.Decode(LinkType.Ppp, TestFrames.Concat([0xC0, 0x21], new byte[20]), out _));
+        Assert.Equal(DecodeStatus.Truncated, PacketDecoder.Decode(LinkType.Ppp, [0xFF, 0x03, 0x00], out _));
+    }
+
+    [Fact]
+    public void Cisco_HDLC_frames_carry_an_EtherType()
+    {
+        Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.CiscoHdlc, TestFrames.Concat([0x0F, 0x00, 0x08, 0x00], Ipv4Syn), out var p));
+        Assert.Equal(4, p.IpOffset);
+        Assert.Equal(DecodeStatus.Ok, PacketDecoder.Decode(LinkType.CiscoHdlc, TestFrames.Concat([0x8F, 0x00, 0x86, 0xDD], Ipv6Syn), out var v6));
+        Assert.Equal(6, v6.IpVersion);
+    }
 }
