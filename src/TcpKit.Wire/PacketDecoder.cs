@@ -107,6 +107,12 @@ public struct DecodedPacket
     /// <summary>The capture holds fewer bytes of the IP packet than it has (snaplen).</summary>
     public bool IsTruncated;
 
+    /// <summary>
+    /// The capture ends inside the TCP header's options (snaplen 68 and a SYN with 20 bytes of options, the
+    /// classic case): the fixed header is decoded, options only as far as they were captured whole.
+    /// </summary>
+    public bool TcpHeaderCut;
+
     public readonly bool IsFragment => MoreFragments || FragmentOffset != 0;
 
     public readonly bool HasTcp => TcpHeaderLength != 0;
@@ -132,13 +138,15 @@ public struct DecodedPacket
             : throw new InvalidOperationException("The frame holds no TCP segment.");
 
     public readonly ReadOnlySpan<byte> GetTcpOptionBytes(ReadOnlySpan<byte> frame)
-        => frame.Slice(TcpOffset + TcpSegment.MinHeaderLength, TcpHeaderLength - TcpSegment.MinHeaderLength);
+        => TcpHeaderCut
+            ? TcpOptionReader.WholeOptions(frame[Math.Min(TcpOffset + TcpSegment.MinHeaderLength, frame.Length)..])
+            : frame.Slice(TcpOffset + TcpSegment.MinHeaderLength, TcpHeaderLength - TcpSegment.MinHeaderLength);
 
     public readonly TcpOptionReader GetTcpOptions(ReadOnlySpan<byte> frame) => new(GetTcpOptionBytes(frame));
 
     /// <summary>The TCP payload bytes present.</summary>
     public readonly ReadOnlySpan<byte> GetTcpPayload(ReadOnlySpan<byte> frame)
-        => frame.Slice(TcpOffset + TcpHeaderLength, TcpPayloadCaptured);
+        => TcpHeaderCut ? [] : frame.Slice(TcpOffset + TcpHeaderLength, TcpPayloadCaptured);
 
     /// <summary>Unverifiable when bytes are missing: a snaplen cut, or a fragment whose segment continues elsewhere.</summary>
     public readonly ChecksumVerdict VerifyTcpChecksum(ReadOnlySpan<byte> frame)
@@ -284,6 +292,12 @@ public static class PacketDecoder
 
         if (!TcpSegment.TryParse(upper, upperLength, out var tcp, out var tcpError))
         {
+            if (tcpError == WireError.Truncated && !fragment && DecodeCutHeader(upper, upperLength, ref packet))
+            {
+                packet.TcpOffset = packet.IpOffset + upperOffset;
+                return DecodeStatus.Ok;
+            }
+
             // A first fragment too short for the TCP header is still just a fragment.
             return fragment ? DecodeStatus.Fragment : Fail(ref packet, tcpError);
         }
@@ -301,6 +315,39 @@ public static class PacketDecoder
         packet.TcpChecksum = tcp.Checksum;
         packet.UrgentPointer = tcp.UrgentPointer;
         return fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
+    }
+
+    /// <summary>
+    /// A TCP header whose fixed 20 bytes were captured but whose options the snaplen cut: Wireshark dissects it
+    /// (ports, numbers, flags, the options present, "[Packet size limited during capture]"), so we do too.
+    /// </summary>
+    private static bool DecodeCutHeader(ReadOnlySpan<byte> upper, int reportedLength, ref DecodedPacket packet)
+    {
+        if (upper.Length < TcpSegment.MinHeaderLength)
+        {
+            return false;
+        }
+
+        int headerLength = (upper[12] >> 4) * 4;
+        if (headerLength < TcpSegment.MinHeaderLength || headerLength > reportedLength || headerLength <= upper.Length)
+        {
+            return false;
+        }
+
+        packet.TcpHeaderCut = true;
+        packet.TcpHeaderLength = headerLength;
+        packet.TcpPayloadLength = reportedLength - headerLength;
+        packet.TcpPayloadCaptured = 0;
+        packet.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(upper);
+        packet.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(upper[2..]);
+        packet.Seq = new SeqNum(BinaryPrimitives.ReadUInt32BigEndian(upper[4..]));
+        packet.Ack = new SeqNum(BinaryPrimitives.ReadUInt32BigEndian(upper[8..]));
+        packet.Flags = (TcpFlags)(BinaryPrimitives.ReadUInt16BigEndian(upper[12..]) & 0x0FFF);
+        packet.Window = BinaryPrimitives.ReadUInt16BigEndian(upper[14..]);
+        packet.TcpChecksum = BinaryPrimitives.ReadUInt16BigEndian(upper[16..]);
+        packet.UrgentPointer = BinaryPrimitives.ReadUInt16BigEndian(upper[18..]);
+        packet.IsTruncated = true;
+        return true;
     }
 
     private static DecodeStatus Fail(ref DecodedPacket packet, WireError error)

@@ -311,6 +311,23 @@ public sealed partial class ConversationTracker
 
         conv.States.Observe(dir, p, a.Flags, ref a);
 
+        if (p.TcpHeaderCut)
+        {
+            // The capture ends inside the options: Wireshark's dissection stops there, before it prints the
+            // analysis (its state is still updated), so the frame shows no tcp.analysis fields or prefixes.
+            a.Flags = AnalysisFlags.None;
+            a.HasAnalysis = false;
+            a.AcksFrame = 0;
+            a.AckRttNs = 0;
+            a.DupAckNum = 0;
+            a.DupAckFrame = 0;
+            a.BytesInFlight = 0;
+            a.PushBytesSent = 0;
+            a.RtoNs = 0;
+            a.RtoFrame = 0;
+            a.InitialRttNs = 0;
+        }
+
         // After the TCP analysis, as Wireshark runs the FTP dissector on the payload; with its default
         // tcp.no_subdissector_on_error, never on a retransmission or an out-of-order segment.
         if ((p.SourcePort == FtpDataConnections.ControlPort || p.DestinationPort == FtpDataConnections.ControlPort)
@@ -644,7 +661,9 @@ public sealed partial class ConversationTracker
             }
         }
 
-        if ((p.Flags & TcpFlags.Syn) != 0)
+        // Wireshark settles "no window scaling" after dissecting a SYN's options; a header cut inside them stops
+        // the dissection first, so the scale stays unknown.
+        if ((p.Flags & TcpFlags.Syn) != 0 && !p.TcpHeaderCut)
         {
             // RFC 7323 section 2.2: scaling is in effect only when both SYNs carried the option.
             if (fwd.WindowScale == FlowDirection.ScaleUnknown)

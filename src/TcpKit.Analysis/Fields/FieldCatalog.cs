@@ -122,7 +122,7 @@ public static class FieldCatalog
             ["tcp.options.wscale.shift"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.WindowScale, static (opt, b) => b.Append(opt.WindowScaleShift.ToString(Inv))),
             ["tcp.options.wscale.multiplier"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.WindowScale, static (opt, b) => b.Append((1 << Math.Min((int)opt.WindowScaleShift, 14)).ToString(Inv))),
             ["tcp.options.sack_perm"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.SackPermitted, static (opt, b) => b.Append(Convert.ToHexStringLower(opt.Raw))),
-            ["tcp.options.timestamp.tsval"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Timestamps, static (opt, b) => b.Append(opt.TimestampValue.ToString(Inv))),
+            ["tcp.options.timestamp.tsval"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Timestamps, static (opt, b) => b.Append(opt.TimestampValue.ToString(Inv))) || CutTimestampValue(c, o),
             ["tcp.options.timestamp.tsecr"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Timestamps, static (opt, b) => b.Append(opt.TimestampEchoReply.ToString(Inv))),
             ["tcp.options.sack.count"] = (in FieldContext c, StringBuilder o) => Options(c, o, TcpOptionKind.Sack, static (opt, b) => b.Append(opt.SackBlockCount.ToString(Inv))),
             ["tcp.options.sack_le"] = (in FieldContext c, StringBuilder o) => SackEdges(c, o, left: true),
@@ -202,6 +202,28 @@ public static class FieldCatalog
         }
 
         return any;
+    }
+
+    /// <summary>
+    /// A header cut by the snaplen inside the timestamps option: Wireshark adds TSval once its 4 bytes are
+    /// there and stops at the missing TSecr (a SYN's options cut at snaplen 68 often end just so).
+    /// </summary>
+    private static bool CutTimestampValue(in FieldContext c, StringBuilder o)
+    {
+        if (!c.HasTcp || !c.Decoded.TcpHeaderCut)
+        {
+            return false;
+        }
+
+        int at = c.Decoded.TcpOffset + 20 + c.Decoded.GetTcpOptionBytes(c.Frame).Length;
+        var rest = c.Frame[Math.Min(at, c.Frame.Length)..];
+        if (rest.Length < 6 || rest[0] != (byte)TcpOptionKind.Timestamps || rest[1] != 10)
+        {
+            return false;
+        }
+
+        o.Append(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(rest[2..]).ToString(Inv));
+        return true;
     }
 
     private static bool SackEdges(in FieldContext c, StringBuilder o, bool left)

@@ -216,10 +216,11 @@ internal static class FilterFields
         },
         "tcp" => (in FieldContext c, ValueList into) =>
         {
-            // The tcp protocol item spans the TCP header (its length is set to the data offset).
+            // The tcp protocol item spans the TCP header (its length is set to the data offset), or as much of
+            // it as was captured when the snaplen cut the options.
             if (c.HasTcp)
             {
-                into.AddFrameBytes(c.Decoded.TcpOffset, c.Decoded.TcpHeaderLength);
+                into.AddFrameBytes(c.Decoded.TcpOffset, Math.Min(c.Decoded.TcpHeaderLength, c.Frame.Length - c.Decoded.TcpOffset));
             }
             else if (c.HasQuotedTcpHeader)
             {
@@ -235,7 +236,7 @@ internal static class FilterFields
         {
             if (c.HasTcp && c.Decoded.TcpHeaderLength > 20)
             {
-                into.AddFrameBytes(c.Decoded.TcpOffset + 20, c.Decoded.TcpHeaderLength - 20);
+                into.AddFrameBytes(c.Decoded.TcpOffset + 20, Math.Min(c.Decoded.TcpHeaderLength, c.Frame.Length - c.Decoded.TcpOffset) - 20);
             }
         },
         "tcp.options.sack_perm" => (in FieldContext c, ValueList into) =>

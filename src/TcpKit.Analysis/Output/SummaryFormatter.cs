@@ -88,6 +88,12 @@ public static class SummaryFormatter
                     break;
             }
         }
+
+        if (p.TcpHeaderCut)
+        {
+            // Wireshark's dissection stops at the cut option and says so right after the options it could read.
+            sb.Append("[Packet size limited during capture]");
+        }
     }
 
     /// <summary>

@@ -170,6 +170,38 @@ public ref struct TcpOptionReader
         return true;
     }
 
+    /// <summary>
+    /// The options captured whole at the start of <paramref name="captured"/>, a header cut by the snaplen: up
+    /// to (not including) the option that runs past the captured bytes.
+    /// </summary>
+    public static ReadOnlySpan<byte> WholeOptions(ReadOnlySpan<byte> captured)
+    {
+        int at = 0;
+        while (at < captured.Length)
+        {
+            var kind = (TcpOptionKind)captured[at];
+            if (kind == TcpOptionKind.EndOfOptionList)
+            {
+                return captured;
+            }
+
+            if (kind == TcpOptionKind.Nop)
+            {
+                at++;
+                continue;
+            }
+
+            if (at + 1 >= captured.Length || captured[at + 1] < 2 || at + captured[at + 1] > captured.Length)
+            {
+                return captured[..at];
+            }
+
+            at += captured[at + 1];
+        }
+
+        return captured;
+    }
+
     private static bool HasValidLength(TcpOptionKind kind, int length) => kind switch
     {
         TcpOptionKind.Mss => length == 4,

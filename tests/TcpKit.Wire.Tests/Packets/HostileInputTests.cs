@@ -27,12 +27,21 @@ public class HostileInputTests
         }
 
         Assert.Equal(WireError.None, p.Error);
-        var tcp = p.GetTcp(frame);
-        Assert.Equal(p.TcpPayloadCaptured, tcp.Payload.Length);
         Assert.True(p.TcpPayloadCaptured <= p.TcpPayloadLength);
         _ = p.GetTcpPayload(frame).Length + p.GetIpBytes(frame).Length;
         _ = p.VerifyTcpChecksum(frame);
-        foreach (var option in tcp.Options)
+        if (p.TcpHeaderCut)
+        {
+            // Options cut by the capture: no segment view, only the options captured whole.
+            Assert.Equal(0, p.TcpPayloadCaptured);
+            Assert.Throws<InvalidOperationException>(() => p.GetTcp(frame));
+        }
+        else
+        {
+            Assert.Equal(p.TcpPayloadCaptured, p.GetTcp(frame).Payload.Length);
+        }
+
+        foreach (var option in p.GetTcpOptions(frame))
         {
             _ = option.Kind == TcpOptionKind.Sack && !option.IsMalformed ? option.GetSackBlock(option.SackBlockCount - 1).Left.Value : 0u;
             _ = option.Kind == TcpOptionKind.Mss && !option.IsMalformed ? option.Mss : 0;
@@ -40,7 +49,7 @@ public class HostileInputTests
             _ = option.FastOpenCookie.Length + option.Md5Digest.Length + option.AoMac.Length + option.ExperimentId + option.Length;
         }
 
-        _ = tcp.ParseOptions();
+        _ = TcpOptionReader.Parse(p.GetTcpOptionBytes(frame), out _);
         if (p.IpVersion == 4)
         {
             _ = p.GetIpv4(frame).Options.Length + (int)p.VerifyIpv4HeaderChecksum(frame);
