@@ -49,7 +49,12 @@ public readonly ref struct FieldContext
     /// <summary>Valid when <see cref="HasTcp"/>.</summary>
     public SegmentAnalysis Analysis { get; }
 
-    public bool HasIp => Status is DecodeStatus.Ok or DecodeStatus.NotTcp or DecodeStatus.Fragment;
+    /// <summary>
+    /// The IP header was decoded: also when the capture cut the TCP header's fixed part, after a whole IP header
+    /// (the decoder sets the protocol only once the IP header has parsed), as Wireshark still shows ip.*.
+    /// </summary>
+    public bool HasIp => Status is DecodeStatus.Ok or DecodeStatus.NotTcp or DecodeStatus.Fragment
+        || (Status == DecodeStatus.Truncated && Decoded.Protocol == TcpKit.Wire.IpProtocol.Tcp);
 
     public bool HasTcp => Status == DecodeStatus.Ok;
 

@@ -99,4 +99,34 @@ public class SnaplenCutHeaderMatchesTsharkTests
             File.Delete(path);
         }
     }
+
+    [SkippableTheory]
+    [InlineData(36)]
+    [InlineData(40)]
+    [InlineData(50)]
+    public void A_capture_cut_inside_the_fixed_TCP_header_still_shows_the_IP_header(int snaplen)
+    {
+        Skip.IfNot(Tool.Exists("tshark"), "needs tshark");
+        var path = Path.Combine(Path.GetTempPath(), $"tcpkit-snap{snaplen}-{Guid.NewGuid():N}.pcap");
+        try
+        {
+            var frames = Frames();
+            using (var w = PcapWriter.Create(path, LinkType.Ethernet, snaplen))
+            {
+                for (int i = 0; i < frames.Count; i++)
+                {
+                    w.WritePacket(1_000_000_000L + (i * 1_000_000L), frames[i].AsSpan(0, snaplen), frames[i].Length);
+                }
+            }
+
+            var ipFields = Fields.Where(f => f.StartsWith("ip.", StringComparison.Ordinal) && f != "ip.checksum.status").ToArray();
+            var agreement = FieldAgreement.Measure(path, ipFields);
+            Assert.True(agreement.AllAgree, agreement.Report($"snaplen {snaplen}") + agreement.Examples);
+            Assert.Equal(frames.Count, agreement.PresentInTshark["ip.src"]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
