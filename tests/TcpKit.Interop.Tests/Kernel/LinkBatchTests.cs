@@ -92,6 +92,22 @@ public sealed class LinkBatchTests
         Assert.Equal(TcpState.CloseWait, connection.Tcb.State);
     }
 
+    [Fact]
+    public void A_connection_reset_after_deferred_data_in_the_same_batch_is_gone_and_the_batch_end_sends_nothing_for_it()
+    {
+        var (host, link, peer) = Established();
+
+        host.OnBatchStart();
+        host.OnPacket(peer.Data(Mss), Instant.Zero);
+        host.OnPacket(peer.Data(Mss), Instant.Zero);
+        host.OnPacket(peer.Rst(), Instant.Zero);
+        host.OnBatchEnd(Instant.Zero);
+
+        // RFC 9293 section 3.10.7.4: an in-window RST closes the connection; nothing is sent in reply.
+        Assert.Empty(link.Sent);
+        Assert.Equal(0, host.ConnectionCount);
+    }
+
     /// <summary>A host listening on port 80 with one connection from the hand-written peer, handshake done.</summary>
     private static (TcpHost Host, RecordingLink Link, HandPeer Peer) Established()
     {
@@ -138,6 +154,8 @@ public sealed class LinkBatchTests
             Next += length;
             return packet;
         }
+
+        public byte[] Rst() => Build(new TcpHeader { Seq = Next, Flags = TcpFlags.Rst, Window = 0 }, []);
 
         public byte[] Fin()
         {
