@@ -122,7 +122,7 @@ internal static partial class CaptureCommand
             // on a TUN device (raw IP) 256 KiB frames left a 2 MiB ring with room for 8 packets: a reader held up
             // for a moment (the ladder's first rows, a loaded machine) lost the packets after them, typically a
             // connection's last ACK. Raw IP packets on such a link never exceed its MTU, so the frames can be that
-            // small (about 1,300 of them at MTU 1500).
+            // small (about 4,000 of them fit the default 8 MiB at MTU 1500).
             if (ToLinkType((int)device.LinkType) == LinkType.Raw && InterfaceMtu(device.Name) is int mtu && mtu < DefaultSnaplen)
             {
                 device.Close();
