@@ -15,7 +15,7 @@ namespace TcpKit.Net.Host;
 /// (RFC 9293 section 3.10.7.1), and the pump that moves each engine's output onto the link and arms its
 /// timer. Everything runs on <see cref="Loop"/>.
 /// </summary>
-public sealed class TcpHost : ILinkReceiver
+public sealed class TcpHost : ILinkBatchReceiver
 {
     /// <summary>Linux's default ephemeral range (net.ipv4.ip_local_port_range).</summary>
     public const int EphemeralFirst = 32768;
@@ -34,6 +34,11 @@ public sealed class TcpHost : ILinkReceiver
     private readonly byte[] _payload = new byte[65536];
     private readonly byte[] _packet = new byte[65536 + 120];
     private int _nextEphemeral;
+
+    // Link batches (ILinkBatchReceiver): connections whose pump waits for the batch's end.
+    private bool _batching;
+    private readonly HostConnection?[] _deferred = new HostConnection?[16];
+    private int _deferredCount;
 
     public TcpHost(string name, ILink link, IEventLoop loop, TcpConfig? config = null, ulong seed = 0)
     {
@@ -258,7 +263,14 @@ public sealed class TcpHost : ILinkReceiver
         {
             if (!(listening && conn.Tcb.AcceptsNewSynInTimeWait(header)))
             {
+                // In-order data inside a link batch: the answer (one cumulative ACK) waits for the batch's end.
+                bool defer = _batching && seg.PayloadLength > 0 && conn.Tcb.State == TcpState.Established && header.Seq == conn.Tcb.RcvNxt;
                 conn.Tcb.OnSegment(header, seg.Payload, now);
+                if (defer && DeferPump(conn))
+                {
+                    return;
+                }
+
                 Pump(conn);
                 return;
             }
@@ -301,6 +313,55 @@ public sealed class TcpHost : ILinkReceiver
             Transmit(dst, src, rst, ReadOnlySpan<byte>.Empty);
             Counters.ResetsSent++;
         }
+    }
+
+    /// <summary>The link starts handing over packets that arrived together (see <see cref="OnBatchEnd"/>).</summary>
+    public void OnBatchStart() => _batching = true;
+
+    /// <summary>
+    /// The link's batch is over: connections that only received in-order data during it are pumped now, so
+    /// each sends one cumulative ACK for the batch rather than one per second segment. That stretches the
+    /// RFC 5681 section 4.2 / RFC 9293 section 3.8.6.3 SHOULD (ACK at least every second full-sized segment)
+    /// exactly as Linux does for a GRO-merged run of segments; out-of-order segments, which must be
+    /// answered with an immediate duplicate ACK for fast retransmit, are never deferred.
+    /// </summary>
+    public void OnBatchEnd(Instant now)
+    {
+        _batching = false;
+        try
+        {
+            for (int i = 0; i < _deferredCount; i++)
+            {
+                var conn = _deferred[i]!;
+                _deferred[i] = null;
+                Pump(conn);
+            }
+        }
+        finally
+        {
+            Array.Clear(_deferred, 0, _deferredCount);
+            _deferredCount = 0;
+        }
+    }
+
+    /// <summary>Remembers <paramref name="conn"/> for the batch's end; false when the (small) list is full and it must be pumped now.</summary>
+    private bool DeferPump(HostConnection conn)
+    {
+        for (int i = 0; i < _deferredCount; i++)
+        {
+            if (ReferenceEquals(_deferred[i], conn))
+            {
+                return true;
+            }
+        }
+
+        if (_deferredCount == _deferred.Length)
+        {
+            return false;
+        }
+
+        _deferred[_deferredCount++] = conn;
+        return true;
     }
 
     // ---- pump: engine output -> link, events -> waiters, timer ----------------------------------------

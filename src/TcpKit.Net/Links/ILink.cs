@@ -10,7 +10,7 @@ namespace TcpKit.Net.Links;
 /// <remarks>
 /// Received packets are pushed to the <see cref="ILinkReceiver"/> set with <see cref="SetReceiver"/>.
 /// Push suits every implementation: the simulator calls it from its event loop in virtual time, a TUN
-/// link calls it once per packet of each batch it reads on its reader thread, and a wrapper such as
+/// link calls it once per packet of each batch it reads on the event loop's thread, and a wrapper such as
 /// <see cref="CaptureTap"/> only has to interpose itself as the receiver. Which thread calls the
 /// receiver is documented by each implementation.
 /// </remarks>
@@ -42,4 +42,18 @@ public interface ILinkReceiver
     /// link's clock.
     /// </summary>
     void OnPacket(ReadOnlySpan<byte> packet, Instant now);
+}
+
+/// <summary>
+/// A receiver that wants to know where a link's batch of packets (those read in one wake-up) ends, so it can
+/// answer the batch as a whole: a host sends one cumulative ACK for in-order data that arrived together, as
+/// Linux does for a GRO-merged run of segments, instead of one per second segment.
+/// </summary>
+public interface ILinkBatchReceiver : ILinkReceiver
+{
+    /// <summary>Packets that follow, until <see cref="OnBatchEnd"/>, arrived together.</summary>
+    void OnBatchStart();
+
+    /// <summary>The batch is over: the receiver answers what it deferred.</summary>
+    void OnBatchEnd(Instant now);
 }

@@ -21,7 +21,8 @@ public sealed class TunException(string message, int errno = 0) : IOException(me
 /// The device is read on the event loop's own thread: the loop's poll(2) watches it, and when it is
 /// readable the link reads every ready packet (up to <see cref="MaxBatch"/> per wake-up) into one
 /// reused buffer and hands each straight to the receiver. No thread hop, no copy into a ring, no
-/// allocation per packet. <see cref="Send"/> writes one packet with write(2); TUN has no vectored
+/// allocation per packet. A receiver that is an <see cref="ILinkBatchReceiver"/> (a <see cref="TcpHost"/>)
+/// is told where each batch starts and ends, so it answers in-order data with one ACK per batch. <see cref="Send"/> writes one packet with write(2); TUN has no vectored
 /// multi-packet write without virtio headers and GSO, so that is one system call per packet, but
 /// no wake-up of any other thread. When the loop falls behind, the kernel's queue for the device
 /// (txqueuelen, which <see cref="Configure"/> raises to <see cref="TxQueueLength"/>) absorbs or drops,
@@ -358,7 +359,27 @@ public sealed unsafe class TunLink : ILink, IDisposable
         // One clock read per wake-up: the packets of a batch arrived together (reading the clock per packet
         // cost 3 % of the loop in a profile), and the batch is read within microseconds.
         var now = _loop.Now;
+        var batchReceiver = _receiver as ILinkBatchReceiver;
+        batchReceiver?.OnBatchStart();
         int read = 0;
+        try
+        {
+            ReadBatch(fd, now, ref read);
+        }
+        finally
+        {
+            // Also when a receiver threw: what it deferred is answered, and no later packet is taken for part of this batch.
+            batchReceiver?.OnBatchEnd(now);
+        }
+
+        if (read > 0)
+        {
+            ReadBatches++;
+        }
+    }
+
+    private void ReadBatch(int fd, Instant now, ref int read)
+    {
         while (read < MaxBatch)
         {
             nint n;
@@ -402,11 +423,6 @@ public sealed unsafe class TunLink : ILink, IDisposable
             }
 
             receiver.OnPacket(_buffer.AsSpan(0, (int)n), now);
-        }
-
-        if (read > 0)
-        {
-            ReadBatches++;
         }
     }
 }
