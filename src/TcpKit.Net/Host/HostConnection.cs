@@ -294,6 +294,9 @@ internal sealed class HostListener(IpAddress? localAddress, ushort port, int bac
 
     public Queue<TaskCompletionSource<HostConnection>> AcceptWaiters { get; } = new();
 
+    /// <summary>Set for a listener opened with a callback: each established connection goes to it instead of the accept queue.</summary>
+    public Action<HostConnection>? OnAccepted { get; init; }
+
     public bool Stopped { get; set; }
 
     public bool IsFull => SynQueueCount + AcceptQueue.Count >= Backlog;
