@@ -6,7 +6,7 @@ namespace TcpKit.Benchmarks;
 public static class Program
 {
     /// <summary>
-    /// <c>parse FILE [RUNS]</c> (bench/parse-vs-tcpdump.sh), <c>sim-bulk [BYTES] [RUNS]</c>, <c>sim-open-close [N]</c> and
+    /// <c>parse FILE [RUNS]</c> (bench/parse-vs-tcpdump.sh), <c>sim-bulk [BYTES] [RUNS]</c>, <c>sim-open-close [N]</c>, <c>sim-open-close-callbacks [N]</c> and
     /// <c>sim-idle [N]</c> (bench/sim-vs-kernel.sh) are the side-by-side measurements;
     /// anything else goes to BenchmarkDotNet's switcher.
     /// </summary>
@@ -19,8 +19,24 @@ public static class Program
                 return ParseCapture.Run(args[1], args.Length >= 3 ? int.Parse(args[2], inv) : 5);
             case "sim-bulk":
                 return SimulatedStack.Bulk(args.Length >= 2 ? long.Parse(args[1], inv) : 1L << 30, args.Length >= 3 ? int.Parse(args[2], inv) : 3);
+            case "sim-open-close" when Environment.GetEnvironmentVariable("OC_ALLOC") == "1":
+                {
+                    using var probe = new AllocProbe();
+                    SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
+                    lock (probe.Bytes)
+                    {
+                        foreach (var kv in probe.Bytes.OrderByDescending(kv => kv.Value).Take(30))
+                        {
+                            Console.WriteLine($"{kv.Value / 1_000_000.0,10:F1} MB {kv.Key}");
+                        }
+                    }
+
+                    return 0;
+                }
             case "sim-open-close":
                 return SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
+            case "sim-open-close-callbacks":
+                return SimulatedStack.OpenCloseCallbacks(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
             case "fuzz-packets":
                 return PacketFuzz.Run(args.Length >= 2 ? long.Parse(args[1], inv) : 1_000_000, args.Length >= 3 ? ulong.Parse(args[2], inv) : 1);
             case "sim-idle":

@@ -5,6 +5,7 @@ using TcpKit.Net.Host;
 using TcpKit.Net.Simulation;
 using TcpKit.Tcp;
 using TcpKit.Wire;
+using TcpKit.Wire.Tcp;
 
 namespace TcpKit.Benchmarks.SideBySide;
 
@@ -98,14 +99,31 @@ internal static class SimulatedStack
     /// TIME-WAIT early (MAY-2 of RFC 1122 4.2.2.13, as Linux does). The round ends when every TIME-WAIT has
     /// expired or been reused, so the cost of each is counted.
     /// </summary>
-    public static int OpenClose(int count)
+    public static int OpenClose(int count) => OpenClose(count, OpenCloseRound);
+
+    /// <summary>
+    /// The same workload as <see cref="OpenClose(int)"/> (64 connections at a time, handshake, the server's
+    /// FIN, the client's FIN, the server's 60 s TIME-WAIT expired or reused through MAY-2), with the same
+    /// segments on the wire, but driven through the host's callback API (TcpHost.Listen with an accept
+    /// callback, TcpHost.Open and ConnectionEvent) instead of TcpKitListener/TcpKitClient and async/await:
+    /// it measures the stack without the tasks, state machines and awaits of the socket-like API.
+    /// </summary>
+    public static int OpenCloseCallbacks(int count) => OpenClose(count, OpenCloseCallbacksRound);
+
+    private static int OpenClose(int count, Func<int, (double Seconds, double CpuSeconds, long AllocatedBytes, long Events)> round)
     {
-        OpenCloseRound(Math.Max(1000, count / 5));
-        var (seconds, cpuSeconds, allocated, events) = OpenCloseRound(count);
+        round(Math.Max(1000, count / 5));
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        var pause = GC.GetTotalPauseDuration();
+        var (seconds, cpuSeconds, allocated, events) = round(count);
+        gen0 = GC.CollectionCount(0) - gen0;
+        gen1 = GC.CollectionCount(1) - gen1;
+        gen2 = GC.CollectionCount(2) - gen2;
+        pause = GC.GetTotalPauseDuration() - pause;
         // The simulation runs on this one thread, so its CPU time is the cost without the time spent waiting
         // for a core on a shared machine; allocation and event counts do not depend on the load at all.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"connections={count} seconds={seconds:F3} open_close_per_second={count / seconds:F0} (after warm-up) thread_cpu_seconds={cpuSeconds:F3} open_close_per_cpu_second={count / cpuSeconds:F0} allocated_bytes_per_connection={allocated / (double)count:F0} events_per_connection={events / (double)count:F1}"));
+            $"connections={count} seconds={seconds:F3} open_close_per_second={count / seconds:F0} (after warm-up) thread_cpu_seconds={cpuSeconds:F3} open_close_per_cpu_second={count / cpuSeconds:F0} allocated_bytes_per_connection={allocated / (double)count:F0} events_per_connection={events / (double)count:F1} gc_gen0={gen0} gc_gen1={gen1} gc_gen2={gen2} gc_pause_ms={pause.TotalMilliseconds:F0}"));
         return 0;
     }
 
@@ -164,6 +182,65 @@ internal static class SimulatedStack
         if (p.Client.ConnectionCount + p.Server.ConnectionCount != 0)
         {
             throw new InvalidOperationException("connections left open");
+        }
+
+        return (sw.Elapsed.TotalSeconds, cpu, allocated, p.Network.EventsProcessed);
+    }
+
+    private static (double Seconds, double CpuSeconds, long AllocatedBytes, long Events) OpenCloseCallbacksRound(int count)
+    {
+        var config = TcpConfig.Linux with { SendBufferSize = 4096, ReceiveBufferSize = 4096 };
+        var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
+        int accepted = 0, opened = 0, closed = 0;
+        // The server closes first, as the async variant does right after AcceptTcpClientAsync.
+        p.Server.Listen(80, 1024, conn =>
+        {
+            accepted++;
+            conn.Close();
+        }, config);
+        // Opening from inside another connection's events would nest one connection's pump in another's,
+        // so a connection that ends posts the next open to the loop, as an await's continuation would be.
+        Action openNext = () =>
+        {
+            if (opened < count)
+            {
+                opened++;
+                p.Client.Open(ServerAddress, 80, config);
+            }
+        };
+        p.Client.ConnectionEvent += (conn, e) =>
+        {
+            if (e.Kind == TcpEventKind.StateChanged && e.NewState == TcpState.CloseWait)
+            {
+                conn.Close(); // after the server's FIN: LAST-ACK, then CLOSED
+            }
+            else if (e.Kind == TcpEventKind.Closed)
+            {
+                if (e.Error != TcpError.None)
+                {
+                    throw new InvalidOperationException($"connection failed: {e.Error}");
+                }
+
+                closed++;
+                p.Loop.Post(openNext);
+            }
+        };
+
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        double cpuBefore = ThreadCpu.Seconds();
+        var sw = Stopwatch.StartNew();
+        for (int w = 0; w < 64; w++)
+        {
+            p.Loop.Post(openNext);
+        }
+
+        p.Network.RunWhile(() => !(closed == count && p.Client.ConnectionCount == 0 && p.Server.ConnectionCount == 0), p.Network.Now + TimeSpan.FromHours(10));
+        sw.Stop();
+        double cpu = ThreadCpu.Seconds() - cpuBefore;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        if (closed != count || accepted != count || p.Client.ConnectionCount + p.Server.ConnectionCount != 0)
+        {
+            throw new InvalidOperationException($"closed {closed}, accepted {accepted} of {count}; connections left open");
         }
 
         return (sw.Elapsed.TotalSeconds, cpu, allocated, p.Network.EventsProcessed);

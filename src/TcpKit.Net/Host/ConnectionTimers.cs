@@ -7,17 +7,51 @@ namespace TcpKit.Net.Host;
 /// setting), so the event loop needs a single timer per host instead of one per connection. A
 /// connection records its slot, so moving or cancelling its deadline costs O(log n) and allocates nothing.
 /// The keys sit in the heap array itself, so comparisons never touch the connections' memory.
+/// <para>
+/// Beside the heap runs a FIFO lane for deadlines set in non-decreasing order. TIME-WAIT is the case it is
+/// for: every one lasts the same 2 MSL (RFC 9293 section 3.6.1), so a busy server's tens of thousands of
+/// them arrive already sorted. Appending one to the lane and taking it from the front costs O(1) and touches
+/// no other connection, where the heap costs a sift through ~15 levels, each a cache miss on another
+/// connection's slot index. A deadline that is earlier than the lane's last one goes to the heap, so the
+/// lane stays sorted and the earliest deadline is the earlier of the two fronts. Cancelling a lane entry
+/// only marks it stale (the connection forgets it); stale entries are dropped at the front, and the lane is
+/// compacted when they outnumber live ones, so it never holds more than about twice the live entries.
+/// </para>
 /// </summary>
 internal sealed class ConnectionTimers
 {
+    /// <summary>The value of <see cref="HostConnection.TimerIndex"/> of a connection whose deadline is in the lane.</summary>
+    private const int InLane = -2;
+
     private Entry[] _heap = new Entry[16];
     private int _count;
     private long _nextSequence;
 
-    public int Count => _count;
+    private Entry[] _lane = new Entry[16];
+    private int _laneHead;
+    private int _laneCount; // live and stale entries
+    private int _laneLive;
+
+    public int Count => _count + _laneLive;
+
+    /// <summary>The lane's array length (for tests: stale entries must not make it grow without bound).</summary>
+    internal int LaneCapacity => _lane.Length;
 
     /// <summary>The earliest deadline, or Instant.Never when no connection has one.</summary>
-    public Instant Earliest => _count == 0 ? Instant.Never : new Instant(_heap[0].Deadline);
+    public Instant Earliest
+    {
+        get
+        {
+            // The lane's front is always live (stale entries are trimmed as soon as they reach it).
+            long earliest = _count == 0 ? long.MaxValue : _heap[0].Deadline;
+            if (_laneCount > 0 && _lane[_laneHead].Deadline < earliest)
+            {
+                earliest = _lane[_laneHead].Deadline;
+            }
+
+            return earliest == long.MaxValue ? Instant.Never : new Instant(earliest);
+        }
+    }
 
     /// <summary>Arms, moves or (with Instant.Never) cancels the deadline of <paramref name="c"/>.</summary>
     public void Set(HostConnection c, Instant deadline)
@@ -28,8 +62,25 @@ internal sealed class ConnectionTimers
             return;
         }
 
+        if (c.TimerIndex == InLane)
+        {
+            CancelInLane(c);
+        }
+
         c.TimerDeadline = deadline;
         var e = new Entry(deadline.Nanoseconds, _nextSequence++, c);
+        if (_laneCount == 0 || deadline.Nanoseconds >= _lane[LaneSlot(_laneCount - 1)].Deadline)
+        {
+            // In order: the lane takes it, and the heap gives up the old deadline if it held one.
+            if (c.TimerIndex >= 0)
+            {
+                RemoveFromHeap(c);
+            }
+
+            Append(e);
+            return;
+        }
+
         if (c.TimerIndex < 0)
         {
             if (_count == _heap.Length)
@@ -54,12 +105,19 @@ internal sealed class ConnectionTimers
     public void Cancel(HostConnection c)
     {
         c.TimerDeadline = Instant.Never;
-        int index = c.TimerIndex;
-        if (index < 0)
+        if (c.TimerIndex == InLane)
         {
-            return;
+            CancelInLane(c);
         }
+        else if (c.TimerIndex >= 0)
+        {
+            RemoveFromHeap(c);
+        }
+    }
 
+    private void RemoveFromHeap(HostConnection c)
+    {
+        int index = c.TimerIndex;
         c.TimerIndex = -1;
         int last = --_count;
         var moved = _heap[last];
@@ -77,15 +135,80 @@ internal sealed class ConnectionTimers
     /// <summary>Removes and returns the connection with the earliest deadline if it is due at <paramref name="now"/>.</summary>
     public bool TryTakeDue(Instant now, out HostConnection c)
     {
-        if (_count == 0 || _heap[0].Deadline > now.Nanoseconds)
+        bool heapFirst = _count > 0 && (_laneCount == 0 || Less(_heap[0], _lane[_laneHead]));
+        ref readonly Entry first = ref heapFirst ? ref _heap[0] : ref _lane[_laneHead];
+        if ((_count == 0 && _laneCount == 0) || first.Deadline > now.Nanoseconds)
         {
             c = null!;
             return false;
         }
 
-        c = _heap[0].Connection;
+        c = first.Connection;
         Cancel(c);
         return true;
+    }
+
+    private int LaneSlot(int offset)
+    {
+        int i = _laneHead + offset;
+        return i >= _lane.Length ? i - _lane.Length : i;
+    }
+
+    private void Append(in Entry e)
+    {
+        if (_laneCount == _lane.Length)
+        {
+            // Full: drop stale entries if they are many, else grow. Either way the order is kept.
+            Repack(_laneCount - _laneLive > _laneLive ? _lane.Length : _lane.Length * 2);
+        }
+
+        _lane[LaneSlot(_laneCount)] = e;
+        _laneCount++;
+        _laneLive++;
+        e.Connection.TimerIndex = InLane;
+        e.Connection.TimerLaneSequence = e.Sequence;
+    }
+
+    private void CancelInLane(HostConnection c)
+    {
+        c.TimerIndex = -1; // its entry is stale from now on
+        _laneLive--;
+        TrimLaneFront();
+        if (_laneCount > 64 && _laneCount - _laneLive > _laneLive)
+        {
+            Repack(_lane.Length);
+        }
+    }
+
+    private bool IsLive(in Entry e) => e.Connection.TimerIndex == InLane && e.Connection.TimerLaneSequence == e.Sequence;
+
+    private void TrimLaneFront()
+    {
+        while (_laneCount > 0 && !IsLive(_lane[_laneHead]))
+        {
+            _lane[_laneHead] = default; // release the connection
+            _laneHead = _laneHead + 1 == _lane.Length ? 0 : _laneHead + 1;
+            _laneCount--;
+        }
+    }
+
+    /// <summary>Copies the live lane entries, in order, to the front of an array of <paramref name="capacity"/>.</summary>
+    private void Repack(int capacity)
+    {
+        var packed = new Entry[capacity];
+        int n = 0;
+        for (int k = 0; k < _laneCount; k++)
+        {
+            ref readonly Entry e = ref _lane[LaneSlot(k)];
+            if (IsLive(e))
+            {
+                packed[n++] = e;
+            }
+        }
+
+        _lane = packed;
+        _laneHead = 0;
+        _laneCount = n;
     }
 
     private void SiftUp(int index, in Entry c)

@@ -60,8 +60,11 @@ public sealed class HostConnection
     /// <summary>The deadline this connection holds in the host's timer heap (Instant.Never when none).</summary>
     internal Instant TimerDeadline { get; set; } = Instant.Never;
 
-    /// <summary>Slot in the host's timer heap, -1 when not in it.</summary>
+    /// <summary>Slot in the host's timer heap, -1 when not in it, -2 when the deadline waits in the timers' FIFO lane.</summary>
     internal int TimerIndex { get; set; } = -1;
+
+    /// <summary>The sequence number of this connection's live entry in the timers' FIFO lane.</summary>
+    internal long TimerLaneSequence { get; set; }
 
     internal bool Pumping { get; set; }
 
@@ -290,6 +293,9 @@ internal sealed class HostListener(IpAddress? localAddress, ushort port, int bac
     public Queue<HostConnection> AcceptQueue { get; } = new();
 
     public Queue<TaskCompletionSource<HostConnection>> AcceptWaiters { get; } = new();
+
+    /// <summary>Set for a listener opened with a callback: each established connection goes to it instead of the accept queue.</summary>
+    public Action<HostConnection>? OnAccepted { get; init; }
 
     public bool Stopped { get; set; }
 

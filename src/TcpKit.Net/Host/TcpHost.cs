@@ -92,6 +92,42 @@ public sealed class TcpHost : ILinkBatchReceiver
 
     public void AddAddress(IpAddress address) => _addresses.Add(address);
 
+    // ---- callback API: connections without tasks ------------------------------------------------------
+
+    /// <summary>
+    /// Passive open on <paramref name="port"/> (any local address) whose completed handshakes are handed to
+    /// <paramref name="accepted"/> on the loop, in place of an accept queue and AcceptAsync. The callback runs
+    /// while the connection's events are delivered, so it may Close or Abort the connection at once; other
+    /// work (opening a new connection, say) belongs in <see cref="IEventLoop.Post"/>. Stop with
+    /// <see cref="StopListening(ushort)"/>.
+    /// </summary>
+    public void Listen(ushort port, int backlog, Action<HostConnection> accepted, TcpConfig? config = null)
+    {
+        ArgumentNullException.ThrowIfNull(accepted);
+        if (_listeners.ContainsKey(port))
+        {
+            throw new SocketException((int)SocketError.AddressAlreadyInUse);
+        }
+
+        _listeners.Add(port, new HostListener(null, port, backlog, config ?? Config) { OnAccepted = accepted });
+    }
+
+    /// <summary>Ends the passive open on <paramref name="port"/>; handshakes in progress are reset as a kernel does.</summary>
+    public void StopListening(ushort port)
+    {
+        if (_listeners.TryGetValue(port, out var listener))
+        {
+            StopListening(listener);
+        }
+    }
+
+    /// <summary>
+    /// Active open to <paramref name="remote"/>:<paramref name="remotePort"/> from an ephemeral port; the SYN
+    /// is sent before this returns. Follow it through <see cref="ConnectionEvent"/> (established, closed...).
+    /// </summary>
+    public HostConnection Open(IpAddress remote, ushort remotePort, TcpConfig? config = null) =>
+        Connect(remote, remotePort, config ?? Config);
+
     // ---- API used by TcpKitListener / TcpKitClient --------------------------------------------------
 
     internal HostListener Listen(IpAddress? localAddress, ushort port, int backlog, TcpConfig config)
@@ -458,8 +494,18 @@ public sealed class TcpHost : ILinkBatchReceiver
             listener.SynQueueCount--;
             if (e.NewState is TcpState.Established or TcpState.CloseWait && !listener.Stopped)
             {
-                // Handshake complete: hand it to a waiting AcceptAsync or park it in the accept queue.
+                // Handshake complete: hand it to the listener's callback (after the event is delivered, below),
+                // a waiting AcceptAsync or park it in the accept queue.
                 bool handed = false;
+                if (listener.OnAccepted is { } accepted)
+                {
+                    conn.Listener = null;
+                    conn.OnEvent(e);
+                    ConnectionEvent?.Invoke(conn, e);
+                    accepted(conn);
+                    return;
+                }
+
                 while (listener.AcceptWaiters.TryDequeue(out var waiter))
                 {
                     if (waiter.TrySetResult(conn))
