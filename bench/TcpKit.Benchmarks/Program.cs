@@ -19,8 +19,9 @@ public static class Program
                 return ParseCapture.Run(args[1], args.Length >= 3 ? int.Parse(args[2], inv) : 5);
             case "sim-bulk":
                 return SimulatedStack.Bulk(args.Length >= 2 ? long.Parse(args[1], inv) : 1L << 30, args.Length >= 3 ? int.Parse(args[2], inv) : 3);
-            case "sim-open-close" when Environment.GetEnvironmentVariable("OC_ALLOC") == "1":
+            case "sim-open-close-allocations":
                 {
+                    // Which types the open+close workload allocates, from the runtime's sampled allocation events.
                     using var probe = new AllocProbe();
                     SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
                     lock (probe.Bytes)
