@@ -3,6 +3,7 @@ using TcpKit.Wire.Checksums;
 using TcpKit.Wire.Ip;
 using TcpKit.Wire.Link;
 using TcpKit.Wire.Tcp;
+using TcpKit.Wire.Tunnels;
 
 namespace TcpKit.Wire;
 
@@ -107,6 +108,25 @@ public struct DecodedPacket
     /// <summary>The capture holds fewer bytes of the IP packet than it has (snaplen).</summary>
     public bool IsTruncated;
 
+    /// <summary>
+    /// How many IP layers enclose the one these fields describe (IP in IP, GRE, VXLAN, Geneve, Teredo);
+    /// 0 for a packet that is not tunnelled. The outer layers are re-decoded on demand with
+    /// <see cref="PacketDecoder.TryDecodeIpLayer"/>.
+    /// </summary>
+    public byte TunnelDepth;
+
+    /// <summary>The tunnel that carries the IP layer these fields describe (<see cref="EncapsulationKind.None"/> when not tunnelled).</summary>
+    public EncapsulationKind Encapsulation;
+
+    /// <summary>Frame offset of that tunnel's header (GRE, UDP of VXLAN/Geneve/Teredo); for IP in IP, the inner IP header.</summary>
+    public int EncapsulationOffset;
+
+    /// <summary>Frame offset of the Ethernet header the tunnel carries in front of this IP layer (VXLAN, Geneve, GRE bridging, ERSPAN); 0 when none.</summary>
+    public int TunnelEthernetOffset;
+
+    /// <summary>More than <see cref="Tunnels.Encapsulation.MaxDepth"/> nested tunnels: not followed, decoded as <see cref="DecodeStatus.Malformed"/>.</summary>
+    public bool TunnelTooDeep;
+
     public readonly bool IsFragment => MoreFragments || FragmentOffset != 0;
 
     public readonly bool HasTcp => TcpHeaderLength != 0;
@@ -173,6 +193,20 @@ public static class PacketDecoder
     /// whose lengths are cut to the frame (<see cref="DecodedPacket.IpLengthExceedsFrame"/>).
     /// </summary>
     public static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, int originalLength, out DecodedPacket packet)
+        => Decode(link, frame, originalLength, int.MaxValue, out packet);
+
+    /// <summary>
+    /// The IP layer <paramref name="layer"/> of a tunnelled frame (0 = outermost), decoded as if the frame
+    /// ended there: its <see cref="DecodedPacket.Protocol"/> is the tunnel's (4, 41, 47, 17). False when
+    /// the frame has no such layer. For the fields of outer headers, off the per-packet path.
+    /// </summary>
+    public static bool TryDecodeIpLayer(LinkType link, ReadOnlySpan<byte> frame, int originalLength, int layer, out DecodedPacket packet)
+    {
+        var status = Decode(link, frame, originalLength, layer, out packet);
+        return packet.IpVersion != 0 && packet.TunnelDepth == layer && status is not (DecodeStatus.Truncated or DecodeStatus.Malformed or DecodeStatus.NotIp);
+    }
+
+    private static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, int originalLength, int stopAtLayer, out DecodedPacket packet)
     {
         packet = default;
         packet.Link = link;
@@ -190,21 +224,113 @@ public static class PacketDecoder
         packet.VlanCount = info.VlanCount;
         packet.OuterVlanId = info.OuterVlanId;
         packet.InnerVlanId = info.InnerVlanId;
-        packet.IpOffset = info.NetworkOffset;
-        var ip = frame[info.NetworkOffset..];
-        int ipWireLength = packet.OriginalLength < 0 ? -1 : packet.OriginalLength - info.NetworkOffset;
-        if (info.NetworkLength > 0)
-        {
-            // The link layer bounds the packet itself (PPPoE): beyond that is padding, and an IP length
-            // that claims more exceeds the packet, as when it claims more than the frame.
-            ip = ip[..Math.Min(info.NetworkLength, ip.Length)];
-            ipWireLength = ipWireLength < 0 ? info.NetworkLength : Math.Min(ipWireLength, info.NetworkLength);
-        }
-
+        int networkOffset = info.NetworkOffset;
+        int networkLength = info.NetworkLength;
+        ushort etherType = info.EtherType;
         ReadOnlySpan<byte> upper;
         int upperLength;
         int upperOffset;
-        if (info.EtherType == EtherType.Ipv4)
+        DecodedPacket outer = default;
+        while (true)
+        {
+            var status = DecodeIp(ref packet, frame, networkOffset, networkLength, etherType, out upper, out upperLength, out upperOffset);
+            if (status != DecodeStatus.Ok)
+            {
+                if (packet.TunnelDepth == 0)
+                {
+                    return status;
+                }
+
+                // An inner header too short or contradictory: the outer layer is what can be shown.
+                packet = outer;
+                return DecodeStatus.NotTcp;
+            }
+
+            // Tunnels are looked for only when the protocol can carry one, so plain TCP pays one compare.
+            if (packet.Protocol == IpProtocol.Tcp || !Encapsulation.MayTunnel(packet.Protocol)
+                || packet.IsFragment || packet.TunnelDepth >= stopAtLayer
+                || !Encapsulation.TryFindInner(packet.Protocol, upper, out var inner))
+            {
+                break;
+            }
+
+            if (packet.TunnelDepth >= Encapsulation.MaxDepth)
+            {
+                packet.TunnelTooDeep = true;
+                return DecodeStatus.Malformed;
+            }
+
+            outer = packet;
+            networkOffset = packet.IpOffset + upperOffset + inner.Offset;
+
+            // The inner packet is bounded by the outer one's payload length, not only by the frame.
+            networkLength = Math.Max(1, upperLength - inner.Offset);
+            etherType = inner.EtherType;
+            packet = default;
+            packet.Link = outer.Link;
+            packet.OriginalLength = outer.OriginalLength;
+            packet.EtherType = outer.EtherType;
+            packet.VlanCount = outer.VlanCount;
+            packet.OuterVlanId = outer.OuterVlanId;
+            packet.InnerVlanId = outer.InnerVlanId;
+            packet.TunnelDepth = (byte)(outer.TunnelDepth + 1);
+            packet.Encapsulation = inner.Kind;
+            packet.EncapsulationOffset = outer.IpOffset + upperOffset + inner.EncapsulationOffset;
+            packet.TunnelEthernetOffset = inner.EthernetOffset < 0 ? 0 : outer.IpOffset + upperOffset + inner.EthernetOffset;
+        }
+
+        bool fragment = packet.IsFragment;
+        if (fragment && (packet.FragmentOffset != 0 || packet.Protocol != IpProtocol.Tcp))
+        {
+            return DecodeStatus.Fragment;
+        }
+
+        if (packet.Protocol != IpProtocol.Tcp)
+        {
+            return DecodeStatus.NotTcp;
+        }
+
+        if (!TcpSegment.TryParse(upper, upperLength, out var tcp, out var tcpError))
+        {
+            // A first fragment too short for the TCP header is still just a fragment.
+            return fragment ? DecodeStatus.Fragment : Fail(ref packet, tcpError);
+        }
+
+        packet.TcpOffset = packet.IpOffset + upperOffset;
+        packet.TcpHeaderLength = tcp.HeaderLength;
+        packet.TcpPayloadLength = tcp.PayloadLength;
+        packet.TcpPayloadCaptured = tcp.Payload.Length;
+        packet.SourcePort = tcp.SourcePort;
+        packet.DestinationPort = tcp.DestinationPort;
+        packet.Seq = tcp.Seq;
+        packet.Ack = tcp.Ack;
+        packet.Flags = tcp.Flags;
+        packet.Window = tcp.Window;
+        packet.TcpChecksum = tcp.Checksum;
+        packet.UrgentPointer = tcp.UrgentPointer;
+        return fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
+    }
+
+    /// <summary>Decodes the IPv4/IPv6 header at <paramref name="networkOffset"/> into the IP fields of <paramref name="packet"/>.</summary>
+    private static DecodeStatus DecodeIp(
+        scoped ref DecodedPacket packet, ReadOnlySpan<byte> frame, int networkOffset, int networkLength, ushort etherType,
+        out ReadOnlySpan<byte> upper, out int upperLength, out int upperOffset)
+    {
+        packet.IpOffset = networkOffset;
+        var ip = frame[networkOffset..];
+        int ipWireLength = packet.OriginalLength < 0 ? -1 : packet.OriginalLength - networkOffset;
+        if (networkLength > 0)
+        {
+            // The link layer bounds the packet itself (PPPoE): beyond that is padding, and an IP length
+            // that claims more exceeds the packet, as when it claims more than the frame.
+            ip = ip[..Math.Min(networkLength, ip.Length)];
+            ipWireLength = ipWireLength < 0 ? networkLength : Math.Min(ipWireLength, networkLength);
+        }
+
+        upper = default;
+        upperLength = 0;
+        upperOffset = 0;
+        if (etherType == EtherType.Ipv4)
         {
             if (!Ipv4Packet.TryParse(ip, ipWireLength, out var v4, out var error))
             {
@@ -231,7 +357,7 @@ public static class PacketDecoder
             upperLength = v4.PayloadLength;
             upperOffset = v4.HeaderLength;
         }
-        else if (info.EtherType == EtherType.Ipv6)
+        else if (etherType == EtherType.Ipv6)
         {
             if (!Ipv6Packet.TryParse(ip, ipWireLength, out var v6, out var error))
             {
@@ -271,36 +397,7 @@ public static class PacketDecoder
             return DecodeStatus.NotIp;
         }
 
-        bool fragment = packet.IsFragment;
-        if (fragment && (packet.FragmentOffset != 0 || packet.Protocol != IpProtocol.Tcp))
-        {
-            return DecodeStatus.Fragment;
-        }
-
-        if (packet.Protocol != IpProtocol.Tcp)
-        {
-            return DecodeStatus.NotTcp;
-        }
-
-        if (!TcpSegment.TryParse(upper, upperLength, out var tcp, out var tcpError))
-        {
-            // A first fragment too short for the TCP header is still just a fragment.
-            return fragment ? DecodeStatus.Fragment : Fail(ref packet, tcpError);
-        }
-
-        packet.TcpOffset = packet.IpOffset + upperOffset;
-        packet.TcpHeaderLength = tcp.HeaderLength;
-        packet.TcpPayloadLength = tcp.PayloadLength;
-        packet.TcpPayloadCaptured = tcp.Payload.Length;
-        packet.SourcePort = tcp.SourcePort;
-        packet.DestinationPort = tcp.DestinationPort;
-        packet.Seq = tcp.Seq;
-        packet.Ack = tcp.Ack;
-        packet.Flags = tcp.Flags;
-        packet.Window = tcp.Window;
-        packet.TcpChecksum = tcp.Checksum;
-        packet.UrgentPointer = tcp.UrgentPointer;
-        return fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
+        return DecodeStatus.Ok;
     }
 
     private static DecodeStatus Fail(ref DecodedPacket packet, WireError error)
