@@ -58,7 +58,10 @@ public static class FieldCatalog
             ["vlan.id"] = (in FieldContext c, StringBuilder o) => Vlan(c, o),
 
             // Both IP dissectors register ip.version, so an IPv6 packet (and the header an ICMPv6 error quotes) has it too.
-            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && (c.Decoded.IpVersion == 4
+            // A tunnel's layers of both versions count, so 6in4 gives "4,6".
+            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && (c.Decoded.TunnelDepth != 0
+                ? AnyIp(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))
+                : c.Decoded.IpVersion == 4
                 ? Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))
                 : Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))),
             ["ip.hdr_len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpHeaderLength)),
@@ -291,14 +294,29 @@ public static class FieldCatalog
         return true;
     }
 
+    /// <summary>An IP field both IP dissectors have, for a tunnelled packet: every layer of either version, then the quote.</summary>
+    private static bool AnyIp(in FieldContext c, StringBuilder o, IpWriter write)
+    {
+        OuterIp(c, o, 4, write, anyVersion: true);
+        o.Append(',');
+        write(c.Decoded, c.Frame, o);
+        if (c.HasQuotedTcp)
+        {
+            o.Append(',');
+            write(c.Quote.Inner, c.QuotedBytes, o);
+        }
+
+        return true;
+    }
+
     /// <summary>The enclosing IP headers of a tunnelled packet that have <paramref name="version"/>, outer first.</summary>
-    private static bool OuterIp(in FieldContext c, StringBuilder o, byte version, IpWriter write)
+    private static bool OuterIp(in FieldContext c, StringBuilder o, byte version, IpWriter write, bool anyVersion = false)
     {
         bool any = false;
         int originalLength = c.OriginalLength > int.MaxValue ? -1 : (int)c.OriginalLength;
         for (int layer = 0; layer < c.Decoded.TunnelDepth; layer++)
         {
-            if (PacketDecoder.TryDecodeIpLayer(c.Link, c.Frame, originalLength, layer, out var outer) && outer.IpVersion == version)
+            if (PacketDecoder.TryDecodeIpLayer(c.Link, c.Frame, originalLength, layer, out var outer) && (anyVersion || outer.IpVersion == version))
             {
                 if (any)
                 {
