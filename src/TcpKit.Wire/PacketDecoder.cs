@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using TcpKit.Wire.Checksums;
 using TcpKit.Wire.Ip;
 using TcpKit.Wire.Link;
 using TcpKit.Wire.Tcp;
+using TcpKit.Wire.Tunnels;
 
 namespace TcpKit.Wire;
 
@@ -113,6 +115,25 @@ public struct DecodedPacket
     /// </summary>
     public bool TcpHeaderCut;
 
+    /// <summary>
+    /// How many IP layers enclose the one these fields describe (IP in IP, GRE, VXLAN, Geneve, Teredo);
+    /// 0 for a packet that is not tunnelled. The outer layers are re-decoded on demand with
+    /// <see cref="PacketDecoder.TryDecodeIpLayer"/>.
+    /// </summary>
+    public byte TunnelDepth;
+
+    /// <summary>The tunnel that carries the IP layer these fields describe (<see cref="EncapsulationKind.None"/> when not tunnelled).</summary>
+    public EncapsulationKind Encapsulation;
+
+    /// <summary>Frame offset of that tunnel's header (GRE, UDP of VXLAN/Geneve/Teredo); for IP in IP, the inner IP header.</summary>
+    public int EncapsulationOffset;
+
+    /// <summary>Frame offset of the Ethernet header the tunnel carries in front of this IP layer (VXLAN, Geneve, GRE bridging, ERSPAN); 0 when none.</summary>
+    public int TunnelEthernetOffset;
+
+    /// <summary>More than <see cref="Tunnels.Encapsulation.MaxDepth"/> nested tunnels: not followed, decoded as <see cref="DecodeStatus.Malformed"/>.</summary>
+    public bool TunnelTooDeep;
+
     public readonly bool IsFragment => MoreFragments || FragmentOffset != 0;
 
     public readonly bool HasTcp => TcpHeaderLength != 0;
@@ -181,6 +202,20 @@ public static class PacketDecoder
     /// whose lengths are cut to the frame (<see cref="DecodedPacket.IpLengthExceedsFrame"/>).
     /// </summary>
     public static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, int originalLength, out DecodedPacket packet)
+        => Decode(link, frame, originalLength, int.MaxValue, out packet);
+
+    /// <summary>
+    /// The IP layer <paramref name="layer"/> of a tunnelled frame (0 = outermost), decoded as if the frame
+    /// ended there: its <see cref="DecodedPacket.Protocol"/> is the tunnel's (4, 41, 47, 17). False when
+    /// the frame has no such layer. For the fields of outer headers, off the per-packet path.
+    /// </summary>
+    public static bool TryDecodeIpLayer(LinkType link, ReadOnlySpan<byte> frame, int originalLength, int layer, out DecodedPacket packet)
+    {
+        var status = Decode(link, frame, originalLength, layer, out packet);
+        return packet.IpVersion != 0 && packet.TunnelDepth == layer && status is not (DecodeStatus.Truncated or DecodeStatus.Malformed or DecodeStatus.NotIp);
+    }
+
+    private static DecodeStatus Decode(LinkType link, ReadOnlySpan<byte> frame, int originalLength, int stopAtLayer, out DecodedPacket packet)
     {
         packet = default;
         packet.Link = link;
@@ -198,6 +233,7 @@ public static class PacketDecoder
         packet.VlanCount = info.VlanCount;
         packet.OuterVlanId = info.OuterVlanId;
         packet.InnerVlanId = info.InnerVlanId;
+        // The first IP layer is decoded inline (not through DecodeIp) to keep plain TCP as fast as before tunnels.
         packet.IpOffset = info.NetworkOffset;
         var ip = frame[info.NetworkOffset..];
         int ipWireLength = packet.OriginalLength < 0 ? -1 : packet.OriginalLength - info.NetworkOffset;
@@ -279,6 +315,12 @@ public static class PacketDecoder
             return DecodeStatus.NotIp;
         }
 
+        // Tunnels are looked for only when the protocol can carry one, so plain TCP pays one compare.
+        if (packet.Protocol != IpProtocol.Tcp && stopAtLayer > 0 && !packet.IsFragment && Encapsulation.MayTunnel(packet.Protocol))
+        {
+            return DecodeTunnel(ref packet, frame, upper, upperLength, upperOffset, stopAtLayer);
+        }
+
         bool fragment = packet.IsFragment;
         if (fragment && (packet.FragmentOffset != 0 || packet.Protocol != IpProtocol.Tcp))
         {
@@ -321,7 +363,7 @@ public static class PacketDecoder
     /// A TCP header whose fixed 20 bytes were captured but whose options the snaplen cut: Wireshark dissects it
     /// (ports, numbers, flags, the options present, "[Packet size limited during capture]"), so we do too.
     /// </summary>
-    private static bool DecodeCutHeader(ReadOnlySpan<byte> upper, int reportedLength, ref DecodedPacket packet)
+    private static bool DecodeCutHeader(ReadOnlySpan<byte> upper, int reportedLength, scoped ref DecodedPacket packet)
     {
         if (upper.Length < TcpSegment.MinHeaderLength)
         {
@@ -348,6 +390,184 @@ public static class PacketDecoder
         packet.UrgentPointer = BinaryPrimitives.ReadUInt16BigEndian(upper[18..]);
         packet.IsTruncated = true;
         return true;
+    }
+
+    /// <summary>Follows tunnels from a whole IP layer whose protocol may carry one, down to the TCP inside.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeStatus DecodeTunnel(
+        scoped ref DecodedPacket packet, ReadOnlySpan<byte> frame, ReadOnlySpan<byte> upper, int upperLength, int upperOffset, int stopAtLayer)
+    {
+        while (true)
+        {
+            if (packet.TunnelDepth >= stopAtLayer || !Encapsulation.TryFindInner(packet.Protocol, upper, out var inner))
+            {
+                return DecodeStatus.NotTcp;
+            }
+
+            if (packet.TunnelDepth >= Encapsulation.MaxDepth)
+            {
+                packet.TunnelTooDeep = true;
+                return DecodeStatus.Malformed;
+            }
+
+            var outer = packet;
+            int networkOffset = outer.IpOffset + upperOffset + inner.Offset;
+
+            // The inner packet is bounded by the outer one's payload length, not only by the frame.
+            int networkLength = Math.Max(1, upperLength - inner.Offset);
+            packet = default;
+            packet.Link = outer.Link;
+            packet.OriginalLength = outer.OriginalLength;
+            packet.EtherType = outer.EtherType;
+            packet.VlanCount = outer.VlanCount;
+            packet.OuterVlanId = outer.OuterVlanId;
+            packet.InnerVlanId = outer.InnerVlanId;
+            packet.TunnelDepth = (byte)(outer.TunnelDepth + 1);
+            packet.Encapsulation = inner.Kind;
+            packet.EncapsulationOffset = outer.IpOffset + upperOffset + inner.EncapsulationOffset;
+            packet.TunnelEthernetOffset = inner.EthernetOffset < 0 ? 0 : outer.IpOffset + upperOffset + inner.EthernetOffset;
+            if (DecodeIp(ref packet, frame, networkOffset, networkLength, inner.EtherType, out upper, out upperLength, out upperOffset) != DecodeStatus.Ok)
+            {
+                // An inner header too short or contradictory: the outer layer is what can be shown.
+                packet = outer;
+                return DecodeStatus.NotTcp;
+            }
+
+            if (packet.Protocol == IpProtocol.Tcp || packet.IsFragment || !Encapsulation.MayTunnel(packet.Protocol))
+            {
+                return DecodeTransport(ref packet, upper, upperLength, upperOffset);
+            }
+        }
+    }
+
+    /// <summary>The TCP header (or the fragment/not-TCP verdict) of a decoded IP layer.</summary>
+    private static DecodeStatus DecodeTransport(scoped ref DecodedPacket packet, ReadOnlySpan<byte> upper, int upperLength, int upperOffset)
+    {
+        bool fragment = packet.IsFragment;
+        if (fragment && (packet.FragmentOffset != 0 || packet.Protocol != IpProtocol.Tcp))
+        {
+            return DecodeStatus.Fragment;
+        }
+
+        if (packet.Protocol != IpProtocol.Tcp)
+        {
+            return DecodeStatus.NotTcp;
+        }
+
+        if (!TcpSegment.TryParse(upper, upperLength, out var tcp, out var tcpError))
+        {
+            if (tcpError == WireError.Truncated && !fragment && DecodeCutHeader(upper, upperLength, ref packet))
+            {
+                packet.TcpOffset = packet.IpOffset + upperOffset;
+                return DecodeStatus.Ok;
+            }
+
+            // A first fragment too short for the TCP header is still just a fragment.
+            return fragment ? DecodeStatus.Fragment : Fail(ref packet, tcpError);
+        }
+
+        packet.TcpOffset = packet.IpOffset + upperOffset;
+        packet.TcpHeaderLength = tcp.HeaderLength;
+        packet.TcpPayloadLength = tcp.PayloadLength;
+        packet.TcpPayloadCaptured = tcp.Payload.Length;
+        packet.SourcePort = tcp.SourcePort;
+        packet.DestinationPort = tcp.DestinationPort;
+        packet.Seq = tcp.Seq;
+        packet.Ack = tcp.Ack;
+        packet.Flags = tcp.Flags;
+        packet.Window = tcp.Window;
+        packet.TcpChecksum = tcp.Checksum;
+        packet.UrgentPointer = tcp.UrgentPointer;
+        return fragment ? DecodeStatus.Fragment : DecodeStatus.Ok;
+    }
+
+    /// <summary>Decodes a tunnelled IPv4/IPv6 header at <paramref name="networkOffset"/> into the IP fields of <paramref name="packet"/>.</summary>
+    private static DecodeStatus DecodeIp(
+        scoped ref DecodedPacket packet, ReadOnlySpan<byte> frame, int networkOffset, int networkLength, ushort etherType,
+        out ReadOnlySpan<byte> upper, out int upperLength, out int upperOffset)
+    {
+        packet.IpOffset = networkOffset;
+        var ip = frame[networkOffset..];
+        int ipWireLength = packet.OriginalLength < 0 ? -1 : packet.OriginalLength - networkOffset;
+        if (networkLength > 0)
+        {
+            // The link layer bounds the packet itself (PPPoE): beyond that is padding, and an IP length
+            // that claims more exceeds the packet, as when it claims more than the frame.
+            ip = ip[..Math.Min(networkLength, ip.Length)];
+            ipWireLength = ipWireLength < 0 ? networkLength : Math.Min(ipWireLength, networkLength);
+        }
+
+        upper = default;
+        upperLength = 0;
+        upperOffset = 0;
+        if (etherType == EtherType.Ipv4)
+        {
+            if (!Ipv4Packet.TryParse(ip, ipWireLength, out var v4, out var error))
+            {
+                return Fail(ref packet, error);
+            }
+
+            packet.IpVersion = 4;
+            packet.Source = v4.Source;
+            packet.Destination = v4.Destination;
+            packet.PseudoHeaderDestination = packet.Destination;
+            packet.IpHeaderLength = v4.HeaderLength;
+            packet.IpTotalLength = v4.TotalLength;
+            packet.Ttl = v4.TimeToLive;
+            packet.TrafficClass = v4.TypeOfService;
+            packet.IpIdentification = v4.Identification;
+            packet.DontFragment = v4.DontFragment;
+            packet.MoreFragments = v4.MoreFragments;
+            packet.FragmentOffset = v4.FragmentOffsetBytes;
+            packet.Protocol = v4.Protocol;
+            packet.IpOptionsMalformed = !v4.OptionsWellFormed;
+            packet.IpLengthExceedsFrame = v4.LengthExceedsFrame;
+            packet.IsTruncated = v4.IsTruncated;
+            upper = v4.Payload;
+            upperLength = v4.PayloadLength;
+            upperOffset = v4.HeaderLength;
+        }
+        else if (etherType == EtherType.Ipv6)
+        {
+            if (!Ipv6Packet.TryParse(ip, ipWireLength, out var v6, out var error))
+            {
+                // The fixed header may still be whole: keep its fields for the caller's report.
+                if (ip.Length >= Ipv6Packet.HeaderLength && ip[0] >> 4 == 6)
+                {
+                    packet.IpVersion = 6;
+                    packet.Source = IpAddress.FromIPv6(ip.Slice(8, 16));
+                    packet.Destination = IpAddress.FromIPv6(ip.Slice(24, 16));
+                    packet.IpHeaderLength = Ipv6Packet.HeaderLength;
+                    packet.IpTotalLength = Ipv6Packet.HeaderLength + BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
+                }
+
+                return Fail(ref packet, error);
+            }
+
+            packet.IpVersion = 6;
+            packet.Source = v6.Source;
+            packet.Destination = v6.Destination;
+            packet.PseudoHeaderDestination = v6.PseudoHeaderDestination;
+            packet.IpHeaderLength = Ipv6Packet.HeaderLength;
+            packet.IpTotalLength = v6.TotalLength;
+            packet.Ttl = v6.HopLimit;
+            packet.TrafficClass = v6.TrafficClass;
+            packet.IpIdentification = v6.FragmentIdentification;
+            packet.MoreFragments = v6.MoreFragments;
+            packet.FragmentOffset = v6.FragmentOffset * 8;
+            packet.Protocol = v6.UpperLayerProtocol;
+            packet.IpLengthExceedsFrame = v6.LengthExceedsFrame;
+            packet.IsTruncated = v6.IsTruncated;
+            upper = v6.UpperLayerPayload;
+            upperLength = v6.UpperLayerLength;
+            upperOffset = v6.UpperLayerOffset;
+        }
+        else
+        {
+            return DecodeStatus.NotIp;
+        }
+
+        return DecodeStatus.Ok;
     }
 
     private static DecodeStatus Fail(ref DecodedPacket packet, WireError error)

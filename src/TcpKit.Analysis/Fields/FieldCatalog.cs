@@ -54,12 +54,14 @@ public static class FieldCatalog
 
             ["eth.src"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: true),
             ["eth.dst"] = (in FieldContext c, StringBuilder o) => Eth(c, o, source: false),
-            // An IEEE 802.3 frame has a length there, which Wireshark shows as eth.len, not eth.type.
-            ["eth.type"] = (in FieldContext c, StringBuilder o) => c.Link == LinkType.Ethernet && c.Frame.Length >= 14 && (c.Frame[12] << 8 | c.Frame[13]) >= EtherType.MinEtherType && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4),
+            ["eth.type"] = (in FieldContext c, StringBuilder o) => EthType(c, o),
             ["vlan.id"] = (in FieldContext c, StringBuilder o) => Vlan(c, o),
 
             // Both IP dissectors register ip.version, so an IPv6 packet (and the header an ICMPv6 error quotes) has it too.
-            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && (c.Decoded.IpVersion == 4
+            // A tunnel's layers of both versions count, so 6in4 gives "4,6".
+            ["ip.version"] = (in FieldContext c, StringBuilder o) => c.HasIp && (c.Decoded.TunnelDepth != 0
+                ? AnyIp(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))
+                : c.Decoded.IpVersion == 4
                 ? Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))
                 : Ip6(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpVersion))),
             ["ip.hdr_len"] = (in FieldContext c, StringBuilder o) => Ip4(c, o, static (in DecodedPacket d, ReadOnlySpan<byte> f, StringBuilder o) => Dec(o, d.IpHeaderLength)),
@@ -283,12 +285,26 @@ public static class FieldCatalog
 
     private static bool Ip6(in FieldContext c, StringBuilder o, IpWriter write) => Ip(c, o, 6, write);
 
-    /// <summary>An IP field: the frame's header, then (comma-separated, as tshark prints a repeated field) the header an ICMP error quotes.</summary>
+    /// <summary>
+    /// An IP field: the headers of the tunnels around the packet, outer first, then the frame's innermost
+    /// header, then the header an ICMP error quotes (comma-separated, as tshark prints a repeated field).
+    /// </summary>
     private static bool Ip(in FieldContext c, StringBuilder o, byte version, IpWriter write)
     {
-        if (!c.HasIp || c.Decoded.IpVersion != version || !write(c.Decoded, c.Frame, o))
+        bool outer = c.HasIp && c.Decoded.TunnelDepth != 0 && OuterIp(c, o, version, write);
+        if (!c.HasIp || c.Decoded.IpVersion != version)
         {
-            return false;
+            return outer;
+        }
+
+        if (outer)
+        {
+            o.Append(',');
+        }
+
+        if (!write(c.Decoded, c.Frame, o))
+        {
+            return outer;
         }
 
         if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == version)
@@ -300,15 +316,97 @@ public static class FieldCatalog
         return true;
     }
 
-    private static bool Eth(in FieldContext c, StringBuilder o, bool source)
+    /// <summary>An IP field both IP dissectors have, for a tunnelled packet: every layer of either version, then the quote.</summary>
+    private static bool AnyIp(in FieldContext c, StringBuilder o, IpWriter write)
     {
-        if (c.Link != LinkType.Ethernet || !EthernetFrame.TryParse(c.Frame, out var eth))
+        OuterIp(c, o, 4, write, anyVersion: true);
+        o.Append(',');
+        write(c.Decoded, c.Frame, o);
+        if (c.HasQuotedTcp)
         {
-            return false;
+            o.Append(',');
+            write(c.Quote.Inner, c.QuotedBytes, o);
         }
 
-        o.Append((source ? eth.Source : eth.Destination).ToString());
         return true;
+    }
+
+    /// <summary>The enclosing IP headers of a tunnelled packet that have <paramref name="version"/>, outer first.</summary>
+    private static bool OuterIp(in FieldContext c, StringBuilder o, byte version, IpWriter write, bool anyVersion = false)
+    {
+        bool any = false;
+        int originalLength = c.OriginalLength > int.MaxValue ? -1 : (int)c.OriginalLength;
+        for (int layer = 0; layer < c.Decoded.TunnelDepth; layer++)
+        {
+            if (PacketDecoder.TryDecodeIpLayer(c.Link, c.Frame, originalLength, layer, out var outer) && (anyVersion || outer.IpVersion == version))
+            {
+                if (any)
+                {
+                    o.Append(',');
+                }
+
+                any |= write(outer, c.Frame, o);
+            }
+        }
+
+        return any;
+    }
+
+    private static bool Eth(in FieldContext c, StringBuilder o, bool source)
+    {
+        bool any = false;
+        if (c.Link == LinkType.Ethernet && EthernetFrame.TryParse(c.Frame, out var eth))
+        {
+            o.Append((source ? eth.Source : eth.Destination).ToString());
+            any = true;
+        }
+
+        return TunnelEthernet(c, o, any, source ? 0 : 1);
+    }
+
+    private static bool EthType(in FieldContext c, StringBuilder o)
+    {
+        // An IEEE 802.3 frame has a length there, which Wireshark shows as eth.len, not eth.type.
+        bool any = c.Link == LinkType.Ethernet && c.Frame.Length >= 14 && (c.Frame[12] << 8 | c.Frame[13]) >= EtherType.MinEtherType
+            && Hex(o, (ushort)(c.Frame[12] << 8 | c.Frame[13]), 4);
+        return TunnelEthernet(c, o, any, 2);
+    }
+
+    /// <summary>The Ethernet headers tunnels carry (VXLAN, Geneve, GRE bridging, ERSPAN), outer first; part 0 source, 1 destination, 2 type.</summary>
+    private static bool TunnelEthernet(in FieldContext c, StringBuilder o, bool any, int part)
+    {
+        if (!c.HasIp || c.Decoded.TunnelDepth == 0)
+        {
+            return any;
+        }
+
+        int originalLength = c.OriginalLength > int.MaxValue ? -1 : (int)c.OriginalLength;
+        for (int layer = 1; layer <= c.Decoded.TunnelDepth; layer++)
+        {
+            if (!PacketDecoder.TryDecodeIpLayer(c.Link, c.Frame, originalLength, layer, out var ip) || ip.TunnelEthernetOffset == 0
+                || !EthernetFrame.TryParse(c.Frame[ip.TunnelEthernetOffset..], out var eth))
+            {
+                continue;
+            }
+
+            if (any)
+            {
+                o.Append(',');
+            }
+
+            if (part == 2)
+            {
+                Hex(o, (ushort)(c.Frame[ip.TunnelEthernetOffset + 12] << 8 | c.Frame[ip.TunnelEthernetOffset + 13]), 4);
+            }
+            else
+            {
+                o.Append((part == 0 ? eth.Source : eth.Destination).ToString());
+            }
+
+            any = true;
+        }
+
+        return any;
     }
 
     private static bool Vlan(in FieldContext c, StringBuilder o)

@@ -179,6 +179,7 @@ internal static class FilterFields
         },
         "ip" => (in FieldContext c, ValueList into) =>
         {
+            OuterHeaders(c, into, 4);
             if (IsV4(c))
             {
                 into.AddFrameBytes(c.Decoded.IpOffset, c.Decoded.IpHeaderLength);
@@ -193,11 +194,11 @@ internal static class FilterFields
         "ip.dst" => (in FieldContext c, ValueList into) => Address(c, into, 4, 16),
         "ip.addr" => (in FieldContext c, ValueList into) =>
         {
-            Address(c, into, 4, 12);
-            Address(c, into, 4, 16);
+            Addresses(c, into, 4, 12, 16);
         },
         "ipv6" => (in FieldContext c, ValueList into) =>
         {
+            OuterHeaders(c, into, 6);
             if (c.HasIp && c.Decoded.IpVersion == 6)
             {
                 into.AddFrameBytes(c.Decoded.IpOffset, 40);
@@ -211,8 +212,7 @@ internal static class FilterFields
         "ipv6.dst" => (in FieldContext c, ValueList into) => Address(c, into, 6, 24),
         "ipv6.addr" => (in FieldContext c, ValueList into) =>
         {
-            Address(c, into, 6, 8);
-            Address(c, into, 6, 24);
+            Addresses(c, into, 6, 8, 24);
         },
         "tcp" => (in FieldContext c, ValueList into) =>
         {
@@ -269,6 +269,17 @@ internal static class FilterFields
 
     private static bool IsEthernet(in FieldContext c) => c.Link == LinkType.Ethernet && c.Frame.Length >= 14;
 
+    private static void OuterHeaders(in FieldContext c, ValueList into, int version)
+    {
+        for (int layer = 0; c.HasIp && layer < c.Decoded.TunnelDepth; layer++)
+        {
+            if (OuterLayer(c, layer, out var outer) && outer.IpVersion == version)
+            {
+                into.AddFrameBytes(outer.IpOffset, outer.IpHeaderLength);
+            }
+        }
+    }
+
     private static bool IsV4(in FieldContext c) => c.HasIp && c.Decoded.IpVersion == 4;
 
     private static void Ether(in FieldContext c, ValueList into, int offset)
@@ -279,9 +290,43 @@ internal static class FilterFields
         }
     }
 
+    /// <summary>Source and destination of every IP layer of <paramref name="version"/>, layer by layer (so ip.addr#N is layer N's pair).</summary>
+    private static void Addresses(in FieldContext c, ValueList into, int version, int source, int destination)
+    {
+        int length = version == 4 ? 4 : 16;
+        for (int layer = 0; c.HasIp && layer < c.Decoded.TunnelDepth; layer++)
+        {
+            if (OuterLayer(c, layer, out var outer) && outer.IpVersion == version)
+            {
+                into.AddFrameBytes(outer.IpOffset + source, length);
+                into.AddFrameBytes(outer.IpOffset + destination, length);
+            }
+        }
+
+        if (c.HasIp && c.Decoded.IpVersion == version && c.Decoded.IpOffset + destination + length <= c.Frame.Length)
+        {
+            into.AddFrameBytes(c.Decoded.IpOffset + source, length);
+            into.AddFrameBytes(c.Decoded.IpOffset + destination, length);
+            if (c.HasQuotedTcp && c.Quote.Inner.IpVersion == version)
+            {
+                into.AddFrameBytes(c.Quote.Offset + source, length);
+                into.AddFrameBytes(c.Quote.Offset + destination, length);
+            }
+        }
+    }
+
+    /// <summary>An address of every IP layer of <paramref name="version"/>: tunnels' outer headers first (tshark's layer order).</summary>
     private static void Address(in FieldContext c, ValueList into, int version, int offset)
     {
         int length = version == 4 ? 4 : 16;
+        for (int layer = 0; c.HasIp && layer < c.Decoded.TunnelDepth; layer++)
+        {
+            if (OuterLayer(c, layer, out var outer) && outer.IpVersion == version)
+            {
+                into.AddFrameBytes(outer.IpOffset + offset, length);
+            }
+        }
+
         if (c.HasIp && c.Decoded.IpVersion == version && c.Decoded.IpOffset + offset + length <= c.Frame.Length)
         {
             into.AddFrameBytes(c.Decoded.IpOffset + offset, length);
@@ -417,17 +462,34 @@ internal static class FilterFields
     private delegate long IpValue(in DecodedPacket ip);
 
     /// <summary>An IPv4 field of the frame's header and, in an ICMP error, of the header it quotes (two occurrences, as in tshark).</summary>
-    private static int Ip4(in FieldContext c, Span<long> v, IpValue value) => c.HasIp && c.Decoded.IpVersion == 4 ? Ip(c, v, value) : 0;
+    private static int Ip4(in FieldContext c, Span<long> v, IpValue value) => c.HasIp && (c.Decoded.IpVersion == 4 || c.Decoded.TunnelDepth != 0) ? Ip(c, v, value, 4) : 0;
 
-    private static int Ip(in FieldContext c, Span<long> v, IpValue value)
+    private static int Ip(in FieldContext c, Span<long> v, IpValue value, int version = 0)
     {
-        v[0] = value(c.Decoded);
-        if (c.HasQuotedTcp)
+        int n = 0;
+        for (int layer = 0; layer < c.Decoded.TunnelDepth; layer++)
         {
-            v[1] = value(c.Quote.Inner);
-            return 2;
+            if (OuterLayer(c, layer, out var outer) && (version == 0 || outer.IpVersion == version))
+            {
+                v[n++] = value(outer);
+            }
         }
 
-        return 1;
+        if (version != 0 && c.Decoded.IpVersion != version)
+        {
+            return n;
+        }
+
+        v[n++] = value(c.Decoded);
+        if (c.HasQuotedTcp)
+        {
+            v[n++] = value(c.Quote.Inner);
+        }
+
+        return n;
     }
+
+    /// <summary>The IP header of a tunnel around the frame's packet (0 = outermost).</summary>
+    private static bool OuterLayer(in FieldContext c, int layer, out DecodedPacket outer)
+        => PacketDecoder.TryDecodeIpLayer(c.Link, c.Frame, c.OriginalLength > int.MaxValue ? -1 : (int)c.OriginalLength, layer, out outer);
 }

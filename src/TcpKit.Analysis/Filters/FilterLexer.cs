@@ -20,6 +20,9 @@ internal enum TokenKind : byte
 
     /// <summary>A field reference, ${field}: the field's name.</summary>
     FieldRef,
+
+    /// <summary>A layer operator after a field, #N or #[range] (Wireshark 4.0): the text after '#'.</summary>
+    Layer,
     End,
 }
 
@@ -59,6 +62,36 @@ internal static class FilterLexer
 
         i = close + 1;
         return name;
+    }
+
+    /// <summary>The layer after '#': digits, or a bracketed range ("2-3", "2:2", "3").</summary>
+    private static string ReadLayer(string filter, ref int i)
+    {
+        int start = i++;
+        if (i < filter.Length && filter[i] == '[')
+        {
+            int close = filter.IndexOf(']', i);
+            if (close < 0)
+            {
+                throw new FilterException("missing \"]\"", filter, filter.Length, 1);
+            }
+
+            string range = filter[(i + 1)..close];
+            i = close + 1;
+            return range;
+        }
+
+        while (i < filter.Length && char.IsAsciiDigit(filter[i]))
+        {
+            i++;
+        }
+
+        if (i == start + 1)
+        {
+            throw new FilterException("a layer number must follow \"#\"", filter, start, 1);
+        }
+
+        return filter[(start + 1)..i];
     }
 
     public static List<Token> Tokenize(string filter)
@@ -104,6 +137,9 @@ internal static class FilterLexer
                     continue;
                 case ']':
                     throw new FilterException("unexpected \"]\"", filter, i, 1);
+                case '#':
+                    tokens.Add(new(TokenKind.Layer, ReadLayer(filter, ref i), start));
+                    continue;
                 case '$' when i + 1 < filter.Length && filter[i + 1] == '{':
                     tokens.Add(new(TokenKind.FieldRef, ReadFieldReference(filter, ref i), start));
                     continue;
