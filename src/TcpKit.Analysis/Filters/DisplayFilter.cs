@@ -19,13 +19,21 @@ public sealed class DisplayFilter
 {
     private readonly Node _root;
 
-    private DisplayFilter(string text, Node root)
+    private DisplayFilter(string text, Node root, bool namesTcpKitFields)
     {
         Text = text;
         _root = root;
+        NamesTcpKitFields = namesTcpKitFields;
     }
 
     public string Text { get; }
+
+    /// <summary>
+    /// The filter names a tcpkit.* field (connection states, conn_state, history), which are computed only when
+    /// something asks for them (<see cref="Conversations.ConversationTracker.TrackConnectionStates"/>). Decided
+    /// on the text, so a string or a ${tcpkit...} reference that mentions one also counts: never a false "no".
+    /// </summary>
+    public bool NamesTcpKitFields { get; }
 
     /// <summary>Compiles a filter; throws <see cref="FilterException"/> with the column of the problem.</summary>
     public static DisplayFilter Compile(string filter)
@@ -33,7 +41,7 @@ public sealed class DisplayFilter
         var parser = new FilterParser(filter, FilterLexer.Tokenize(filter));
         var root = parser.ParseExpression();
         parser.ExpectEnd();
-        return new DisplayFilter(filter, root);
+        return new DisplayFilter(filter, root, filter.Contains("tcpkit", StringComparison.OrdinalIgnoreCase));
     }
 
     public bool Matches(in FieldContext context) => _root.Eval(context);
