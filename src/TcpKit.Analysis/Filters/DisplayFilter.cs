@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using TcpKit.Analysis.Conversations;
 using TcpKit.Analysis.Fields;
 
 namespace TcpKit.Analysis.Filters;
@@ -75,8 +76,17 @@ internal sealed class NotNode(Node inner) : Node
 /// <summary>A field, protocol or slice on its own: true when it has a value in the frame.</summary>
 internal sealed class ExistsNode(Expr value) : Node
 {
+    // A bare analysis flag (tcp.analysis.retransmission and the like, the filters run most over large captures)
+    // is one bit test on the frame's analysis: no getter call and no value list per frame.
+    private readonly AnalysisFlags _analysisMask = value is FieldExpr field ? field.Field.AnalysisMask : AnalysisFlags.None;
+
     public override bool Eval(in FieldContext c)
     {
+        if (_analysisMask != AnalysisFlags.None)
+        {
+            return c.HasTcp && (c.Analysis.Flags & _analysisMask) != 0;
+        }
+
         value.Eval(c);
         return value.Out.Count > 0;
     }

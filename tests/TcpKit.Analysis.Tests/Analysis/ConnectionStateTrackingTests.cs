@@ -86,6 +86,48 @@ public class ConnectionStateTrackingTests
         }
     }
 
+    [Fact]
+    public void A_bare_analysis_flag_filter_matches_exactly_the_frames_whose_field_is_present()
+    {
+        var path = Conversation();
+        try
+        {
+            string[] names =
+            [
+                "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission",
+                "tcp.analysis.out_of_order", "tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "tcp.analysis.zero_window",
+                "tcp.analysis.zero_window_probe", "tcp.analysis.zero_window_probe_ack", "tcp.analysis.window_full",
+                "tcp.analysis.window_update", "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack", "tcp.analysis.reused_ports",
+            ];
+            int matches = 0;
+            foreach (var name in names)
+            {
+                Assert.True(FieldCatalog.TryGet(name, out var writer));
+                // The filter's bit test and the negated form (which takes the same path) against the field's own writer.
+                var bare = DisplayFilter.Compile(name);
+                var negated = DisplayFilter.Compile($"!{name}");
+                using var reader = CaptureReader.Open(path);
+                var pipeline = new CapturePipeline();
+                var text = new StringBuilder();
+                while (reader.TryRead(out var packet))
+                {
+                    var context = pipeline.Next(packet);
+                    bool present = writer(context, text.Clear());
+                    Assert.Equal(present, bare.Matches(context));
+                    Assert.Equal(!present, negated.Matches(context));
+                    matches += present ? 1 : 0;
+                }
+            }
+
+            // The trace has a retransmission, a fast retransmission, dup ACKs, a zero window and more.
+            Assert.True(matches >= 4, $"{matches} flagged frames");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData("tcpkit.conn_state == \"SF\"", true)]
     [InlineData("tcp.analysis.retransmission && tcpkit.history contains \"F\"", true)]
