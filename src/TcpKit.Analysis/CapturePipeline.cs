@@ -16,13 +16,14 @@ public sealed class CapturePipeline
     private long _firstNs = long.MinValue;
     private long _previousNs;
     private long _number;
+    private readonly FrameSlots _slots = new();
 
     public ConversationTracker Tracker { get; } = new();
 
     /// <summary>Frames seen so far.</summary>
     public long Count => _number;
 
-    /// <summary>Processes the next frame and returns its context (valid until the packet's data is released).</summary>
+    /// <summary>Processes the next frame and returns its context (valid until the next call or until the packet's data is released).</summary>
     // Runs once per frame in a process that usually lives for one capture: compile it optimized at once
     // rather than through tier-0 and PGO-instrumented code first.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -30,19 +31,23 @@ public sealed class CapturePipeline
     {
         long delta = Clock(packet.TimestampNs);
         var frame = packet.Data;
-        var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
-        var analysis = default(SegmentAnalysis);
+        // The frame's values are written into the slots in place and the context refers to them: no copy of
+        // the decoded headers or the analysis per frame (they are hundreds of bytes).
+        var slots = _slots;
+        var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out slots.Decoded);
+        slots.Analysis = default;
+        bool hasQuote = false;
         if (status == DecodeStatus.Ok)
         {
-            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref analysis);
+            Tracker.Observe(slots.Decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref slots.Analysis);
         }
-        else if (IsIcmpError(status, decoded) && IcmpQuote.TryDecode(decoded, frame, out var quote))
+        else if (IsIcmpError(status, slots.Decoded) && IcmpQuote.TryDecode(slots.Decoded, frame, out slots.Quote))
         {
-            var quoteAnalysis = Tracker.ObserveQuote(quote, frame, _number, packet.TimestampNs);
-            return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis, quote, quoteAnalysis);
+            slots.QuoteAnalysis = Tracker.ObserveQuote(slots.Quote, frame, _number, packet.TimestampNs);
+            hasQuote = true;
         }
 
-        return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, decoded, analysis);
+        return new FieldContext(frame, packet.LinkType, _number, packet.OriginalLength, packet.TimestampNs - _firstNs, delta, status, slots, hasQuote);
     }
 
     /// <summary>ICMP or ICMPv6 that may quote a TCP header (which takes a stream number like Wireshark's).</summary>
@@ -58,16 +63,17 @@ public sealed class CapturePipeline
     {
         Clock(packet.TimestampNs);
         var frame = packet.Data;
-        var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out var decoded);
+        var slots = _slots;
+        var status = PacketDecoder.Decode(packet.LinkType, frame, (int)Math.Min(packet.OriginalLength, int.MaxValue), out slots.Decoded);
         if (status == DecodeStatus.Ok)
         {
-            var analysis = default(SegmentAnalysis);
-            Tracker.Observe(decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref analysis);
+            slots.Analysis = default;
+            Tracker.Observe(slots.Decoded, frame, _number, packet.TimestampNs, packet.OriginalLength, ref slots.Analysis);
         }
-        else if (IsIcmpError(status, decoded) && IcmpQuote.TryDecode(decoded, frame, out var quote))
+        else if (IsIcmpError(status, slots.Decoded) && IcmpQuote.TryDecode(slots.Decoded, frame, out slots.Quote))
         {
             // Streams numbered as in Next, so a conversation a quote opened first keeps its place.
-            Tracker.ObserveQuote(quote, frame, _number, packet.TimestampNs);
+            Tracker.ObserveQuote(slots.Quote, frame, _number, packet.TimestampNs);
         }
     }
 

@@ -113,6 +113,14 @@ public sealed partial class ConversationTracker
 
     public IReadOnlyList<TcpConversation> Conversations => _all;
 
+    /// <summary>
+    /// Follow each endpoint's RFC 9293 state and Zeek's conn_state and history (the tcpkit.state.*,
+    /// tcpkit.conn_state and tcpkit.history fields, the ladder, the conversation export). On by default; a
+    /// command that shows none of them turns it off before the first frame, and then SegmentAnalysis's state
+    /// members and TcpConversation.States stay at their initial values. The tcp.* analysis never reads them.
+    /// </summary>
+    public bool TrackConnectionStates { get; set; } = true;
+
     /// <summary>Timestamp of the capture's first frame (TCP or not): conversation start times are relative to it.</summary>
     public long CaptureStartNs
     {
@@ -309,7 +317,10 @@ public sealed partial class ConversationTracker
             conv.StartRelativeNs = rel;
         }
 
-        conv.States.Observe(dir, p, a.Flags, ref a);
+        if (TrackConnectionStates)
+        {
+            conv.States.Observe(dir, p, a.Flags, ref a);
+        }
 
         if (p.TcpHeaderCut)
         {

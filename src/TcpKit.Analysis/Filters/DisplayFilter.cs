@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using TcpKit.Analysis.Conversations;
 using TcpKit.Analysis.Fields;
 
 namespace TcpKit.Analysis.Filters;
@@ -19,13 +20,21 @@ public sealed class DisplayFilter
 {
     private readonly Node _root;
 
-    private DisplayFilter(string text, Node root)
+    private DisplayFilter(string text, Node root, bool namesTcpKitFields)
     {
         Text = text;
         _root = root;
+        NamesTcpKitFields = namesTcpKitFields;
     }
 
     public string Text { get; }
+
+    /// <summary>
+    /// The filter names a tcpkit.* field (connection states, conn_state, history), which are computed only when
+    /// something asks for them (<see cref="Conversations.ConversationTracker.TrackConnectionStates"/>). Decided
+    /// on the text, so a string or a ${tcpkit...} reference that mentions one also counts: never a false "no".
+    /// </summary>
+    public bool NamesTcpKitFields { get; }
 
     /// <summary>Compiles a filter; throws <see cref="FilterException"/> with the column of the problem.</summary>
     public static DisplayFilter Compile(string filter)
@@ -33,7 +42,7 @@ public sealed class DisplayFilter
         var parser = new FilterParser(filter, FilterLexer.Tokenize(filter));
         var root = parser.ParseExpression();
         parser.ExpectEnd();
-        return new DisplayFilter(filter, root);
+        return new DisplayFilter(filter, root, filter.Contains("tcpkit", StringComparison.OrdinalIgnoreCase));
     }
 
     public bool Matches(in FieldContext context) => _root.Eval(context);
@@ -67,8 +76,17 @@ internal sealed class NotNode(Node inner) : Node
 /// <summary>A field, protocol or slice on its own: true when it has a value in the frame.</summary>
 internal sealed class ExistsNode(Expr value) : Node
 {
+    // A bare analysis flag (tcp.analysis.retransmission and the like, the filters run most over large captures)
+    // is one bit test on the frame's analysis: no getter call and no value list per frame.
+    private readonly AnalysisFlags _analysisMask = value is FieldExpr field ? field.Field.AnalysisMask : AnalysisFlags.None;
+
     public override bool Eval(in FieldContext c)
     {
+        if (_analysisMask != AnalysisFlags.None)
+        {
+            return c.HasTcp && (c.Analysis.Flags & _analysisMask) != 0;
+        }
+
         value.Eval(c);
         return value.Out.Count > 0;
     }

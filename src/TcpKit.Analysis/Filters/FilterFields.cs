@@ -18,6 +18,12 @@ internal delegate void ValueGetter(in FieldContext c, ValueList into);
 internal sealed record FilterField(string Name, FieldType Type, ValueGetter Get)
 {
     public ValueKind Kind => FieldTypes.KindOf(Type);
+
+    /// <summary>
+    /// Not None for a tcp.analysis.* flag: the field is present exactly when the frame is TCP and its analysis
+    /// has one of these bits, so a bare test of it needs no value list (<see cref="ExistsNode"/>).
+    /// </summary>
+    public AnalysisFlags AnalysisMask { get; init; }
 }
 
 /// <summary>
@@ -28,6 +34,25 @@ internal sealed record FilterField(string Name, FieldType Type, ValueGetter Get)
 /// </summary>
 internal static class FilterFields
 {
+    /// <summary>The tcp.analysis.* flag fields and the bits that set them (declared before <see cref="Numeric"/>, which reads it).</summary>
+    private static readonly Dictionary<string, AnalysisFlags> AnalysisFlagFields = new(StringComparer.Ordinal)
+    {
+        ["tcp.analysis.retransmission"] = AnalysisFlags.Retransmission | AnalysisFlags.FastRetransmission | AnalysisFlags.SpuriousRetransmission,
+        ["tcp.analysis.fast_retransmission"] = AnalysisFlags.FastRetransmission,
+        ["tcp.analysis.spurious_retransmission"] = AnalysisFlags.SpuriousRetransmission,
+        ["tcp.analysis.out_of_order"] = AnalysisFlags.OutOfOrder,
+        ["tcp.analysis.lost_segment"] = AnalysisFlags.LostSegment,
+        ["tcp.analysis.ack_lost_segment"] = AnalysisFlags.AckLostSegment,
+        ["tcp.analysis.zero_window"] = AnalysisFlags.ZeroWindow,
+        ["tcp.analysis.zero_window_probe"] = AnalysisFlags.ZeroWindowProbe,
+        ["tcp.analysis.zero_window_probe_ack"] = AnalysisFlags.ZeroWindowProbeAck,
+        ["tcp.analysis.window_full"] = AnalysisFlags.WindowFull,
+        ["tcp.analysis.window_update"] = AnalysisFlags.WindowUpdate,
+        ["tcp.analysis.keep_alive"] = AnalysisFlags.KeepAlive,
+        ["tcp.analysis.keep_alive_ack"] = AnalysisFlags.KeepAliveAck,
+        ["tcp.analysis.reused_ports"] = AnalysisFlags.ReusedPorts,
+    };
+
     public static readonly Dictionary<string, NumericGetter> Numeric = BuildNumeric();
 
     private static readonly Dictionary<string, FieldType> Types = BuildTypes();
@@ -48,7 +73,7 @@ internal static class FilterFields
         }
 
         var type = Types.GetValueOrDefault(name, FieldType.String);
-        return new FilterField(name, type, Getter(name, type));
+        return new FilterField(name, type, Getter(name, type)) { AnalysisMask = AnalysisFlagFields.GetValueOrDefault(name) };
     }
 
     private static ValueGetter Getter(string name, FieldType type)
@@ -418,20 +443,6 @@ internal static class FilterFields
             ["tcp.analysis.acks_frame"] = (in FieldContext c, Span<long> v) => c.HasTcp && c.Analysis.AcksFrame != 0 ? One(v, c.Analysis.AcksFrame) : 0,
             ["tcp.analysis.bytes_in_flight"] = (in FieldContext c, Span<long> v) => c.HasTcp && c.Analysis.BytesInFlight != 0 ? One(v, c.Analysis.BytesInFlight) : 0,
             ["tcp.analysis.flags"] = (in FieldContext c, Span<long> v) => c.HasTcp && c.Analysis.Flags != AnalysisFlags.None ? One(v, 1) : 0,
-            ["tcp.analysis.retransmission"] = Flag(AnalysisFlags.Retransmission | AnalysisFlags.FastRetransmission | AnalysisFlags.SpuriousRetransmission),
-            ["tcp.analysis.fast_retransmission"] = Flag(AnalysisFlags.FastRetransmission),
-            ["tcp.analysis.spurious_retransmission"] = Flag(AnalysisFlags.SpuriousRetransmission),
-            ["tcp.analysis.out_of_order"] = Flag(AnalysisFlags.OutOfOrder),
-            ["tcp.analysis.lost_segment"] = Flag(AnalysisFlags.LostSegment),
-            ["tcp.analysis.ack_lost_segment"] = Flag(AnalysisFlags.AckLostSegment),
-            ["tcp.analysis.zero_window"] = Flag(AnalysisFlags.ZeroWindow),
-            ["tcp.analysis.zero_window_probe"] = Flag(AnalysisFlags.ZeroWindowProbe),
-            ["tcp.analysis.zero_window_probe_ack"] = Flag(AnalysisFlags.ZeroWindowProbeAck),
-            ["tcp.analysis.window_full"] = Flag(AnalysisFlags.WindowFull),
-            ["tcp.analysis.window_update"] = Flag(AnalysisFlags.WindowUpdate),
-            ["tcp.analysis.keep_alive"] = Flag(AnalysisFlags.KeepAlive),
-            ["tcp.analysis.keep_alive_ack"] = Flag(AnalysisFlags.KeepAliveAck),
-            ["tcp.analysis.reused_ports"] = Flag(AnalysisFlags.ReusedPorts),
             ["tcp.flags.fin"] = Bit(TcpFlags.Fin),
             ["tcp.flags.syn"] = Bit(TcpFlags.Syn),
             ["tcp.flags.reset"] = Bit(TcpFlags.Rst),
@@ -445,6 +456,11 @@ internal static class FilterFields
             ["ip.proto"] = (in FieldContext c, Span<long> v) => Ip4(c, v, static (in DecodedPacket d) => d.Protocol),
             ["ip.version"] = (in FieldContext c, Span<long> v) => c.HasIp ? Ip(c, v, static (in DecodedPacket d) => d.IpVersion) : 0,
         };
+        foreach (var (name, flags) in AnalysisFlagFields)
+        {
+            d[name] = Flag(flags);
+        }
+
         return d;
     }
 

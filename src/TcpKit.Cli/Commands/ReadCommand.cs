@@ -136,6 +136,11 @@ internal static class ReadCommand
             using var sink = writePath is null ? null : CaptureSink.Create(writePath, format, reader);
             bool printLines = sink is null || alsoPrint;
             var pipeline = new CapturePipeline();
+            // Connection states feed only the tcpkit.* fields: summaries and the tcp.* fields never read them, so
+            // they are skipped unless the filter or the printed fields name one (JSON prints every field).
+            pipeline.Tracker.TrackConnectionStates = jsonPrinter is not null
+                || filter?.NamesTcpKitFields == true
+                || fieldsPrinter?.Header.Contains("tcpkit", StringComparison.OrdinalIgnoreCase) == true;
             var summary = new SummaryPrinter();
             // Lines printed to the same terminal would be torn by the progress line: show it only when they go elsewhere.
             var progress = printLines && !Console.IsOutputRedirected ? null : ConvCommand.StderrProgress(reader, path);
