@@ -134,6 +134,10 @@ public sealed class CaptureProgressBar
                         Shown = true;
                         await Task.WhenAny(_finished.Task, Task.Delay(RefreshInterval)).ConfigureAwait(false);
                     }
+
+                    // The last position reported is drawn once before the bar is erased.
+                    Update(task);
+                    context.Refresh();
                 }).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException)

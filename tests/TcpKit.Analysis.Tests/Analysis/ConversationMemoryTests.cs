@@ -8,6 +8,17 @@ using static TcpKit.Wire.Tcp.TcpFlags;
 namespace TcpKit.Analysis.Tests.Analysis;
 
 /// <summary>Streaming with constant memory per conversation: a finished conversation keeps its counters, not its segments.</summary>
+/// <summary>
+/// GC.GetTotalMemory counts the whole process: tests measuring retained memory run alone, after the parallel
+/// ones, so another test's allocations and collections cannot land inside a measurement.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessMemoryMeasurements
+{
+    public const string Name = "Process-wide memory measurements";
+}
+
+[Collection(ProcessMemoryMeasurements.Name)]
 public class ConversationMemoryTests
 {
     /// <summary>

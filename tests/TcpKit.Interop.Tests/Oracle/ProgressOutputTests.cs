@@ -109,6 +109,13 @@ public class ProgressOutputTests
             Thread.Sleep(2 * CaptureProgressBar.RefreshInterval);
         }
 
+        // On a loaded machine the drawing task may start late: wait for it (the last position is drawn at the end).
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!bar.Shown && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
         bar.Finish();
         Assert.True(bar.Shown);
         string output = console.Output;
