@@ -50,11 +50,19 @@ public class AllocationTests
         }
 
         Run(10);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(20);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(receiver.Count > 10_000);
-        return allocated / 10_000.0;
+
+        // The least of three windows: a per-packet allocation shows in every one, while a one-off allocation of
+        // the runtime on this thread (a method moving to its optimized tier while the machine is busy) does not.
+        long least = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run(20);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.True(receiver.Count > 30_000);
+        return least / 10_000.0;
     }
 
     [Fact]
