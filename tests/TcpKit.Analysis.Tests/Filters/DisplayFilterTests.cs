@@ -14,19 +14,7 @@ public class DisplayFilterTests
         .Add(0.004, true, 101, 501, Psh | Ack, 1000, 10)
         .Add(0.005, false, 501, 111, Fin | Ack, 1000);
 
-    private static List<long> Select(string filter)
-    {
-        var f = DisplayFilter.Compile(filter);
-        var frames = new List<long>();
-        Handshake.Each((in Fields.FieldContext c) =>
-        {
-            if (f.Matches(c))
-            {
-                frames.Add(c.Number);
-            }
-        });
-        return frames;
-    }
+    private static List<long> Select(string filter) => Handshake.Select(filter);
 
     [Theory]
     [InlineData("tcp.flags.syn == 1 ^^ tcp.flags.ack == 1", new long[] { 1, 3, 4, 5, 6 })]

@@ -15,19 +15,7 @@ public class HostNameLiteralTests
         .Add(0.001, false, 500, 101, Syn | Ack, 1000)
         .Add(0.002, true, 101, 501, Ack, 1000);
 
-    private static List<long> Select(string filter)
-    {
-        var f = DisplayFilter.Compile(filter);
-        var frames = new List<long>();
-        Loopback.Each((in Fields.FieldContext c) =>
-        {
-            if (f.Matches(c))
-            {
-                frames.Add(c.Number);
-            }
-        });
-        return frames;
-    }
+    private static List<long> Select(string filter) => Loopback.Select(filter);
 
     [Theory]
     [InlineData("ip.src == localhost", new long[] { 1, 3 })]

@@ -130,6 +130,21 @@ internal sealed class Trace
     /// <summary><c>-T fields</c> lines with '|' between fields.</summary>
     public List<string> Fields(params string[] names) => Run((in FieldContext c, SummaryPrinter _, FieldsPrinter? f) => f!.Format(c), new FieldsPrinter(names, "|"));
 
+    /// <summary>The numbers of the frames <paramref name="filter"/> (a display filter) selects.</summary>
+    public List<long> Select(string filter)
+    {
+        var f = TcpKit.Analysis.Filters.DisplayFilter.Compile(filter);
+        var frames = new List<long>();
+        Each((in FieldContext c) =>
+        {
+            if (f.Matches(c))
+            {
+                frames.Add(c.Number);
+            }
+        });
+        return frames;
+    }
+
     /// <summary>The analysis of every frame (copied out of the pipeline).</summary>
     public List<Conversations.SegmentAnalysis> Analyses()
     {
