@@ -28,6 +28,13 @@ internal sealed class FieldAgreement
 
     public string Examples { get; }
 
+    /// <summary>
+    /// Every catalog field tshark also has, without the checksum statuses (tshark verifies no checksum by
+    /// default; TcpKit always does): what a whole-frame comparison with a default tshark checks.
+    /// </summary>
+    public static readonly string[] TsharkComparableFields = TcpKit.Analysis.Fields.FieldCatalog.Names
+        .Where(n => !n.StartsWith("tcpkit.", StringComparison.Ordinal) && !n.EndsWith(".checksum.status", StringComparison.Ordinal)).ToArray();
+
     public static FieldAgreement Measure(string path, string[] fields)
     {
         var args = fields.SelectMany(f => new[] { "-e", f }).ToArray();

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using TcpKit.Analysis.Fields;
 using TcpKit.Interop.Tests.Analysis;
 using TcpKit.Interop.Tests.Infrastructure;
 using TcpKit.Wire;
@@ -19,9 +18,7 @@ public class LinkEncapsulationMatchesTsharkTests
     private static readonly IpAddress Client = IpAddress.FromIPv4(192, 0, 2, 1);
     private static readonly IpAddress Server = IpAddress.FromIPv4(192, 0, 2, 2);
 
-    // tshark verifies no checksum by default (TcpKit always does): the checksum statuses are compared elsewhere.
-    private static readonly string[] Fields = FieldCatalog.Names
-        .Where(n => !n.StartsWith("tcpkit.", StringComparison.Ordinal) && !n.EndsWith(".checksum.status", StringComparison.Ordinal)).ToArray();
+    private static readonly string[] Fields = FieldAgreement.TsharkComparableFields;
 
     /// <summary>A handshake, 10 bytes each way and a close, as IP packets.</summary>
     private static List<byte[]> Connection()

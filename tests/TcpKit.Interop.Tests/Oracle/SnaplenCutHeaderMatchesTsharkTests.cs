@@ -1,4 +1,3 @@
-using TcpKit.Analysis.Fields;
 using TcpKit.Interop.Tests.Analysis;
 using TcpKit.Interop.Tests.Infrastructure;
 using TcpKit.Wire;
@@ -18,8 +17,7 @@ public class SnaplenCutHeaderMatchesTsharkTests
     private static readonly IpAddress Client = IpAddress.FromIPv4(192, 0, 2, 1);
     private static readonly IpAddress Server = IpAddress.FromIPv4(192, 0, 2, 2);
 
-    private static readonly string[] Fields = FieldCatalog.Names
-        .Where(n => !n.StartsWith("tcpkit.", StringComparison.Ordinal) && !n.EndsWith(".checksum.status", StringComparison.Ordinal)).ToArray();
+    private static readonly string[] Fields = FieldAgreement.TsharkComparableFields;
 
     /// <summary>A Linux-style connection: SYNs with 20 bytes of options, then timestamps on every segment, a retransmission.</summary>
     private static List<byte[]> Frames()
