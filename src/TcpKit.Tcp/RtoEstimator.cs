@@ -99,5 +99,18 @@ public sealed class RtoEstimator
         Backoffs = 0;
     }
 
+    /// <summary>The estimator's state, so a connection reduced to a TIME-WAIT record can be rebuilt with it.</summary>
+    internal readonly record struct Snapshot(TimeSpan BaseRto, TimeSpan? Srtt, TimeSpan? RttVar, int Backoffs);
+
+    internal Snapshot Save() => new(_baseRto, Srtt, RttVar, Backoffs);
+
+    internal void Restore(in Snapshot s)
+    {
+        _baseRto = s.BaseRto;
+        Srtt = s.Srtt;
+        RttVar = s.RttVar;
+        Backoffs = s.Backoffs;
+    }
+
     private TimeSpan Clamp(TimeSpan t) => t < _min ? _min : t > _max ? _max : t;
 }

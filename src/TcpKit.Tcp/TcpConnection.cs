@@ -258,8 +258,7 @@ public sealed partial class TcpConnection
     /// drops this TCB and hands the SYN to a fresh <see cref="Listen"/> connection; otherwise pass it to
     /// <see cref="OnSegment"/>, which answers with a challenge ACK.
     /// </summary>
-    public bool AcceptsNewSynInTimeWait(in TcpHeader seg) =>
-        State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > RcvNxt;
+    public bool AcceptsNewSynInTimeWait(in TcpHeader seg) => State == TcpState.TimeWait && IsNewSynForTimeWait(RcvNxt, seg);
 
     /// <summary>
     /// Deletes this TCB in TIME-WAIT because the host hands <paramref name="syn"/> (for which

@@ -41,12 +41,18 @@ public sealed class TcpStats
 {
     private static readonly int DropReasons = Enum.GetValues<DropReason>().Length;
 
-    private readonly TcpConnection _owner;
+    // The connection whose counters these are; moves to the engine rebuilt from a TIME-WAIT record.
+    private TcpConnection _owner;
 
     // Allocated at the first drop.
     private long[]? _drops;
 
     internal TcpStats(TcpConnection owner) => _owner = owner;
+
+    internal TcpConnection Owner
+    {
+        set => _owner = value;
+    }
 
     public long SegmentsIn => _owner.SegmentsInCount;
 

@@ -16,12 +16,16 @@ public sealed class HostConnection
     private TaskCompletionSource? _writeWaiter;
     private TaskCompletionSource? _closed; // created only when someone waits for the close
 
+    // The engine; null while the connection waits out TIME-WAIT as a compact record (see Hibernate).
+    private TcpConnection? _tcb;
+    private TimeWaitRecord? _timeWait;
+
     internal HostConnection(TcpHost host, FlowKey key, int hash, TcpConnection tcb, HostListener? listener)
     {
         Host = host;
         Key = key;
         Hash = hash;
-        Tcb = tcb;
+        _tcb = tcb;
         Listener = listener;
     }
 
@@ -29,10 +33,53 @@ public sealed class HostConnection
 
     public FlowKey Key { get; }
 
-    /// <summary>The engine's transmission control block.</summary>
-    public TcpConnection Tcb { get; }
+    /// <summary>
+    /// The engine's transmission control block. A closed connection waiting out TIME-WAIT keeps only a
+    /// <see cref="TimeWaitRecord"/>; asking for the engine then rebuilds it from the record (same state,
+    /// sequence numbers, deadline and statistics).
+    /// </summary>
+    public TcpConnection Tcb => _tcb ?? Resume();
 
-    public TcpState State => Tcb.State;
+    public TcpState State => _tcb?.State ?? _timeWait!.State;
+
+    /// <summary>True while the connection is a TIME-WAIT record without an engine.</summary>
+    public bool IsHibernating => _tcb is null;
+
+    /// <summary>The record kept while hibernating, null otherwise.</summary>
+    internal TimeWaitRecord? TimeWaitRecord => _timeWait;
+
+    /// <summary>The user closed or aborted the connection: nothing will read from it again.</summary>
+    internal bool Released { get; private set; }
+
+    /// <summary>Someone waits for <see cref="Closed"/>, so the change to CLOSED must come from the engine.</summary>
+    internal bool HasClosedWaiter => _closed is not null;
+
+    /// <summary>The deadline the connection needs its timer for (the record's 2 MSL while hibernating).</summary>
+    internal Instant NextDeadline => _tcb?.NextDeadline ?? (_timeWait!.State == TcpState.TimeWait ? _timeWait.Deadline : Instant.Never);
+
+    internal bool AcceptsNewSynInTimeWait(in TcpHeader syn) => _tcb?.AcceptsNewSynInTimeWait(syn) ?? _timeWait!.AcceptsNewSyn(syn);
+
+    /// <summary>
+    /// Drops the engine of a released connection in TIME-WAIT and keeps its record, as Linux turns a closed
+    /// socket into an inet_timewait_sock: thousands of connections waiting out 2 MSL then hold no buffers,
+    /// queues, estimators or waiters, and cost the garbage collector next to nothing.
+    /// </summary>
+    internal void Hibernate()
+    {
+        _timeWait = _tcb!.ToTimeWaitRecord();
+        _tcb = null;
+    }
+
+    /// <summary>Ends a hibernating TIME-WAIT without an engine (its deadline passed, or MAY-2 reuse) when nobody listens.</summary>
+    internal void ExpireHibernated() => _timeWait!.Expire();
+
+    private TcpConnection Resume()
+    {
+        var tcb = TcpConnection.Resume(_timeWait!);
+        _tcb = tcb;
+        _timeWait = null;
+        return tcb;
+    }
 
     /// <summary>Completes when the connection reaches CLOSED (after TIME-WAIT for an active closer).</summary>
     public Task Closed
@@ -42,7 +89,7 @@ public sealed class HostConnection
             if (_closed is null)
             {
                 _closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (Tcb.State == TcpState.Closed)
+                if (State == TcpState.Closed)
                 {
                     _closed.SetResult();
                 }
@@ -93,9 +140,9 @@ public sealed class HostConnection
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            if (buffer.Length == 0)
+            if (buffer.Length == 0 || IsHibernating)
             {
-                return 0;
+                return 0; // a hibernating connection received the peer's FIN and has nothing unread
             }
 
             int n = Tcb.Receive(buffer.Span);
@@ -162,7 +209,8 @@ public sealed class HostConnection
     /// <summary>Orderly close: FIN after the queued data.</summary>
     public void Close()
     {
-        if (Tcb.State != TcpState.Closed)
+        Released = true;
+        if (State != TcpState.Closed && !IsHibernating)
         {
             Tcb.Close();
             Host.Pump(this);
@@ -198,7 +246,11 @@ public sealed class HostConnection
     }
 
     /// <summary>Abortive close: RST, queued data discarded.</summary>
-    public void Abort() => Host.Abort(this);
+    public void Abort()
+    {
+        Released = true;
+        Host.Abort(this);
+    }
 
     internal void OnEvent(in TcpEvent e)
     {
@@ -274,7 +326,7 @@ public sealed class HostConnection
         await task.ConfigureAwait(true);
     }
 
-    public override string ToString() => $"{Key} {Tcb.State.ToRfcName()}";
+    public override string ToString() => $"{Key} {State.ToRfcName()}";
 }
 
 /// <summary>A passive open on one port: the SYN queue (handshakes in progress) and the accept queue.</summary>

@@ -200,7 +200,7 @@ public sealed class TcpHost : ILinkBatchReceiver
 
     internal void Abort(HostConnection conn)
     {
-        if (conn.Tcb.State != TcpState.Closed)
+        if (conn.State != TcpState.Closed)
         {
             conn.Tcb.Abort();
             Pump(conn);
@@ -297,10 +297,10 @@ public sealed class TcpHost : ILinkBatchReceiver
             && (listener.LocalAddress is null || listener.LocalAddress == dst);
         if (_connections.TryGetValue(key, hash, out var conn))
         {
-            if (!(listening && conn.Tcb.AcceptsNewSynInTimeWait(header)))
+            if (!(listening && conn.AcceptsNewSynInTimeWait(header)))
             {
                 // In-order data inside a link batch: the answer (one cumulative ACK) waits for the batch's end.
-                bool defer = _batching && seg.PayloadLength > 0 && conn.Tcb.State == TcpState.Established && header.Seq == conn.Tcb.RcvNxt;
+                bool defer = _batching && seg.PayloadLength > 0 && conn.State == TcpState.Established && header.Seq == conn.Tcb.RcvNxt;
                 conn.Tcb.OnSegment(header, seg.Payload, now);
                 if (defer && DeferPump(conn))
                 {
@@ -320,8 +320,16 @@ public sealed class TcpHost : ILinkBatchReceiver
 
             // MAY-2 (RFC 1122 4.2.2.13), as Linux does: a new SYN whose sequence number lies above RCV.NXT
             // may reopen a 4-tuple that waits in TIME-WAIT; the old TCB goes and the listener takes the SYN.
-            conn.Tcb.EndTimeWaitForNewSyn(header);
-            Pump(conn);
+            if (conn.IsHibernating && !IsObserved(conn))
+            {
+                conn.ExpireHibernated();
+                Forget(conn);
+            }
+            else
+            {
+                conn.Tcb.EndTimeWaitForNewSyn(header);
+                Pump(conn);
+            }
         }
 
         if (listening && listener is not null)
@@ -412,6 +420,14 @@ public sealed class TcpHost : ILinkBatchReceiver
             var now = Loop.Now;
             while (_timers.TryTakeDue(now, out var conn))
             {
+                if (conn.IsHibernating && !IsObserved(conn))
+                {
+                    // 2 MSL is over for a TIME-WAIT record nobody watches: no engine is needed to end it.
+                    conn.ExpireHibernated();
+                    _connections.Remove(conn);
+                    continue;
+                }
+
                 conn.Tcb.OnTimer(now);
                 Pump(conn);
             }
@@ -442,6 +458,11 @@ public sealed class TcpHost : ILinkBatchReceiver
     /// <summary>Sends what the engine has to send, delivers its events and re-arms its timer.</summary>
     internal void Pump(HostConnection conn)
     {
+        if (conn.IsHibernating)
+        {
+            return; // a TIME-WAIT record has nothing to send or report until a segment or its timer wakes it
+        }
+
         if (conn.Pumping)
         {
             conn.PumpAgain = true;
@@ -467,23 +488,45 @@ public sealed class TcpHost : ILinkBatchReceiver
             }
             while (conn.PumpAgain);
 
-            if (conn.Tcb.State == TcpState.Closed)
+            var tcb = conn.Tcb;
+            if (tcb.State == TcpState.Closed)
             {
-                _timers.Cancel(conn);
-                _connections.Remove(conn);
-                ArmHostTimer();
+                Forget(conn);
             }
-            else if (conn.TimerDeadline != conn.Tcb.NextDeadline)
+            else
             {
-                // Re-arming costs a heap operation; most segments leave the deadline where it was.
-                _timers.Set(conn, conn.Tcb.NextDeadline);
-                ArmHostTimer();
+                if (tcb.State == TcpState.TimeWait && conn.Released && !IsObserved(conn) && tcb.CanHibernate)
+                {
+                    conn.Hibernate(); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
+                }
+
+                if (conn.TimerDeadline != conn.NextDeadline)
+                {
+                    // Re-arming costs a heap operation; most segments leave the deadline where it was.
+                    _timers.Set(conn, conn.NextDeadline);
+                    ArmHostTimer();
+                }
             }
         }
         finally
         {
             conn.Pumping = false;
         }
+    }
+
+    /// <summary>
+    /// True when the connection's change to CLOSED must be reported (a <see cref="ConnectionEvent"/> handler,
+    /// or a task waiting for <see cref="HostConnection.Closed"/>): a TIME-WAIT record then wakes its engine,
+    /// which reports it, instead of ending silently.
+    /// </summary>
+    private bool IsObserved(HostConnection conn) => ConnectionEvent is not null || conn.HasClosedWaiter;
+
+    /// <summary>Removes a connection that reached CLOSED from the table and the timers.</summary>
+    private void Forget(HostConnection conn)
+    {
+        _timers.Cancel(conn);
+        _connections.Remove(conn);
+        ArmHostTimer();
     }
 
     private void Dispatch(HostConnection conn, in TcpEvent e)

@@ -55,7 +55,7 @@ public class TimeWaitReuseTests
     }
 
     /// <summary>The server closes first, so it waits in TIME-WAIT; returns it and a list that collects what the server sends from then on.</summary>
-    private static (SimPair Sim, HostConnection TimeWait, List<TcpHeader> Replies) ServerInTimeWait()
+    internal static (SimPair Sim, HostConnection TimeWait, List<TcpHeader> Replies) ServerInTimeWait()
     {
         var sim = new SimPair(config: TcpConfig.Linux);
         var listener = new TcpKitListener(sim.Server, 80);
@@ -89,14 +89,17 @@ public class TimeWaitReuseTests
         return (sim, timeWait, replies);
     }
 
-    private static void InjectSyn(SimPair sim, FlowKey serverSide, SeqNum seq)
+    internal static void InjectSyn(SimPair sim, FlowKey serverSide, SeqNum seq) => Inject(sim, serverSide, seq, default, TcpFlags.Syn);
+
+    internal static void Inject(SimPair sim, FlowKey serverSide, SeqNum seq, SeqNum ack, TcpFlags flags)
     {
         var syn = new TcpHeader
         {
             SourcePort = serverSide.RemotePort,
             DestinationPort = serverSide.LocalPort,
             Seq = seq,
-            Flags = TcpFlags.Syn,
+            Ack = ack,
+            Flags = flags,
             Window = 65535,
         };
         var packet = new byte[Ipv4Packet.MinHeaderLength + 60];

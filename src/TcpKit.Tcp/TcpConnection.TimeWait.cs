@@ -1,0 +1,214 @@
+using TcpKit.Wire;
+using TcpKit.Wire.Tcp;
+
+namespace TcpKit.Tcp;
+
+/// <summary>
+/// A connection in TIME-WAIT reduced to what 2 MSL still needs (RFC 9293 section 3.10.7.4: re-acknowledge a
+/// retransmitted FIN, answer stray segments, honour an exact-match RST, let a new SYN reopen the 4-tuple):
+/// the sequence variables, windows, the deadline and the counters. A host keeps this instead of the whole
+/// engine for a connection its user has closed, as Linux keeps an inet_timewait_sock instead of the socket:
+/// a busy server has tens of thousands of connections in TIME-WAIT, and each then costs one small object
+/// with no buffers, event queue or RTO estimator. <see cref="TcpConnection.Resume"/> rebuilds an engine that
+/// behaves exactly as the original would have (tests feed both the same segments and compare every output).
+/// </summary>
+public sealed class TimeWaitRecord
+{
+    internal TimeWaitRecord(TcpConfig config)
+    {
+        Config = config;
+        Keepalive = config.Keepalive;
+    }
+
+    public TcpConfig Config { get; }
+
+    /// <summary>TIME-WAIT, or CLOSED once <see cref="Expire"/> ended it.</summary>
+    public TcpState State { get; private set; } = TcpState.TimeWait;
+
+    /// <summary>When 2 MSL is over (the TIME-WAIT timer's deadline).</summary>
+    public Instant Deadline { get; internal set; }
+
+    public SeqNum RcvNxt { get; internal set; }
+
+    internal ushort LocalPort;
+    internal ushort RemotePort;
+    internal SeqNum Iss;
+    internal SeqNum Irs;
+    internal SeqNum SndNxt;
+    internal SeqNum SendBufferSeq;
+    internal int SndWnd;
+    internal SeqNum SndWl1;
+    internal SeqNum SndWl2;
+    internal int MaxSndWnd;
+    internal SeqNum RcvEdge;
+    internal SeqNum RcvUp;
+    internal NegotiatedOptions Negotiated;
+    internal int SendBufferLimit;
+    internal int ReceiveBufferLimit;
+    internal int RcvMssEstimate;
+    internal bool PassiveOpen;
+    internal bool CloseCalled;
+    internal bool ReadableSignalled;
+    internal bool NoDelay;
+    internal KeepaliveConfig Keepalive;
+    internal Instant ChallengeWindowStart;
+    internal int ChallengeAcksInWindow;
+    internal Instant LastSendTime;
+    internal long SegmentsIn;
+    internal long SegmentsOut;
+    internal long BytesIn;
+    internal long BytesOut;
+    internal RtoEstimator.Snapshot Rto;
+    // Kept by reference only when they exist: the congestion controller (made at establishment) holds what
+    // Stats.Cwnd/Ssthresh report; the statistics exist only when something was counted or asked for.
+    internal ICongestionControl? CongestionControl;
+    internal TcpStats? Stats;
+
+    /// <summary>
+    /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that may reopen
+    /// this 4-tuple (its sequence number lies beyond RCV.NXT), as <see cref="TcpConnection.AcceptsNewSynInTimeWait"/>.
+    /// </summary>
+    public bool AcceptsNewSyn(in TcpHeader seg) => State == TcpState.TimeWait && TcpConnection.IsNewSynForTimeWait(RcvNxt, seg);
+
+    /// <summary>
+    /// Ends the wait without an engine: the deadline passed, or a new SYN reopened the 4-tuple (MAY-2). A host
+    /// calls this only when nobody listens for the connection's events; otherwise it resumes the engine, which
+    /// reports the change to CLOSED itself.
+    /// </summary>
+    public void Expire() => State = TcpState.Closed;
+}
+
+public sealed partial class TcpConnection
+{
+    /// <summary>
+    /// True when this connection is in TIME-WAIT with nothing left but what <see cref="TimeWaitRecord"/> keeps:
+    /// no unread bytes, nothing to send or report, only the 2 MSL timer armed.
+    /// </summary>
+    public bool CanHibernate =>
+        State == TcpState.TimeWait
+        && _recvBuffer.Count == 0 && _recvBuffer.Capacity == _recvBuffer.Limit
+        && _sendBuffer.Count == 0 && _sendBuffer.Capacity == _sendBuffer.Limit
+        && ReassemblyEmpty
+        && _events is null && _controlCount == 0 && !_ackNow && !_sendKeepalive && !_sendWindowProbe && !_retransmitHead && !_synPending
+        && SndUna == _sndMax && _sendNext == _sndMax
+        && _finQueued && _finReceived
+        && _timers.Next == _timers.Get(TimerKind.TimeWait);
+
+    /// <summary>
+    /// The TIME-WAIT record of this connection (see <see cref="CanHibernate"/>); <see cref="Resume"/> turns it
+    /// back into an engine. This engine's behaviour is unchanged (its empty rings go back to the pool); a host drops it and keeps the record.
+    /// </summary>
+    public TimeWaitRecord ToTimeWaitRecord()
+    {
+        if (!CanHibernate)
+        {
+            throw new InvalidOperationException($"Only a TIME-WAIT connection with nothing pending can be reduced to its record ({State.ToRfcName()}).");
+        }
+
+        // Both rings are empty: give their arrays back to the pool now, since the engine will be dropped.
+        _sendBuffer.Release();
+        _recvBuffer.Release();
+        return new TimeWaitRecord(_config)
+        {
+            Deadline = _timers.Get(TimerKind.TimeWait),
+            RcvNxt = RcvNxt,
+            LocalPort = LocalPort,
+            RemotePort = RemotePort,
+            Iss = Iss,
+            Irs = Irs,
+            SndNxt = _sndMax,
+            SendBufferSeq = _sendBufferSeq,
+            SndWnd = SndWnd,
+            SndWl1 = SndWl1,
+            SndWl2 = SndWl2,
+            MaxSndWnd = _maxSndWnd,
+            RcvEdge = _rcvEdge,
+            RcvUp = RcvUp,
+            Negotiated = _negotiated,
+            SendBufferLimit = _sendBuffer.Limit,
+            ReceiveBufferLimit = _recvBuffer.Limit,
+            RcvMssEstimate = _rcvMssEstimate,
+            PassiveOpen = _passiveOpen,
+            CloseCalled = _closeCalled,
+            ReadableSignalled = _readableSignalled,
+            NoDelay = _noDelay,
+            Keepalive = _keepalive,
+            ChallengeWindowStart = _challengeWindowStart,
+            ChallengeAcksInWindow = _challengeAcksInWindow,
+            LastSendTime = _lastSendTime,
+            SegmentsIn = SegmentsInCount,
+            SegmentsOut = SegmentsOutCount,
+            BytesIn = BytesInCount,
+            BytesOut = BytesOutCount,
+            Rto = _rto.Save(),
+            CongestionControl = _cc,
+            Stats = _stats,
+        };
+    }
+
+    /// <summary>
+    /// An engine rebuilt from a TIME-WAIT record: in TIME-WAIT with the record's deadline, or CLOSED (no error)
+    /// when the record expired. It answers every segment and timer as the engine the record came from.
+    /// </summary>
+    public static TcpConnection Resume(TimeWaitRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var c = new TcpConnection(record.Config, record.LocalPort, record.RemotePort, record.Iss)
+        {
+            Irs = record.Irs,
+            SndUna = record.SndNxt,
+            SndWnd = record.SndWnd,
+            SndWl1 = record.SndWl1,
+            SndWl2 = record.SndWl2,
+            RcvNxt = record.RcvNxt,
+            RcvUp = record.RcvUp,
+            SegmentsInCount = record.SegmentsIn,
+            SegmentsOutCount = record.SegmentsOut,
+            BytesInCount = record.BytesIn,
+            BytesOutCount = record.BytesOut,
+        };
+        c._sndMax = record.SndNxt;
+        c._sendNext = record.SndNxt;
+        c._sendBufferSeq = record.SendBufferSeq;
+        c._maxSndWnd = record.MaxSndWnd;
+        c._finQueued = true;
+        c._rcvEdge = record.RcvEdge;
+        c._finReceived = true;
+        c._negotiated = record.Negotiated;
+        c._sendBuffer.Resize(record.SendBufferLimit);
+        c._recvBuffer.Resize(record.ReceiveBufferLimit, 0);
+        c._rcvMssEstimate = record.RcvMssEstimate;
+        c._passiveOpen = record.PassiveOpen;
+        c._closeCalled = record.CloseCalled;
+        c._readableSignalled = record.ReadableSignalled;
+        c._noDelay = record.NoDelay;
+        c._keepalive = record.Keepalive;
+        c._challengeWindowStart = record.ChallengeWindowStart;
+        c._challengeAcksInWindow = record.ChallengeAcksInWindow;
+        c._lastSendTime = record.LastSendTime;
+        c._rto.Restore(record.Rto);
+        c._cc = record.CongestionControl;
+        if (record.Stats is { } stats)
+        {
+            stats.Owner = c;
+            c._stats = stats;
+        }
+
+        c._cause = TransitionCause.FromTimer(TimerKind.TimeWait);
+        if (record.State == TcpState.TimeWait)
+        {
+            c.State = TcpState.TimeWait;
+            c._timers.Set(TimerKind.TimeWait, record.Deadline);
+        }
+        else
+        {
+            c.State = TcpState.Closed;
+            c._recvBuffer.Release();
+        }
+
+        return c;
+    }
+
+    internal static bool IsNewSynForTimeWait(SeqNum rcvNxt, in TcpHeader seg) =>
+        seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > rcvNxt;
+}
