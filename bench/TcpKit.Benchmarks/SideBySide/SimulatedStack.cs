@@ -140,7 +140,8 @@ internal static class SimulatedStack
         {
             for (int accepted = 0; accepted < count; accepted++)
             {
-                var peer = await listener.AcceptTcpClientAsync();
+                // The CancellationToken overloads return ValueTasks, as System.Net.Sockets' do: no Task per accept or connect.
+                var peer = await listener.AcceptTcpClientAsync(CancellationToken.None);
                 peer.Close(); // the server closes first: its FIN follows the handshake
             }
         });
@@ -163,7 +164,7 @@ internal static class SimulatedStack
             {
                 opened++;
                 var c = new TcpKitClient(p.Client) { Config = config };
-                await c.ConnectAsync(ServerAddress, 80);
+                await c.ConnectAsync(ServerAddress, 80, CancellationToken.None);
                 if (await c.GetStream().ReadAsync(buffer) != 0)
                 {
                     throw new InvalidOperationException("the server sent data");

@@ -11,9 +11,11 @@ namespace TcpKit.Net.Host;
 /// </summary>
 public sealed class HostConnection
 {
-    private TaskCompletionSource? _connectWaiter;
-    private TaskCompletionSource? _readWaiter;
-    private TaskCompletionSource? _writeWaiter;
+    // Reusable waits, created by the first wait of each kind.
+    private LoopWaiter<bool>? _connectWaiter;
+    private LoopWaiter<int>? _readWaiter;
+    private Memory<byte> _readBuffer; // where a waiting read puts its bytes
+    private LoopWaiter<bool>? _writeWaiter;
     private TaskCompletionSource? _closed; // created only when someone waits for the close
 
     // The engine; null while the connection waits out TIME-WAIT as a compact record (see Hibernate).
@@ -68,6 +70,19 @@ public sealed class HostConnection
     {
         _timeWait = _tcb!.ToTimeWaitRecord();
         _tcb = null;
+        ReturnWaiters();
+    }
+
+    /// <summary>Hands the waiters back to the host once the connection can never wait again (CLOSED or hibernating).</summary>
+    internal void ReturnWaiters()
+    {
+        Host.SignalWaiters.Return(_connectWaiter);
+        Host.SignalWaiters.Return(_writeWaiter);
+        Host.ReadWaiters.Return(_readWaiter);
+        _connectWaiter = null;
+        _writeWaiter = null;
+        _readWaiter = null;
+        _readBuffer = default;
     }
 
     /// <summary>Ends a hibernating TIME-WAIT without an engine (its deadline passed, or MAY-2 reuse) when nobody listens.</summary>
@@ -118,58 +133,96 @@ public sealed class HostConnection
     internal bool PumpAgain { get; set; }
 
     /// <summary>Completes when the connection is established; fails with the reason it could not be.</summary>
-    internal Task WaitConnectedAsync(CancellationToken ct)
+    internal ValueTask WaitConnectedAsync(CancellationToken ct)
     {
-        if (Tcb.State is TcpState.Established or TcpState.CloseWait)
+        var state = State;
+        if (state is TcpState.Established or TcpState.CloseWait)
         {
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
-        if (Tcb.State == TcpState.Closed)
+        if (state == TcpState.Closed)
         {
-            return Task.FromException(ErrorFor(Tcb.Error, connecting: true));
+            return ValueTask.FromException(ErrorFor(Tcb.Error, connecting: true));
         }
 
-        _connectWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return ct.CanBeCanceled ? WithCancellation(_connectWaiter.Task, () => Host.Abort(this), ct) : _connectWaiter.Task;
+        return (_connectWaiter ??= Host.SignalWaiters.Rent()).WaitWithoutResultAsync(ct.CanBeCanceled ? () => Host.Abort(this) : null, ct);
     }
 
-    /// <summary>Reads in-order bytes; 0 at end of stream; throws when the connection was reset.</summary>
-    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    /// <summary>
+    /// Reads in-order bytes; 0 at end of stream; throws when the connection was reset. A read that has to
+    /// wait is completed by the connection's next readable or closed event, which copies the bytes into
+    /// <paramref name="buffer"/> then (as an overlapped socket receive does), so it costs no state machine.
+    /// </summary>
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
-        while (true)
+        if (ct.IsCancellationRequested)
         {
-            ct.ThrowIfCancellationRequested();
-            if (buffer.Length == 0 || IsHibernating)
-            {
-                return 0; // a hibernating connection received the peer's FIN and has nothing unread
-            }
-
-            int n = Tcb.Receive(buffer.Span);
-            if (n > 0)
-            {
-                Host.Pump(this); // the read may open the window: a window update can be due.
-                return n;
-            }
-
-            if (Tcb.RemoteClosed)
-            {
-                return 0;
-            }
-
-            if (Tcb.State == TcpState.Closed)
-            {
-                if (Tcb.Error is TcpError.None or TcpError.Aborted)
-                {
-                    return 0;
-                }
-
-                throw ErrorFor(Tcb.Error, connecting: false);
-            }
-
-            _readWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await WithCancellation(_readWaiter.Task, null, ct).ConfigureAwait(true);
+            return ValueTask.FromCanceled<int>(ct);
         }
+
+        if (TryRead(buffer, out int n, out var error))
+        {
+            return error is null ? new ValueTask<int>(n) : ValueTask.FromException<int>(error);
+        }
+
+        var waiter = _readWaiter ??= Host.ReadWaiters.Rent();
+        var wait = waiter.WaitAsync(ct);
+        _readBuffer = buffer;
+        return wait;
+    }
+
+    /// <summary>Completes a waiting read when the event that woke it leaves something to return.</summary>
+    private void CompleteRead()
+    {
+        if (_readWaiter is { IsWaiting: true } waiter && TryRead(_readBuffer, out int n, out var error))
+        {
+            _readBuffer = default;
+            if (error is null)
+            {
+                waiter.TrySetResult(n);
+            }
+            else
+            {
+                waiter.TrySetException(error);
+            }
+        }
+    }
+
+    /// <summary>One read attempt: false when the caller has to wait for data, the peer's FIN or the end.</summary>
+    private bool TryRead(Memory<byte> buffer, out int n, out Exception? error)
+    {
+        n = 0;
+        error = null;
+        if (buffer.Length == 0 || IsHibernating)
+        {
+            return true; // a hibernating connection received the peer's FIN and has nothing unread
+        }
+
+        var tcb = Tcb;
+        n = tcb.Receive(buffer.Span);
+        if (n > 0)
+        {
+            Host.Pump(this); // the read may open the window: a window update can be due.
+            return true;
+        }
+
+        if (tcb.RemoteClosed)
+        {
+            return true;
+        }
+
+        if (tcb.State == TcpState.Closed)
+        {
+            if (tcb.Error is not (TcpError.None or TcpError.Aborted))
+            {
+                error = ErrorFor(tcb.Error, connecting: false);
+            }
+
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>Queues all of <paramref name="data"/>, waiting for send-buffer space as needed.</summary>
@@ -190,8 +243,7 @@ public sealed class HostConnection
             Host.Pump(this);
             if (!data.IsEmpty)
             {
-                _writeWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await WithCancellation(_writeWaiter.Task, null, ct).ConfigureAwait(true);
+                await (_writeWaiter ??= Host.SignalWaiters.Rent()).WaitAsync(ct).ConfigureAwait(true);
             }
         }
     }
@@ -257,29 +309,29 @@ public sealed class HostConnection
         switch (e.Kind)
         {
             case TcpEventKind.DataReadable:
-                Complete(ref _readWaiter);
+                CompleteRead();
                 break;
             case TcpEventKind.Writable:
-                Complete(ref _writeWaiter);
+                _writeWaiter?.TrySetResult(true);
                 if (Tcb.State is TcpState.Established or TcpState.CloseWait)
                 {
-                    Complete(ref _connectWaiter);
+                    _connectWaiter?.TrySetResult(true);
                 }
 
                 break;
             case TcpEventKind.StateChanged when e.NewState is TcpState.Established or TcpState.CloseWait:
-                Complete(ref _connectWaiter);
+                _connectWaiter?.TrySetResult(true);
                 break;
             case TcpEventKind.Closed:
-                if (_connectWaiter is not null)
+                if (_connectWaiter is { IsWaiting: true })
                 {
                     // Only built when someone waits: an exception (and its message) per close would be wasted.
                     var error = e.Error;
-                    Fail(ref _connectWaiter, ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
+                    _connectWaiter.TrySetException(ErrorFor(error == TcpError.None ? TcpError.Reset : error, connecting: true));
                 }
 
-                Complete(ref _readWaiter);
-                Complete(ref _writeWaiter);
+                CompleteRead();
+                _writeWaiter?.TrySetResult(true);
                 _closed?.TrySetResult();
                 break;
         }
@@ -293,38 +345,6 @@ public sealed class HostConnection
         TcpError.Reset when connecting => new SocketException((int)SocketError.ConnectionRefused),
         _ => new SocketException((int)SocketError.ConnectionReset),
     };
-
-    private static void Complete(ref TaskCompletionSource? waiter)
-    {
-        var w = waiter;
-        waiter = null;
-        w?.TrySetResult();
-    }
-
-    private static void Fail(ref TaskCompletionSource? waiter, Exception e)
-    {
-        var w = waiter;
-        waiter = null;
-        w?.TrySetException(e);
-    }
-
-    private static Task WithCancellation(Task task, Action? onCancel, CancellationToken ct) =>
-        !ct.CanBeCanceled || task.IsCompleted ? task : WithCancellationSlow(task, onCancel, ct);
-
-    private static async Task WithCancellationSlow(Task task, Action? onCancel, CancellationToken ct)
-    {
-        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (ct.Register(() => cancelled.TrySetResult()))
-        {
-            if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(true) != task)
-            {
-                onCancel?.Invoke();
-                ct.ThrowIfCancellationRequested();
-            }
-        }
-
-        await task.ConfigureAwait(true);
-    }
 
     public override string ToString() => $"{Key} {State.ToRfcName()}";
 }
@@ -344,7 +364,10 @@ internal sealed class HostListener(IpAddress? localAddress, ushort port, int bac
 
     public Queue<HostConnection> AcceptQueue { get; } = new();
 
-    public Queue<TaskCompletionSource<HostConnection>> AcceptWaiters { get; } = new();
+    public Queue<LoopWaiter<HostConnection>> AcceptWaiters { get; } = new();
+
+    /// <summary>The accept wait reused from one AcceptAsync to the next (concurrent accepts get their own).</summary>
+    public LoopWaiter<HostConnection>? AcceptWaiter { get; set; }
 
     /// <summary>Set for a listener opened with a callback: each established connection goes to it instead of the accept queue.</summary>
     public Action<HostConnection>? OnAccepted { get; init; }

@@ -67,6 +67,8 @@ public sealed class TcpHost : ILinkBatchReceiver
         _connections = new ConnectionTable((seed * 0x9E3779B97F4A7C15UL) ^ (nameHash * 0xD6E8FEB86659FD93UL) ^ 0x243F6A8885A308D3UL);
         // One loop timer for the whole host, armed for the earliest deadline of any connection.
         _timer = loop.CreateTimer(OnTimers);
+        SignalWaiters = new LoopWaiterPool<bool>(loop);
+        ReadWaiters = new LoopWaiterPool<int>(loop);
         link.SetReceiver(this);
     }
 
@@ -80,6 +82,12 @@ public sealed class TcpHost : ILinkBatchReceiver
     public IReadOnlyList<IpAddress> Addresses => _addresses;
 
     public HostCounters Counters { get; } = new();
+
+    /// <summary>Connect and write waits of ended connections, reused by new ones.</summary>
+    internal LoopWaiterPool<bool> SignalWaiters { get; }
+
+    /// <summary>Read waits of ended connections, reused by new ones.</summary>
+    internal LoopWaiterPool<int> ReadWaiters { get; }
 
     /// <summary>Every engine event of every connection (state changes with their cause, readable, closed...).</summary>
     public event Action<HostConnection, TcpEvent>? ConnectionEvent;
@@ -158,27 +166,29 @@ public sealed class TcpHost : ILinkBatchReceiver
         }
     }
 
-    internal Task<HostConnection> AcceptAsync(HostListener listener, CancellationToken ct)
+    internal ValueTask<HostConnection> AcceptAsync(HostListener listener, CancellationToken ct)
     {
         if (listener.AcceptQueue.TryDequeue(out var ready))
         {
             ready.Listener = null;
-            return Task.FromResult(ready);
+            return ValueTask.FromResult(ready);
         }
 
-        var waiter = new TaskCompletionSource<HostConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        listener.AcceptWaiters.Enqueue(waiter);
-        if (ct.CanBeCanceled)
+        var waiter = listener.AcceptWaiter ??= new LoopWaiter<HostConnection>(Loop);
+        if (!waiter.IsFree)
         {
-            CancelOnRequest(waiter, ct);
+            waiter = new LoopWaiter<HostConnection>(Loop); // another accept is pending
         }
 
-        return waiter.Task;
-    }
+        var wait = waiter.WaitAsync(ct);
+        while (listener.AcceptWaiters.TryPeek(out var stale) && !stale.IsWaiting)
+        {
+            listener.AcceptWaiters.Dequeue(); // cancelled accepts leave their entries behind
+        }
 
-    // Apart from AcceptAsync so that its closure is only allocated when a token can cancel.
-    private static void CancelOnRequest(TaskCompletionSource<HostConnection> waiter, CancellationToken ct) =>
-        ct.Register(() => waiter.TrySetCanceled(ct));
+        listener.AcceptWaiters.Enqueue(waiter);
+        return wait;
+    }
 
     internal HostConnection Connect(IpAddress remote, ushort remotePort, TcpConfig config, IpAddress? local = null)
     {
@@ -524,6 +534,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     /// <summary>Removes a connection that reached CLOSED from the table and the timers.</summary>
     private void Forget(HostConnection conn)
     {
+        conn.ReturnWaiters();
         _timers.Cancel(conn);
         _connections.Remove(conn);
         ArmHostTimer();

@@ -133,17 +133,22 @@ public sealed class TcpKitClient : IDisposable
     /// </summary>
     public LingerOption? LingerState { get; set; }
 
-    public async Task ConnectAsync(IPAddress address, int port, CancellationToken cancellationToken = default)
+    public Task ConnectAsync(IPAddress address, int port) => ConnectAsync(address, port, CancellationToken.None).AsTask();
+
+    /// <summary>Connects; a ValueTask as in <see cref="TcpClient.ConnectAsync(IPAddress, int, CancellationToken)"/>, so a connect costs no Task.</summary>
+    public ValueTask ConnectAsync(IPAddress address, int port, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);
-        await ConnectAsync(IpAddress.FromIPAddress(address), port, cancellationToken).ConfigureAwait(true);
+        return ConnectAsync(IpAddress.FromIPAddress(address), port, cancellationToken);
     }
+
+    public Task ConnectAsync(IpAddress address, int port) => ConnectAsync(address, port, CancellationToken.None).AsTask();
 
     /// <remarks>
     /// Not an async method, so a connect costs no state machine; every error still arrives through the
     /// returned task, as it would from an async method.
     /// </remarks>
-    public Task ConnectAsync(IpAddress address, int port, CancellationToken cancellationToken = default)
+    public ValueTask ConnectAsync(IpAddress address, int port, CancellationToken cancellationToken)
     {
         try
         {
@@ -159,7 +164,7 @@ public sealed class TcpKitClient : IDisposable
         }
         catch (Exception e) when (e is SocketException or ArgumentException)
         {
-            return Task.FromException(e);
+            return ValueTask.FromException(e);
         }
     }
 

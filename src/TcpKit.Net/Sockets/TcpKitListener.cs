@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using TcpKit.Net.Host;
 using TcpKit.Tcp;
 using TcpKit.Wire;
@@ -60,7 +61,14 @@ public sealed class TcpKitListener
     }
 
     /// <summary>Waits for the next connection whose handshake has completed.</summary>
-    public async Task<TcpKitClient> AcceptTcpClientAsync(CancellationToken cancellationToken = default)
+    public Task<TcpKitClient> AcceptTcpClientAsync() => AcceptTcpClientAsync(CancellationToken.None).AsTask();
+
+    /// <summary>
+    /// Waits for the next connection whose handshake has completed; a ValueTask as in
+    /// <see cref="TcpListener.AcceptTcpClientAsync(CancellationToken)"/>, so an accept that waits costs no Task.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<TcpKitClient> AcceptTcpClientAsync(CancellationToken cancellationToken)
     {
         var listener = _listener ?? throw new InvalidOperationException("Not listening. You must call Start() before calling this method.");
         var conn = await _host.AcceptAsync(listener, cancellationToken).ConfigureAwait(true);
