@@ -115,6 +115,21 @@ public abstract class ByteRing
         Count -= count;
     }
 
+    /// <summary>As new with <paramref name="capacity"/>, for a recycled engine (its ring must have been released).</summary>
+    internal void Reinitialize(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        if (_ring.Length != 0)
+        {
+            throw new InvalidOperationException("A ring still holding its array cannot be reinitialised.");
+        }
+
+        _capacity = capacity;
+        Limit = capacity;
+        _head = 0;
+        Count = 0;
+    }
+
     /// <summary>Forgets everything (the array is kept until <see cref="Release"/>).</summary>
     protected void Reset()
     {

@@ -10,15 +10,21 @@ public sealed class RtoEstimator
     /// <summary>Clock granularity G of RFC 6298 section 2; our clock is exact, so 1 ms keeps RTO above SRTT.</summary>
     private static readonly TimeSpan Granularity = TimeSpan.FromMilliseconds(1);
 
-    private readonly TimeSpan _min;
-    private readonly TimeSpan _max;
+    private TimeSpan _min;
+    private TimeSpan _max;
     private TimeSpan _baseRto;
 
-    public RtoEstimator(TimeSpan initial, TimeSpan min, TimeSpan max)
+    public RtoEstimator(TimeSpan initial, TimeSpan min, TimeSpan max) => Reinitialize(initial, min, max);
+
+    /// <summary>As new, for a recycled engine.</summary>
+    internal void Reinitialize(TimeSpan initial, TimeSpan min, TimeSpan max)
     {
         _min = min;
         _max = max;
         _baseRto = Clamp(initial);
+        Srtt = null;
+        RttVar = null;
+        Backoffs = 0;
     }
 
     public TimeSpan? Srtt { get; private set; }

@@ -108,6 +108,8 @@ public sealed partial class TcpConnection
         // Both rings are empty: give their arrays back to the pool now, since the engine will be dropped.
         _sendBuffer.Release();
         _recvBuffer.Release();
+        // The record shares the statistics object, which reads its counters through this engine: then it must not be recycled.
+        _reduced = _stats is null;
         return new TimeWaitRecord(_config)
         {
             Deadline = _timers.Get(TimerKind.TimeWait),
@@ -208,6 +210,12 @@ public sealed partial class TcpConnection
 
         return c;
     }
+
+    /// <summary>True once this engine was reduced to a record that does not depend on it (see <see cref="TcpConnectionPool.Return"/>).</summary>
+    internal bool CanBeRecycled => _reduced;
+
+    /// <summary>The pool took it: a second return of the same engine is refused.</summary>
+    internal void TakenByPool() => _reduced = false;
 
     internal static bool IsNewSynForTimeWait(SeqNum rcvNxt, in TcpHeader seg) =>
         seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > rcvNxt;

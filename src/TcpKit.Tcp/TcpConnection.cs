@@ -14,7 +14,8 @@ public sealed partial class TcpConnection
     private const int MaxPendingControl = 4;
     private static readonly TimeSpan ChallengeAckWindow = TimeSpan.FromSeconds(1);
 
-    private readonly TcpConfig _config;
+    // Not readonly: a recycled engine (TcpConnectionPool) takes a new config and keeps these objects.
+    private TcpConfig _config;
     private readonly SendBuffer _sendBuffer;
     private readonly ReceiveBuffer _recvBuffer;
     private readonly RtoEstimator _rto;
@@ -28,11 +29,11 @@ public sealed partial class TcpConnection
     private int _controlCount;
     private ICongestionControl? _cc;
     private TcpStats? _stats;
-    private TimerSet _timers = TimerSet.Create();
+    private TimerSet _timers;
     private TransitionCause _cause;
     private Instant _now;
     private bool _passiveOpen;
-    private NegotiatedOptions _negotiated = NegotiatedOptions.Initial;
+    private NegotiatedOptions _negotiated;
 
     // Send sequence space (RFC 9293 section 3.3.1). _sndMax is SND.NXT of the RFC, the highest sequence
     // number ever sent; _sendNext is the transmit pointer that goes back to SND.UNA after a timeout.
@@ -84,58 +85,144 @@ public sealed partial class TcpConnection
     // CLOSE (not a half-close) was called: data arriving now can never be read (RFC 1122 4.2.2.13).
     private bool _closeCalled;
 
+    // Reduced to a TimeWaitRecord that took nothing of it by reference: a pool may recycle it.
+    private bool _reduced;
+
     private TcpConnection(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         _config = config;
-        _keepalive = config.Keepalive;
-        _noDelay = config.NoDelay;
-        LocalPort = localPort;
-        RemotePort = remotePort;
-        Iss = iss;
-        SndUna = iss;
-        _sendNext = iss;
-        _sndMax = iss;
-        _sendBufferSeq = iss + 1;
         _sendBuffer = new SendBuffer(config.SendBufferSize);
         _recvBuffer = new ReceiveBuffer(config.ReceiveBufferSize);
         _rto = new RtoEstimator(config.InitialRto, config.MinRto, config.MaxRto);
-        _negotiated = _negotiated with { PeerMss = config.DefaultPeerMss };
+        Initialize(localPort, remotePort, iss);
+    }
+
+    /// <summary>
+    /// Every field as a new connection has it: the constructor ends here, and so does an engine recycled by a
+    /// <see cref="TcpConnectionPool"/> (a test compares every field of both, so a field added without a line
+    /// here fails it).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_keepalive))]
+    private void Initialize(ushort localPort, ushort remotePort, SeqNum iss)
+    {
+        var config = _config;
+        _reassembler = null;
+        _events = null;
+        _control = null;
+        _controlCount = 0;
+        _cc = null;
+        _stats = null;
+        _timers = TimerSet.Create();
+        _cause = default;
+        _now = default;
+        _passiveOpen = false;
+        _negotiated = NegotiatedOptions.Initial with { PeerMss = config.DefaultPeerMss };
+        _sndMax = iss;
+        _sendNext = iss;
+        _maxSndWnd = 0;
+        _sendBufferSeq = iss + 1;
+        _finQueued = false;
+        _synPending = false;
+        _synIsRetransmission = false;
+        _synRetransmitted = false;
+        _rcvEdge = default;
+        _finReceived = false;
+        _outOfOrderFin = null;
         _rcvMssEstimate = Math.Min(config.Mss, config.DefaultPeerMss);
+        _unackedBytes = 0;
+        _ackNow = false;
+        _rttTiming = false;
+        _rttSeq = default;
+        _rttStart = default;
+        _retries = 0;
+        _retransmitHead = false;
+        _lastSendTime = default;
+        _persistBackoff = 0;
+        _sendWindowProbe = false;
+        _persistForce = false;
+        _keepaliveProbes = 0;
+        _sendKeepalive = false;
+        _challengeWindowStart = default;
+        _challengeAcksInWindow = 0;
+        _readableSignalled = false;
+        _writeBlocked = false;
+        _keepalive = config.Keepalive;
+        _noDelay = config.NoDelay;
+        _closeCalled = false;
+        _reduced = false;
+        State = default;
+        LocalPort = localPort;
+        RemotePort = remotePort;
+        Iss = iss;
+        Irs = default;
+        SndUna = iss;
+        SndWnd = 0;
+        SndWl1 = default;
+        SndWl2 = default;
+        RcvNxt = default;
+        RcvUp = default;
+        Error = default;
+        SegmentsInCount = 0;
+        SegmentsOutCount = 0;
+        BytesInCount = 0;
+        BytesOutCount = 0;
+    }
+
+    /// <summary>Takes a recycled engine through the constructor's steps again with new settings.</summary>
+    private void Reinitialize(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        _config = config;
+        _sendBuffer.Reinitialize(config.SendBufferSize);
+        _recvBuffer.Reinitialize(config.ReceiveBufferSize);
+        _rto.Reinitialize(config.InitialRto, config.MinRto, config.MaxRto);
+        Initialize(localPort, remotePort, iss);
     }
 
     /// <summary>Active OPEN (RFC 9293 section 3.10.1): enters SYN-SENT; the SYN comes out of the next poll.</summary>
-    public static TcpConnection Connect(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, Instant now)
-    {
-        var c = new TcpConnection(config, localPort, remotePort, iss);
-        c._now = now;
-        c._cause = TransitionCause.FromUser(UserCall.Open);
-        c._synPending = true;
-        c.SetState(TcpState.SynSent);
-        return c;
-    }
+    public static TcpConnection Connect(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, Instant now) =>
+        new TcpConnection(config, localPort, remotePort, iss).StartConnect(now);
 
     /// <summary>Passive OPEN: LISTEN until a SYN arrives (3.10.7.2). The host stack creates one per incoming SYN.</summary>
-    public static TcpConnection Listen(TcpConfig config, ushort localPort, SeqNum iss)
+    public static TcpConnection Listen(TcpConfig config, ushort localPort, SeqNum iss) =>
+        new TcpConnection(config, localPort, 0, iss).StartListen();
+
+    internal static TcpConnection Recycle(TcpConnection engine, TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
     {
-        var c = new TcpConnection(config, localPort, 0, iss);
-        c._passiveOpen = true;
-        c._cause = TransitionCause.FromUser(UserCall.Open);
-        c.SetState(TcpState.Listen);
-        return c;
+        engine.Reinitialize(config, localPort, remotePort, iss);
+        return engine;
+    }
+
+    internal TcpConnection StartConnect(Instant now)
+    {
+        _now = now;
+        _cause = TransitionCause.FromUser(UserCall.Open);
+        _synPending = true;
+        SetState(TcpState.SynSent);
+        return this;
+    }
+
+    internal TcpConnection StartListen()
+    {
+        _passiveOpen = true;
+        _cause = TransitionCause.FromUser(UserCall.Open);
+        SetState(TcpState.Listen);
+        return this;
     }
 
     public TcpConfig Config => _config;
 
     public TcpState State { get; private set; }
 
-    public ushort LocalPort { get; }
+    public ushort LocalPort { get; private set; }
 
     /// <summary>The peer's port (0 while LISTENing).</summary>
     public ushort RemotePort { get; private set; }
 
-    public SeqNum Iss { get; }
+    public SeqNum Iss { get; private set; }
 
     public SeqNum Irs { get; private set; }
 

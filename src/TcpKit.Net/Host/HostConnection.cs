@@ -21,6 +21,7 @@ public sealed class HostConnection
     // The engine; null while the connection waits out TIME-WAIT as a compact record (see Hibernate).
     private TcpConnection? _tcb;
     private TimeWaitRecord? _timeWait;
+    private bool _engineExposed;
 
     internal HostConnection(TcpHost host, FlowKey key, int hash, TcpConnection tcb, HostListener? listener)
     {
@@ -40,7 +41,21 @@ public sealed class HostConnection
     /// <see cref="TimeWaitRecord"/>; asking for the engine then rebuilds it from the record (same state,
     /// sequence numbers, deadline and statistics).
     /// </summary>
-    public TcpConnection Tcb => _tcb ?? Resume();
+    /// <remarks>
+    /// Taking the engine from here marks it as held by the application: it is then never recycled for
+    /// another connection (the host uses <see cref="Engine"/>, which leaves it free to).
+    /// </remarks>
+    public TcpConnection Tcb
+    {
+        get
+        {
+            _engineExposed = true;
+            return Engine;
+        }
+    }
+
+    /// <summary>The engine, for the host and the socket API, which never keep it beyond the connection's life.</summary>
+    internal TcpConnection Engine => _tcb ?? Resume();
 
     public TcpState State => _tcb?.State ?? _timeWait!.State;
 
@@ -66,11 +81,16 @@ public sealed class HostConnection
     /// socket into an inet_timewait_sock: thousands of connections waiting out 2 MSL then hold no buffers,
     /// queues, estimators or waiters, and cost the garbage collector next to nothing.
     /// </summary>
-    internal void Hibernate()
+    internal void Hibernate(TcpConnectionPool engines)
     {
-        _timeWait = _tcb!.ToTimeWaitRecord();
+        var tcb = _tcb!;
+        _timeWait = tcb.ToTimeWaitRecord();
         _tcb = null;
         ReturnWaiters();
+        if (!_engineExposed)
+        {
+            engines.Return(tcb); // nobody else holds it: the next connection can reuse it
+        }
     }
 
     /// <summary>Hands the waiters back to the host once the connection can never wait again (CLOSED or hibernating).</summary>
@@ -143,7 +163,7 @@ public sealed class HostConnection
 
         if (state == TcpState.Closed)
         {
-            return ValueTask.FromException(ErrorFor(Tcb.Error, connecting: true));
+            return ValueTask.FromException(ErrorFor(Engine.Error, connecting: true));
         }
 
         return (_connectWaiter ??= Host.SignalWaiters.Rent()).WaitWithoutResultAsync(ct.CanBeCanceled ? () => Host.Abort(this) : null, ct);
@@ -199,7 +219,7 @@ public sealed class HostConnection
             return true; // a hibernating connection received the peer's FIN and has nothing unread
         }
 
-        var tcb = Tcb;
+        var tcb = Engine;
         n = tcb.Receive(buffer.Span);
         if (n > 0)
         {
@@ -231,14 +251,14 @@ public sealed class HostConnection
         while (!data.IsEmpty)
         {
             ct.ThrowIfCancellationRequested();
-            if (!Tcb.CanSend)
+            if (!Engine.CanSend)
             {
-                throw Tcb.State == TcpState.Closed && Tcb.Error != TcpError.None
-                    ? ErrorFor(Tcb.Error, connecting: false)
+                throw Engine.State == TcpState.Closed && Engine.Error != TcpError.None
+                    ? ErrorFor(Engine.Error, connecting: false)
                     : new SocketException((int)SocketError.Shutdown);
             }
 
-            int n = Tcb.Send(data.Span);
+            int n = Engine.Send(data.Span);
             data = data[n..];
             Host.Pump(this);
             if (!data.IsEmpty)
@@ -251,9 +271,9 @@ public sealed class HostConnection
     /// <summary>Half-close: a FIN after the queued data; reading continues.</summary>
     public void Shutdown()
     {
-        if (Tcb.State != TcpState.Closed && Tcb.CanSend)
+        if (Engine.State != TcpState.Closed && Engine.CanSend)
         {
-            Tcb.Shutdown();
+            Engine.Shutdown();
             Host.Pump(this);
         }
     }
@@ -264,7 +284,7 @@ public sealed class HostConnection
         Released = true;
         if (State != TcpState.Closed && !IsHibernating)
         {
-            Tcb.Close();
+            Engine.Close();
             Host.Pump(this);
         }
     }
@@ -272,28 +292,28 @@ public sealed class HostConnection
     /// <summary>Turns Nagle's algorithm off or on; data it held back goes out at once.</summary>
     public void SetNoDelay(bool noDelay)
     {
-        Tcb.NoDelay = noDelay;
+        Engine.NoDelay = noDelay;
         Host.Pump(this);
     }
 
     /// <summary>Resizes the send buffer; a blocked writer resumes when the new size leaves room.</summary>
     public void SetSendBufferSize(int bytes)
     {
-        Tcb.SetSendBufferSize(bytes);
+        Engine.SetSendBufferSize(bytes);
         Host.Pump(this);
     }
 
     /// <summary>Resizes the receive buffer; a larger one sends a window update when worth it.</summary>
     public void SetReceiveBufferSize(int bytes)
     {
-        Tcb.SetReceiveBufferSize(bytes);
+        Engine.SetReceiveBufferSize(bytes);
         Host.Pump(this);
     }
 
     /// <summary>Changes the keep-alive settings of the live connection.</summary>
     public void SetKeepalive(KeepaliveConfig keepalive)
     {
-        Tcb.SetKeepalive(keepalive, Host.Loop.Now);
+        Engine.SetKeepalive(keepalive, Host.Loop.Now);
         Host.Pump(this);
     }
 
@@ -313,7 +333,7 @@ public sealed class HostConnection
                 break;
             case TcpEventKind.Writable:
                 _writeWaiter?.TrySetResult(true);
-                if (Tcb.State is TcpState.Established or TcpState.CloseWait)
+                if (Engine.State is TcpState.Established or TcpState.CloseWait)
                 {
                     _connectWaiter?.TrySetResult(true);
                 }

@@ -27,6 +27,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     private readonly List<IpAddress> _addresses = [];
     private readonly ConnectionTable _connections;
     private readonly ConnectionTimers _timers = new();
+    private readonly TcpConnectionPool _engines = new();
     private readonly ILoopTimer _timer;
     private Instant _timerArmedFor = Instant.Never;
     private bool _firingTimers;
@@ -82,6 +83,9 @@ public sealed class TcpHost : ILinkBatchReceiver
     public IReadOnlyList<IpAddress> Addresses => _addresses;
 
     public HostCounters Counters { get; } = new();
+
+    /// <summary>Engines of connections reduced to TIME-WAIT records, waiting to serve new connections.</summary>
+    internal int SpareEngines => _engines.Count;
 
     /// <summary>Connect and write waits of ended connections, reused by new ones.</summary>
     internal LoopWaiterPool<bool> SignalWaiters { get; }
@@ -201,7 +205,7 @@ public sealed class TcpHost : ILinkBatchReceiver
         ushort localPort = AllocatePort(localAddress, remote, remotePort);
         var key = new FlowKey(localAddress, localPort, remote, remotePort);
         var iss = Isn(key);
-        var tcb = TcpConnection.Connect(ConfigFor(config, remote), localPort, remotePort, iss, Loop.Now);
+        var tcb = _engines.Connect(ConfigFor(config, remote), localPort, remotePort, iss, Loop.Now);
         var conn = new HostConnection(this, key, _connections.Hash(key), tcb, null);
         _connections.Add(conn);
         Pump(conn);
@@ -212,7 +216,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     {
         if (conn.State != TcpState.Closed)
         {
-            conn.Tcb.Abort();
+            conn.Engine.Abort();
             Pump(conn);
         }
     }
@@ -310,8 +314,8 @@ public sealed class TcpHost : ILinkBatchReceiver
             if (!(listening && conn.AcceptsNewSynInTimeWait(header)))
             {
                 // In-order data inside a link batch: the answer (one cumulative ACK) waits for the batch's end.
-                bool defer = _batching && seg.PayloadLength > 0 && conn.State == TcpState.Established && header.Seq == conn.Tcb.RcvNxt;
-                conn.Tcb.OnSegment(header, seg.Payload, now);
+                bool defer = _batching && seg.PayloadLength > 0 && conn.State == TcpState.Established && header.Seq == conn.Engine.RcvNxt;
+                conn.Engine.OnSegment(header, seg.Payload, now);
                 if (defer && DeferPump(conn))
                 {
                     return;
@@ -337,7 +341,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             }
             else
             {
-                conn.Tcb.EndTimeWaitForNewSyn(header);
+                conn.Engine.EndTimeWaitForNewSyn(header);
                 Pump(conn);
             }
         }
@@ -351,7 +355,7 @@ public sealed class TcpHost : ILinkBatchReceiver
                 return;
             }
 
-            var tcb = TcpConnection.Listen(ConfigFor(listener.Config, src), header.DestinationPort, Isn(key));
+            var tcb = _engines.Listen(ConfigFor(listener.Config, src), header.DestinationPort, Isn(key));
             conn = new HostConnection(this, key, hash, tcb, listener);
             _connections.Add(conn);
             listener.SynQueueCount++;
@@ -438,7 +442,7 @@ public sealed class TcpHost : ILinkBatchReceiver
                     continue;
                 }
 
-                conn.Tcb.OnTimer(now);
+                conn.Engine.OnTimer(now);
                 Pump(conn);
             }
         }
@@ -486,19 +490,19 @@ public sealed class TcpHost : ILinkBatchReceiver
             {
                 conn.PumpAgain = false;
                 var now = Loop.Now;
-                while (conn.Tcb.TryPollSegment(now, _payload, out var header, out int length))
+                while (conn.Engine.TryPollSegment(now, _payload, out var header, out int length))
                 {
                     Transmit(conn.Key.LocalAddress, conn.Key.RemoteAddress, header, _payload.AsSpan(0, length));
                 }
 
-                while (conn.Tcb.TryPollEvent(out var e))
+                while (conn.Engine.TryPollEvent(out var e))
                 {
                     Dispatch(conn, e);
                 }
             }
             while (conn.PumpAgain);
 
-            var tcb = conn.Tcb;
+            var tcb = conn.Engine;
             if (tcb.State == TcpState.Closed)
             {
                 Forget(conn);
@@ -507,7 +511,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             {
                 if (tcb.State == TcpState.TimeWait && conn.Released && !IsObserved(conn) && tcb.CanHibernate)
                 {
-                    conn.Hibernate(); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
+                    conn.Hibernate(_engines); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
                 }
 
                 if (conn.TimerDeadline != conn.NextDeadline)

@@ -29,7 +29,7 @@ public sealed class TcpKitClient : IDisposable
     {
         _host = host;
         _connection = connection;
-        _config = connection.Tcb.Config;
+        _config = connection.Engine.Config;
     }
 
     /// <summary>The host-side connection (engine state, 4-tuple, statistics); null before ConnectAsync.</summary>
@@ -42,14 +42,14 @@ public sealed class TcpKitClient : IDisposable
     /// <summary>Disables Nagle's algorithm (RFC 9293 section 3.7.4). On a connected client it applies at once: held data is sent.</summary>
     public bool NoDelay
     {
-        get => _connection?.Tcb.NoDelay ?? _config.NoDelay;
+        get => _connection?.Engine.NoDelay ?? _config.NoDelay;
         set => ApplyOption(static (c, v) => c.SetNoDelay(v), value, static (config, v) => config with { NoDelay = v });
     }
 
     /// <summary>The send buffer size; on a connected client the live buffer is resized (queued data is kept).</summary>
     public int SendBufferSize
     {
-        get => _connection?.Tcb.SendBufferSize ?? _config.SendBufferSize;
+        get => _connection?.Engine.SendBufferSize ?? _config.SendBufferSize;
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
@@ -63,7 +63,7 @@ public sealed class TcpKitClient : IDisposable
     /// </summary>
     public int ReceiveBufferSize
     {
-        get => _connection?.Tcb.ReceiveBufferSize ?? _config.ReceiveBufferSize;
+        get => _connection?.Engine.ReceiveBufferSize ?? _config.ReceiveBufferSize;
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
@@ -99,7 +99,7 @@ public sealed class TcpKitClient : IDisposable
         set => SetKeepalive(KeepaliveSettings with { Count = value });
     }
 
-    private KeepaliveConfig KeepaliveSettings => _connection?.Tcb.Keepalive ?? _config.Keepalive;
+    private KeepaliveConfig KeepaliveSettings => _connection?.Engine.Keepalive ?? _config.Keepalive;
 
     private void SetKeepalive(KeepaliveConfig keepalive)
         => ApplyOption(static (c, v) => c.SetKeepalive(v), keepalive, static (config, v) => config with { Keepalive = v });

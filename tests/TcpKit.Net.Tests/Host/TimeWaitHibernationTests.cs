@@ -147,4 +147,59 @@ public class TimeWaitHibernationTests
         Assert.Equal(0, sim.Client.ConnectionCount);
         Assert.Equal(TcpState.Closed, timeWait.State);
     }
+
+    [Fact]
+    public void The_engine_of_a_TIME_WAIT_record_serves_the_next_connection()
+    {
+        var (sim, timeWait, _) = TimeWaitReuseTests.ServerInTimeWait();
+        Assert.True(timeWait.IsHibernating);
+        Assert.Equal(1, sim.Server.SpareEngines);
+        sim.Link.BToA.DropFilter = null;
+
+        var listener = new TcpKitListener(sim.Server, 81);
+        listener.Start();
+        var server = sim.Loop.Start(async () => (await listener.AcceptTcpClientAsync()).Close());
+        var client = sim.Loop.Start(async () =>
+        {
+            var c = new TcpKitClient(sim.Client);
+            await c.ConnectAsync(SimPair.ServerAddress, 81);
+            Assert.Equal(0, await c.GetStream().ReadAsync(new byte[1]));
+            c.Close();
+        });
+        sim.Run(TimeSpan.FromSeconds(1), server, client);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+
+        // The second server end took the spare engine, and now waits in TIME-WAIT itself.
+        Assert.Equal(2, sim.Server.ConnectionCount);
+        Assert.Equal(1, sim.Server.SpareEngines);
+        Assert.All(sim.Server.Connections, c => Assert.True(c.IsHibernating));
+    }
+
+    [Fact]
+    public void An_engine_the_application_took_is_never_recycled()
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        TcpConnection? held = null;
+        var server = sim.Loop.Start(async () =>
+        {
+            var peer = await listener.AcceptTcpClientAsync();
+            held = peer.Connection!.Tcb; // the application keeps the engine
+            peer.Close();
+        });
+        var client = sim.Loop.Start(async () =>
+        {
+            var c = new TcpKitClient(sim.Client);
+            await c.ConnectAsync(SimPair.ServerAddress, 80);
+            Assert.Equal(0, await c.GetStream().ReadAsync(new byte[1]));
+            c.Close();
+        });
+        sim.Run(TimeSpan.FromSeconds(1), server, client);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+
+        Assert.True(Assert.Single(sim.Server.Connections).IsHibernating);
+        Assert.Equal(0, sim.Server.SpareEngines);
+        Assert.Equal(TcpState.TimeWait, held!.State); // untouched by anyone else
+    }
 }
