@@ -335,12 +335,12 @@ public sealed class HostConnection
                 _writeWaiter?.TrySetResult(true);
                 if (Engine.State is TcpState.Established or TcpState.CloseWait)
                 {
-                    _connectWaiter?.TrySetResult(true);
+                    CompleteConnect();
                 }
 
                 break;
             case TcpEventKind.StateChanged when e.NewState is TcpState.Established or TcpState.CloseWait:
-                _connectWaiter?.TrySetResult(true);
+                CompleteConnect();
                 break;
             case TcpEventKind.Closed:
                 if (_connectWaiter is { IsWaiting: true })
@@ -354,6 +354,17 @@ public sealed class HostConnection
                 _writeWaiter?.TrySetResult(true);
                 _closed?.TrySetResult();
                 break;
+        }
+    }
+
+    /// <summary>Established: the connect wait ends, and its waiter goes back to the host's pool (a connection connects once).</summary>
+    private void CompleteConnect()
+    {
+        if (_connectWaiter is { } waiter)
+        {
+            waiter.TrySetResult(true);
+            _connectWaiter = null;
+            waiter.ReleaseTo(Host.SignalWaiters);
         }
     }
 

@@ -32,6 +32,7 @@ internal sealed class LoopWaiter<T> : IValueTaskSource<T>, IValueTaskSource
     private CancellationTokenRegistration _cancellation;
     private CancellationToken _token;
     private Action? _onCancel;
+    private LoopWaiterPool<T>? _returnTo; // a one-shot wait goes back here once its awaiter took the result
 
     public LoopWaiter(IEventLoop loop) => _loop = loop;
 
@@ -79,6 +80,22 @@ internal sealed class LoopWaiter<T> : IValueTaskSource<T>, IValueTaskSource
         }
 
         return _version;
+    }
+
+    /// <summary>
+    /// For a wait that will not recur (a connect): the waiter goes back to <paramref name="pool"/> as soon as
+    /// its awaiter has taken the result (at once when it already has), and its owner forgets it now.
+    /// </summary>
+    public void ReleaseTo(LoopWaiterPool<T> pool)
+    {
+        if (IsFree)
+        {
+            pool.Return(this);
+        }
+        else
+        {
+            _returnTo = pool;
+        }
     }
 
     public bool TrySetResult(T result)
@@ -204,6 +221,12 @@ internal sealed class LoopWaiter<T> : IValueTaskSource<T>, IValueTaskSource
         var result = _result;
         _error = null;
         _result = default;
+        if (_returnTo is { } pool)
+        {
+            _returnTo = null;
+            pool.Return(this);
+        }
+
         error?.Throw();
         return result!;
     }

@@ -135,6 +135,25 @@ public class LoopWaiterTests
         RunToEnd(loop, run);
     }
 
+    [Fact]
+    public void A_released_one_shot_waiter_returns_to_its_pool_only_after_its_awaiter_took_the_result()
+    {
+        var loop = new SimulatedEventLoop(new SimulatedNetwork(1));
+        var pool = new LoopWaiterPool<bool>(loop);
+        var waiter = pool.Rent();
+        var run = loop.Start(async () =>
+        {
+            var wait = waiter.WaitAsync(CancellationToken.None);
+            waiter.TrySetResult(true);
+            waiter.ReleaseTo(pool);
+            Assert.NotSame(waiter, pool.Rent()); // the awaiter has not resumed yet
+            Assert.True(await wait);
+            Assert.Same(waiter, pool.Rent());
+        });
+
+        RunToEnd(loop, run);
+    }
+
     // The second WaitAsync throws before it returns a ValueTask, so there is nothing to await.
     private static void StartSecondWait(LoopWaiter<int> waiter) => waiter.WaitAsync(CancellationToken.None).AsTask().Dispose();
 
