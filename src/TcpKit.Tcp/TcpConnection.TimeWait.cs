@@ -22,13 +22,19 @@ public sealed class TimeWaitRecord
 
     public TcpConfig Config { get; }
 
-    /// <summary>TIME-WAIT, or CLOSED once <see cref="Expire"/> ended it.</summary>
-    public TcpState State { get; private set; } = TcpState.TimeWait;
+    /// <summary>TIME-WAIT, or CLOSED (a record of a closed connection, or one <see cref="Expire"/> ended).</summary>
+    public TcpState State { get; internal set; } = TcpState.TimeWait;
+
+    /// <summary>Why the connection closed (None for an orderly close, and always in TIME-WAIT).</summary>
+    public TcpError Error { get; internal set; }
 
     /// <summary>When 2 MSL is over (the TIME-WAIT timer's deadline).</summary>
     public Instant Deadline { get; internal set; }
 
     public SeqNum RcvNxt { get; internal set; }
+
+    /// <summary>The peer's FIN was received (<see cref="TcpConnection.RemoteClosed"/>).</summary>
+    public bool RemoteClosed => FinReceived;
 
     internal ushort LocalPort;
     internal ushort RemotePort;
@@ -47,6 +53,8 @@ public sealed class TimeWaitRecord
     internal int ReceiveBufferLimit;
     internal int RcvMssEstimate;
     internal bool PassiveOpen;
+    internal bool FinQueued;
+    internal bool FinReceived;
     internal bool CloseCalled;
     internal bool ReadableSignalled;
     internal bool NoDelay;
@@ -95,6 +103,13 @@ public sealed partial class TcpConnection
         && _timers.Next == _timers.Get(TimerKind.TimeWait);
 
     /// <summary>
+    /// True when this connection is CLOSED with nothing left to read, send or report: a
+    /// <see cref="TimeWaitRecord"/> keeps all that can still be asked of it (state, error, sequence numbers, statistics).
+    /// </summary>
+    public bool CanBeReducedWhenClosed =>
+        State == TcpState.Closed && _recvBuffer.Count == 0 && _sendBuffer.Count == 0 && ReassemblyEmpty && _events is null && _controlCount == 0;
+
+    /// <summary>
     /// The TIME-WAIT record of this connection (see <see cref="CanHibernate"/>); <see cref="Resume"/> turns it
     /// back into an engine. This engine's behaviour is unchanged (its empty rings go back to the pool); a host drops it and keeps the record.
     /// </summary>
@@ -105,6 +120,22 @@ public sealed partial class TcpConnection
             throw new InvalidOperationException($"Only a TIME-WAIT connection with nothing pending can be reduced to its record ({State.ToRfcName()}).");
         }
 
+        return ToRecord();
+    }
+
+    /// <summary>The record of this CLOSED connection (see <see cref="CanBeReducedWhenClosed"/>), as <see cref="ToTimeWaitRecord"/>.</summary>
+    public TimeWaitRecord ToClosedRecord()
+    {
+        if (!CanBeReducedWhenClosed)
+        {
+            throw new InvalidOperationException($"Only a CLOSED connection with nothing pending can be reduced to its record ({State.ToRfcName()}).");
+        }
+
+        return ToRecord();
+    }
+
+    private TimeWaitRecord ToRecord()
+    {
         // Both rings are empty: give their arrays back to the pool now, since the engine will be dropped.
         _sendBuffer.Release();
         _recvBuffer.Release();
@@ -112,6 +143,8 @@ public sealed partial class TcpConnection
         _reduced = _stats is null;
         return new TimeWaitRecord(_config)
         {
+            State = State,
+            Error = Error,
             Deadline = _timers.Get(TimerKind.TimeWait),
             RcvNxt = RcvNxt,
             LocalPort = LocalPort,
@@ -131,6 +164,8 @@ public sealed partial class TcpConnection
             ReceiveBufferLimit = _recvBuffer.Limit,
             RcvMssEstimate = _rcvMssEstimate,
             PassiveOpen = _passiveOpen,
+            FinQueued = _finQueued,
+            FinReceived = _finReceived,
             CloseCalled = _closeCalled,
             ReadableSignalled = _readableSignalled,
             NoDelay = _noDelay,
@@ -149,8 +184,8 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>
-    /// An engine rebuilt from a TIME-WAIT record: in TIME-WAIT with the record's deadline, or CLOSED (no error)
-    /// when the record expired. It answers every segment and timer as the engine the record came from.
+    /// An engine rebuilt from a record: in TIME-WAIT with the record's deadline, or CLOSED (with the record's
+    /// error) for a record of a closed connection or one that expired. It answers every segment and timer as the engine the record came from.
     /// </summary>
     public static TcpConnection Resume(TimeWaitRecord record)
     {
@@ -173,9 +208,9 @@ public sealed partial class TcpConnection
         c._sendNext = record.SndNxt;
         c._sendBufferSeq = record.SendBufferSeq;
         c._maxSndWnd = record.MaxSndWnd;
-        c._finQueued = true;
+        c._finQueued = record.FinQueued;
         c._rcvEdge = record.RcvEdge;
-        c._finReceived = true;
+        c._finReceived = record.FinReceived;
         c._negotiated = record.Negotiated;
         c._sendBuffer.Resize(record.SendBufferLimit);
         c._recvBuffer.Resize(record.ReceiveBufferLimit, 0);
@@ -205,6 +240,7 @@ public sealed partial class TcpConnection
         else
         {
             c.State = TcpState.Closed;
+            c.Error = record.Error;
             c._recvBuffer.Release();
         }
 

@@ -174,6 +174,46 @@ public sealed class TimeWaitRecordTests
         return seg;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_closed_connection_resumed_from_its_record_answers_and_reports_as_the_original(bool reset)
+    {
+        var h = Harness.Pair();
+        h.RunUntilMs(100);
+        h.Client.Send(new byte[1500]);
+        h.RunUntilMs(500);
+        if (reset)
+        {
+            h.Inject(toServer: true, Harness.SegmentTo(h.Server!, TcpFlags.Rst, h.Server!.RcvNxt));
+        }
+        else
+        {
+            h.Client.Close();
+            h.RunUntilMs(700);
+            h.Server!.Close(); // LAST-ACK, then CLOSED
+            h.RunUntilMs(900);
+        }
+
+        var original = h.Server!;
+        Assert.Equal(TcpState.Closed, original.State);
+        Assert.True(original.CanBeReducedWhenClosed);
+        var record = original.ToClosedRecord();
+        Assert.Equal(TcpState.Closed, record.State);
+        var twin = TcpConnection.Resume(record);
+        Assert.Equal(reset ? TcpError.Reset : TcpError.None, twin.Error);
+        Assert.Equal(original.RemoteClosed, twin.RemoteClosed);
+        AssertSame(original, twin);
+        Assert.Equal(original.Stats.BytesIn, twin.Stats.BytesIn);
+
+        // 3.10.7.1: both answer a stray segment with the same RST.
+        var stray = Harness.SegmentTo(original, TcpFlags.Ack, original.RcvNxt, original.SndNxt);
+        var now = h.Now + TimeSpan.FromSeconds(1);
+        original.OnSegment(stray, default, now);
+        twin.OnSegment(stray, default, now);
+        AssertSameOutput(original, twin, now);
+    }
+
     [Fact]
     public void The_challenge_ACK_budget_of_RFC_5961_survives_the_record()
     {

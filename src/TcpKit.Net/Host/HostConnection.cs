@@ -77,14 +77,14 @@ public sealed class HostConnection
     internal bool AcceptsNewSynInTimeWait(in TcpHeader syn) => _tcb?.AcceptsNewSynInTimeWait(syn) ?? _timeWait!.AcceptsNewSyn(syn);
 
     /// <summary>
-    /// Drops the engine of a released connection in TIME-WAIT and keeps its record, as Linux turns a closed
-    /// socket into an inet_timewait_sock: thousands of connections waiting out 2 MSL then hold no buffers,
-    /// queues, estimators or waiters, and cost the garbage collector next to nothing.
+    /// Drops the engine of a released connection in TIME-WAIT (or CLOSED) and keeps its record, as Linux turns a
+    /// closed socket into an inet_timewait_sock: thousands of connections waiting out 2 MSL then hold no buffers,
+    /// queues, estimators or waiters, and the engine serves the next connection unless the application took it.
     /// </summary>
     internal void Hibernate(TcpConnectionPool engines)
     {
         var tcb = _tcb!;
-        _timeWait = tcb.ToTimeWaitRecord();
+        _timeWait = tcb.State == TcpState.Closed ? tcb.ToClosedRecord() : tcb.ToTimeWaitRecord();
         _tcb = null;
         ReturnWaiters();
         if (!_engineExposed)
@@ -214,9 +214,21 @@ public sealed class HostConnection
     {
         n = 0;
         error = null;
-        if (buffer.Length == 0 || IsHibernating)
+        if (buffer.Length == 0)
         {
-            return true; // a hibernating connection received the peer's FIN and has nothing unread
+            return true;
+        }
+
+        if (IsHibernating)
+        {
+            // A record has nothing unread: end of stream, or the reason a connection closed without one.
+            var record = _timeWait!;
+            if (!record.RemoteClosed && record.State == TcpState.Closed && record.Error is not (TcpError.None or TcpError.Aborted))
+            {
+                error = ErrorFor(record.Error, connecting: false);
+            }
+
+            return true;
         }
 
         var tcb = Engine;

@@ -505,6 +505,11 @@ public sealed class TcpHost : ILinkBatchReceiver
             var tcb = conn.Engine;
             if (tcb.State == TcpState.Closed)
             {
+                if (conn.Released && tcb.CanBeReducedWhenClosed)
+                {
+                    conn.Hibernate(_engines); // its events are out: a record keeps what can still be asked of it
+                }
+
                 Forget(conn);
             }
             else

@@ -202,4 +202,42 @@ public class TimeWaitHibernationTests
         Assert.Equal(0, sim.Server.SpareEngines);
         Assert.Equal(TcpState.TimeWait, held!.State); // untouched by anyone else
     }
+
+    [Fact]
+    public async Task A_closed_connection_its_user_released_keeps_a_record_and_gives_its_engine_back()
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        HostConnection? clientSide = null;
+        var server = sim.Loop.Start(async () =>
+        {
+            var peer = await listener.AcceptTcpClientAsync();
+            await peer.GetStream().WriteAsync(new byte[100]);
+            peer.Close();
+        });
+        var client = sim.Loop.Start(async () =>
+        {
+            var c = new TcpKitClient(sim.Client);
+            await c.ConnectAsync(SimPair.ServerAddress, 80);
+            clientSide = c.Connection;
+            var buffer = new byte[200];
+            Assert.Equal(100, await c.GetStream().ReadAsync(buffer));
+            Assert.Equal(0, await c.GetStream().ReadAsync(buffer));
+            c.Close(); // LAST-ACK, then CLOSED
+        });
+        sim.Run(TimeSpan.FromSeconds(1), server, client);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(0, sim.Client.ConnectionCount);
+        Assert.True(clientSide!.IsHibernating);
+        Assert.Equal(TcpState.Closed, clientSide.State);
+        Assert.Equal(1, sim.Client.SpareEngines);
+        Assert.Equal(0, await clientSide.ReadAsync(new byte[1])); // end of stream at once, as before the record
+
+        // What the application may still ask of the engine is kept: the engine comes back from the record.
+        var tcb = clientSide.Tcb;
+        Assert.Equal((TcpState.Closed, TcpError.None, 100L), (tcb.State, tcb.Error, tcb.Stats.BytesIn));
+        Assert.True(tcb.Stats.SegmentsOut >= 4);
+    }
 }
