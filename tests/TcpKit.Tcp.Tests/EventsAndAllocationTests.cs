@@ -104,15 +104,22 @@ public class EventsAndAllocationTests
             Step(); // handshake and warm-up (queues reach their steady size)
         }
 
+        // The least of three windows: a per-segment allocation shows in all of them, while a one-off runtime
+        // allocation (a method tiering up on a busy machine) lands in one at most.
         long segmentsBefore = a.Stats.SegmentsOut;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2000; i++)
+        long least = long.MaxValue;
+        for (int window = 0; window < 3; window++)
         {
-            Step();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 700; i++)
+            {
+                Step();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(a.Stats.SegmentsOut - segmentsBefore > 10_000, $"only {a.Stats.SegmentsOut - segmentsBefore} segments");
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, least);
     }
 }
