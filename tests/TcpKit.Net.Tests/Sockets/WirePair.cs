@@ -76,6 +76,9 @@ internal sealed class WirePair
     /// <summary>Starts async code on the loop (its awaits resume as simulation events).</summary>
     public Task Start(Func<Task> work) => Sim.Loop.Start(work);
 
+    /// <inheritdoc cref="Start(Func{Task})"/>
+    public Task<T> Start<T>(Func<Task<T>> work) => Sim.Loop.Start(work);
+
     /// <summary>Runs the simulation until the tasks finish (within <paramref name="limit"/>), rethrowing their failures.</summary>
     public void Run(TimeSpan limit, params Task[] tasks) => Sim.Run(limit, tasks);
 
