@@ -87,7 +87,7 @@ internal sealed class CloseWatch
 
         var tcb = _connection.Tcb;
         bool acknowledged;
-        switch (tcb.State)
+        switch (_connection.State)
         {
             case TcpState.FinWait2 or TcpState.TimeWait:
                 acknowledged = true; // our FIN, hence everything before it, is acknowledged (RFC 9293 3.10.7.4)
