@@ -13,8 +13,9 @@ namespace TcpKit.Net;
 /// segments and stops reading while Input holds its pause threshold (the TCB's buffer then fills and the
 /// advertised window closes); the send pump hands Output's segments to TCP and, while TCP's send buffer is
 /// full, leaves them in Output, whose FlushAsync then waits at its pause threshold. Each byte is copied
-/// once each way, as through the Stream. Neither pump ever ends with an exception: connection errors go to
-/// the pipes' completion.
+/// once each way, as through the Stream; a quiet connection holds no pooled segment (the receive pump waits on
+/// a one-byte buffer of its own). Neither pump ever ends with an exception: connection errors go to the
+/// pipes' completion.
 /// </summary>
 internal sealed class TcpKitPipe : IDuplexPipe
 {
@@ -22,6 +23,7 @@ internal sealed class TcpKitPipe : IDuplexPipe
     private readonly Pipe _receive; // connection -> application (Input)
     private readonly Pipe _send; // application -> connection (Output)
     private readonly int _readSize;
+    private readonly byte[] _wake = new byte[1];
     private FinRequest _finRequested;
     private bool _sendDone;
 
@@ -101,15 +103,28 @@ internal sealed class TcpKitPipe : IDuplexPipe
         {
             while (true)
             {
-                // One rented segment waits here while the connection is idle.
-                Memory<byte> buffer = writer.GetMemory(_readSize);
-                int n = await _connection.ReadAsync(buffer).ConfigureAwait(true);
-                if (n == 0)
+                if (_connection.Tcb.BytesAvailable == 0)
                 {
-                    break; // the peer's FIN, or the connection ended without an error to report (a local abort)
+                    // Quiet connection: wait with a one-byte buffer of our own, so that an idle pipe holds no pooled
+                    // segment (Kestrel's "wait for data before allocating a buffer").
+                    int first = await _connection.ReadAsync(_wake).ConfigureAwait(true);
+                    if (first == 0)
+                    {
+                        break; // the peer's FIN, or the connection ended without an error to report (a local abort)
+                    }
+
+                    writer.GetSpan(1)[0] = _wake[0];
+                    writer.Advance(1);
                 }
 
-                writer.Advance(n);
+                if (_connection.Tcb.BytesAvailable > 0)
+                {
+                    // Bytes are there: this read completes at once, into a rented segment.
+                    Memory<byte> buffer = writer.GetMemory(_readSize);
+                    int n = await _connection.ReadAsync(buffer).ConfigureAwait(true);
+                    writer.Advance(n);
+                }
+
                 // Waits while Input holds its pause threshold: nothing is read from TCP meanwhile, so the TCB's
                 // receive buffer fills and the window it advertises closes (RFC 9293 section 3.8.6).
                 FlushResult flush = await writer.FlushAsync().ConfigureAwait(true);

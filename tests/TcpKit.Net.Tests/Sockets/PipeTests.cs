@@ -296,6 +296,45 @@ public class PipeTests
         Assert.Throws<InvalidOperationException>(() => new TcpKitClient(pair.Sim.Client).GetPipe());
     }
 
+    [Fact]
+    public void Pipe_buffers_come_from_the_given_pool_and_an_idle_or_finished_pipe_holds_none()
+    {
+        var pool = new CountingPool();
+        var pair = WirePair.Connect(record: false);
+        var options = new TcpKitPipeOptions { Pool = pool };
+        var clientPipe = pair.Client.GetPipe(options);
+        var serverPipe = pair.Server.GetPipe(options);
+        var echo = pair.Start(() => EchoAsync(serverPipe));
+        var data = new byte[300_000];
+        new Random(17).NextBytes(data);
+        long echoed = 0;
+        var exchange = pair.Start(async () =>
+        {
+            await clientPipe.Output.WriteAsync(data);
+            while (echoed < data.Length)
+            {
+                var result = await clientPipe.Input.ReadAsync();
+                echoed += result.Buffer.Length;
+                clientPipe.Input.AdvanceTo(result.Buffer.End);
+            }
+        });
+        pair.Run(TimeSpan.FromSeconds(30), exchange);
+        Assert.True(pool.Rented > 10);
+
+        pair.RunFor(TimeSpan.FromSeconds(1)); // idle: everything read, nothing in flight
+
+        Assert.Equal(0, pool.Outstanding);
+        var finish = pair.Start(async () =>
+        {
+            await clientPipe.Output.CompleteAsync();
+            var (_, rest) = await HashUntilEndAsync(clientPipe.Input);
+            Assert.Equal(0, rest);
+        });
+        pair.Run(TimeSpan.FromSeconds(30), finish, echo);
+        Assert.Equal(0, pool.Outstanding);
+        AssertPumpsEndedCleanly(clientPipe, serverPipe);
+    }
+
     private static async Task EchoAsync(IDuplexPipe pipe)
     {
         while (true)
@@ -370,6 +409,44 @@ public class PipeTests
             var p = Assert.IsType<TcpKitPipe>(pipe);
             Assert.True(p.Receiving.IsCompletedSuccessfully);
             Assert.True(p.Sending.IsCompletedSuccessfully);
+        }
+    }
+
+    /// <summary>A pool that counts the segments rented and not yet returned.</summary>
+    private sealed class CountingPool : MemoryPool<byte>
+    {
+        public int Rented { get; private set; }
+
+        public int Outstanding { get; private set; }
+
+        public override int MaxBufferSize => 1 << 20;
+
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+        {
+            Rented++;
+            Outstanding++;
+            return new Owner(this, ArrayPool<byte>.Shared.Rent(minBufferSize <= 0 ? 4096 : minBufferSize));
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+
+        private sealed class Owner(CountingPool pool, byte[] array) : IMemoryOwner<byte>
+        {
+            private byte[]? _array = array;
+
+            public Memory<byte> Memory => _array ?? throw new ObjectDisposedException(nameof(Owner));
+
+            public void Dispose()
+            {
+                if (_array is { } a)
+                {
+                    _array = null;
+                    pool.Outstanding--;
+                    ArrayPool<byte>.Shared.Return(a);
+                }
+            }
         }
     }
 }
