@@ -10,8 +10,11 @@ public sealed record TcpKitPipeOptions
     /// <summary>Where both pipes rent their buffer segments; segments go back as they are consumed.</summary>
     public MemoryPool<byte> Pool { get; init; } = MemoryPool<byte>.Shared;
 
-    /// <summary>Size of the segments rented, and of each read from TCP into Input.</summary>
-    public int MinimumSegmentSize { get; init; } = 4096;
+    /// <summary>
+    /// Size of the segments rented, and the most each read from TCP into Input takes. 16 KiB rather than Pipe's
+    /// 4 KiB: a 16 MiB one-way transfer in the simulator (Release) took 11.6 ms instead of 19.7 ms (a Stream: 10.7 ms).
+    /// </summary>
+    public int MinimumSegmentSize { get; init; } = 16 * 1024;
 
     /// <summary>Unread bytes in Input at which it stops taking data from TCP (TCP's receive window then closes).</summary>
     public long InputPauseThreshold { get; init; } = 64 * 1024;
