@@ -18,6 +18,7 @@ internal sealed class CloseWatch
     private TaskCompletionSource<bool>? _done; // created only when someone awaits
     private bool _finished;
     private bool _acknowledged;
+    private bool _watching; // registered for the host's connection events
 
     private CloseWatch(HostConnection connection) => _connection = connection;
 
@@ -36,6 +37,7 @@ internal sealed class CloseWatch
         }
 
         HostWatches.For(connection.Host).Add(connection, watch);
+        watch._watching = true;
         if (linger > TimeSpan.Zero)
         {
             var loop = connection.Host.Loop;
@@ -85,7 +87,6 @@ internal sealed class CloseWatch
             return true;
         }
 
-        var tcb = _connection.Tcb;
         bool acknowledged;
         switch (_connection.State)
         {
@@ -93,7 +94,7 @@ internal sealed class CloseWatch
                 acknowledged = true; // our FIN, hence everything before it, is acknowledged (RFC 9293 3.10.7.4)
                 break;
             case TcpState.Closed:
-                acknowledged = tcb.Error == TcpError.None; // LAST-ACK's FIN acknowledged, or nothing was ever sent
+                acknowledged = _connection.Tcb.Error == TcpError.None; // LAST-ACK's FIN acknowledged, or nothing was ever sent
                 break;
             default:
                 return false;
@@ -107,7 +108,12 @@ internal sealed class CloseWatch
             timer.Cancel();
         }
 
-        HostWatches.For(_connection.Host).Remove(_connection);
+        if (_watching)
+        {
+            _watching = false;
+            HostWatches.For(_connection.Host).Remove(_connection);
+        }
+
         _done?.TrySetResult(acknowledged);
         return true;
     }

@@ -212,7 +212,9 @@ public sealed class TcpKitClient : IDisposable
     /// <see cref="TcpKitPipeOptions.InputPauseThreshold"/> bytes wait unread, so TCP's receive window closes; Output's
     /// FlushAsync waits once <see cref="TcpKitPipeOptions.OutputPauseThreshold"/> bytes wait for a full send buffer.
     /// After the connection was aborted locally, Input completes and Output's FlushAsync reports IsCompleted, without
-    /// exceptions. A connection is used through its pipe or its stream (<see cref="GetStream"/>), not both.
+    /// exceptions. <see cref="Close"/> sends the FIN after what was flushed to Output; Input then still delivers what
+    /// arrives until the peer's FIN. Complete both Input and Output when done, so their segments go back to the pool.
+    /// A connection is used through its pipe or its stream (<see cref="GetStream"/>), not both.
     /// </summary>
     public IDuplexPipe GetPipe(TcpKitPipeOptions? options = null)
     {

@@ -249,6 +249,37 @@ public class LingerTests
     }
 
     [Fact]
+    public void Lingering_closes_of_two_connections_on_one_host_end_each_on_its_own()
+    {
+        var pair = ZeroWindowPeer();
+        var second = new TcpKitClient(pair.Sim.Client);
+        TcpKitClient? secondServer = null;
+        var accept = pair.Start(async () => secondServer = await pair.Listener.AcceptTcpClientAsync());
+        var connect = pair.Start(async () => await second.ConnectAsync(Host.SimPair.ServerAddress, 80)); // resumes on the loop
+        pair.Run(TimeSpan.FromSeconds(1), accept, connect);
+        pair.Client.LingerState = new LingerOption(true, 2);
+        second.LingerState = new LingerOption(true, 2);
+        var closedAt = pair.Now;
+
+        pair.Client.Close(); // its data can never be delivered
+        second.Close(); // nothing queued: its FIN is acknowledged in one round trip
+        pair.RunFor(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(TcpState.FinWait2, second.State);
+        Assert.True(second.PendingClose!.Finished);
+        Assert.False(second.PendingClose.LingerArmed);
+        Assert.True(pair.Client.PendingClose!.LingerArmed);
+
+        pair.RunFor(TimeSpan.FromSeconds(5));
+
+        var rst = Assert.Single(pair.Wire, s => s.Has(TcpFlags.Rst));
+        Assert.Equal(pair.Client.Connection!.Key.LocalPort, rst.Header.SourcePort);
+        Assert.Equal(closedAt + TimeSpan.FromSeconds(2), rst.Time);
+        Assert.Equal(TcpState.FinWait2, second.State);
+        Assert.Equal(TcpState.CloseWait, secondServer!.State);
+    }
+
+    [Fact]
     public void A_negative_LingerTime_is_refused()
     {
         var client = new TcpKitClient(new Host.SimPair().Client);

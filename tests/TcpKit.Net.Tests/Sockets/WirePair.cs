@@ -19,14 +19,18 @@ internal sealed record WireSegment(Instant Time, bool FromClient, TcpHeader Head
 /// </summary>
 internal sealed class WirePair
 {
-    private WirePair(SimPair sim, TcpKitClient client, TcpKitClient server)
+    private WirePair(SimPair sim, TcpKitListener listener, TcpKitClient client, TcpKitClient server)
     {
         Sim = sim;
+        Listener = listener;
         Client = client;
         Server = server;
     }
 
     public SimPair Sim { get; }
+
+    /// <summary>The server's listener on port 80, still started.</summary>
+    public TcpKitListener Listener { get; }
 
     public TcpKitClient Client { get; }
 
@@ -61,7 +65,7 @@ internal sealed class WirePair
         var connect = sim.Loop.Start(async () => await client.ConnectAsync(SimPair.ServerAddress, 80));
         sim.Run(TimeSpan.FromSeconds(10), accept, connect);
         sim.Network.RunFor(TimeSpan.FromMilliseconds(100)); // the handshake's last ACK has arrived
-        var pair = new WirePair(sim, client, server!);
+        var pair = new WirePair(sim, listener, client, server!);
         if (record)
         {
             pair.Watch(sim.Link.AToB, fromClient: true);
