@@ -19,13 +19,13 @@ public sealed record TcpKitPipeOptions
     /// <summary>Unread bytes in Input at which it stops taking data from TCP (TCP's receive window then closes).</summary>
     public long InputPauseThreshold { get; init; } = 64 * 1024;
 
-    /// <summary>Unread bytes in Input below which it takes data from TCP again (at least 1).</summary>
+    /// <summary>Unread bytes in Input below which it takes data from TCP again.</summary>
     public long InputResumeThreshold { get; init; } = 32 * 1024;
 
     /// <summary>Bytes waiting in Output for TCP's send buffer at which Output's FlushAsync waits.</summary>
     public long OutputPauseThreshold { get; init; } = 64 * 1024;
 
-    /// <summary>Bytes waiting in Output below which a waiting FlushAsync resumes (at least 1).</summary>
+    /// <summary>Bytes waiting in Output below which a waiting FlushAsync resumes.</summary>
     public long OutputResumeThreshold { get; init; } = 32 * 1024;
 
     internal void Validate()
@@ -34,9 +34,8 @@ public sealed record TcpKitPipeOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MinimumSegmentSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(InputPauseThreshold, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(OutputPauseThreshold, 1);
-        // A resume threshold of 0 would never resume: the pipe wakes its writer when fewer bytes than it remain.
-        ArgumentOutOfRangeException.ThrowIfLessThan(InputResumeThreshold, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(OutputResumeThreshold, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(InputResumeThreshold);
+        ArgumentOutOfRangeException.ThrowIfNegative(OutputResumeThreshold);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(InputResumeThreshold, InputPauseThreshold);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(OutputResumeThreshold, OutputPauseThreshold);
     }

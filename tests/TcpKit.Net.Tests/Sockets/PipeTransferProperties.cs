@@ -80,9 +80,9 @@ public class PipeTransferProperties
             Pool = pool,
             MinimumSegmentSize = s.SegmentSize,
             InputPauseThreshold = s.InputPause,
-            InputResumeThreshold = Math.Max(1, s.InputPause / 2),
+            InputResumeThreshold = s.InputPause / 2,
             OutputPauseThreshold = s.OutputPause,
-            OutputResumeThreshold = Math.Max(1, s.OutputPause / 2),
+            OutputResumeThreshold = s.OutputPause / 2,
         };
         var sim = new SimPair(s.Seed, profile, profile, config);
         var listener = new TcpKitListener(sim.Server, 4000) { Config = config };
