@@ -213,7 +213,9 @@ public sealed class TcpKitClient : IDisposable
     /// FlushAsync waits once <see cref="TcpKitPipeOptions.OutputPauseThreshold"/> bytes wait for a full send buffer.
     /// After the connection was aborted locally, Input completes and Output's FlushAsync reports IsCompleted, without
     /// exceptions. <see cref="Close"/> sends the FIN after what was flushed to Output; Input then still delivers what
-    /// arrives until the peer's FIN. Complete both Input and Output when done, so their segments go back to the pool.
+    /// arrives until the peer's FIN. Completing Input stops reading from TCP: later data stays in the TCB (its window
+    /// closes), and a Close with such data unread resets the connection (RFC 1122 section 4.2.2.13). Complete both
+    /// Input and Output when done, so their segments go back to the pool.
     /// A connection is used through its pipe or its stream (<see cref="GetStream"/>), not both.
     /// </summary>
     public IDuplexPipe GetPipe(TcpKitPipeOptions? options = null)

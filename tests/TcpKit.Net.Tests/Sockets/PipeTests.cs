@@ -283,6 +283,30 @@ public class PipeTests
     }
 
     [Fact]
+    public void Completing_Input_stops_reading_so_later_data_closes_the_window_and_Close_then_resets()
+    {
+        var pair = WirePair.Connect(clientConfig: TcpConfig.Linux with { ReceiveBufferSize = 4096 });
+        var clientPipe = pair.Client.GetPipe();
+        clientPipe.Input.Complete();
+        var write = pair.Start(() => pair.Server.GetStream().WriteAsync(new byte[20_000]).AsTask());
+
+        pair.RunFor(TimeSpan.FromSeconds(2));
+
+        Assert.True(write.IsCompletedSuccessfully);
+        Assert.True(pair.Server.Connection!.Tcb.SendBufferCount > 0); // undelivered: the client's window is closed
+        Assert.Equal(4096, pair.Client.Connection!.Tcb.BytesAvailable);
+        Assert.Contains(pair.Wire, s => s.FromClient && s.Header.Window == 0);
+        int before = pair.Wire.Count;
+
+        pair.Client.Close();
+        pair.RunFor(TimeSpan.FromMilliseconds(100));
+
+        Assert.Single(pair.Wire.Skip(before), s => s.FromClient && s.Has(TcpFlags.Rst));
+        Assert.Equal(TcpError.Reset, pair.Server.Connection!.Tcb.Error);
+        AssertPumpsEndedCleanly(clientPipe);
+    }
+
+    [Fact]
     public void A_connection_is_used_through_its_stream_or_its_pipe_not_both()
     {
         var pair = WirePair.Connect(record: false);
