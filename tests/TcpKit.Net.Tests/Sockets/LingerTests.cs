@@ -280,6 +280,47 @@ public class LingerTests
     }
 
     [Fact]
+    public void A_lingering_close_from_CLOSE_WAIT_finishes_when_LAST_ACK_is_acknowledged()
+    {
+        var pair = WirePair.Connect();
+        pair.Client.Shutdown(SocketShutdown.Send);
+        pair.RunFor(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(TcpState.CloseWait, pair.Server.State);
+        pair.Server.LingerState = new LingerOption(true, 3);
+        bool? acknowledged = null;
+        var close = pair.Start(async () => acknowledged = await pair.Server.CloseAsync());
+
+        pair.Run(TimeSpan.FromSeconds(1), close);
+        pair.RunFor(TimeSpan.FromSeconds(5));
+
+        Assert.True(acknowledged);
+        Assert.Equal(TcpState.Closed, pair.Server.State);
+        Assert.Equal(TcpError.None, pair.Server.Connection!.Tcb.Error);
+        Assert.False(pair.Server.PendingClose!.LingerArmed);
+        Assert.DoesNotContain(pair.Wire, s => s.Has(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void A_peer_reset_during_the_linger_ends_it_without_a_RST_of_our_own()
+    {
+        var pair = ZeroWindowPeer();
+        pair.Client.LingerState = new LingerOption(true, 3);
+        bool? acknowledged = null;
+        var close = pair.Start(async () => acknowledged = await pair.Client.CloseAsync());
+        pair.RunFor(TimeSpan.FromSeconds(1));
+        pair.Server.LingerState = new LingerOption(true, 0);
+
+        pair.Server.Close();
+        pair.RunFor(TimeSpan.FromSeconds(5));
+
+        Assert.True(close.IsCompletedSuccessfully);
+        Assert.False(acknowledged);
+        Assert.Equal(TcpError.Reset, pair.Client.Connection!.Tcb.Error);
+        Assert.False(pair.Client.PendingClose!.LingerArmed);
+        Assert.DoesNotContain(pair.Wire, s => s.FromClient && s.Has(TcpFlags.Rst));
+    }
+
+    [Fact]
     public void A_negative_LingerTime_is_refused()
     {
         var client = new TcpKitClient(new Host.SimPair().Client);
