@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using TcpKit.Net.Host;
@@ -17,7 +18,11 @@ public sealed class TcpKitClient : IDisposable
     private readonly TcpHost _host;
     private HostConnection? _connection;
     private TcpKitStream? _stream;
+    private TcpKitPipe? _pipe;
     private TcpConfig _config;
+    private LingerOption? _linger;
+    private bool _closeCalled;
+    private CloseWatch? _closeWatch; // follows a lingering close or one awaited with CloseAsync
 
     public TcpKitClient(TcpHost host)
     {
@@ -128,10 +133,32 @@ public sealed class TcpKitClient : IDisposable
     }
 
     /// <summary>
-    /// With <c>Enabled</c> and a zero <c>LingerTime</c>, Close and Dispose reset the connection (abortive close:
-    /// RST, queued data discarded); settable before or after connecting. A non-zero linger time closes in order.
+    /// What Close and Dispose do with data not yet delivered (SO_LINGER); settable before or after connecting,
+    /// read when Close is called. The meaning is Windows' and .NET's documented <see cref="LingerOption"/> one:
+    /// <list type="bullet">
+    /// <item>null or not <c>Enabled</c>: Close returns at once; queued data and then the FIN are sent in the background.</item>
+    /// <item><c>Enabled</c> with <c>LingerTime</c> 0: abortive close, a RST at once and queued data discarded.</item>
+    /// <item><c>Enabled</c> with <c>LingerTime</c> n &gt; 0: the FIN follows queued data as usual, and if the peer has not
+    /// acknowledged all of it and the FIN within n seconds of the Close, the connection is aborted (RST, rest
+    /// discarded). Finished in time, nothing more happens (FIN-WAIT-2, TIME-WAIT as usual).</item>
+    /// </list>
+    /// Close never blocks the event loop: the linger runs on a loop timer, and <see cref="CloseAsync"/> awaits its
+    /// outcome. Linux differs for n &gt; 0: its close() blocks up to n seconds and then returns, leaving the
+    /// connection to finish closing in the background instead of resetting it.
     /// </summary>
-    public LingerOption? LingerState { get; set; }
+    public LingerOption? LingerState
+    {
+        get => _linger;
+        set
+        {
+            if (value is { LingerTime: < 0 })
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value.LingerTime, "LingerTime must not be negative.");
+            }
+
+            _linger = value;
+        }
+    }
 
     public Task ConnectAsync(IPAddress address, int port) => ConnectAsync(address, port, CancellationToken.None).AsTask();
 
@@ -168,10 +195,43 @@ public sealed class TcpKitClient : IDisposable
         }
     }
 
+    /// <summary>The connection as a <see cref="Stream"/>. A connection is used through its stream or its pipe (<see cref="GetPipe"/>), not both.</summary>
     public TcpKitStream GetStream()
     {
         var conn = _connection ?? throw new InvalidOperationException("The operation is not allowed on non-connected sockets.");
+        if (_pipe is not null)
+        {
+            throw new InvalidOperationException("The connection is used through its pipe (GetPipe); it cannot also be read or written as a stream.");
+        }
+
         return _stream ??= new TcpKitStream(conn);
+    }
+
+    /// <summary>
+    /// The connection as an <see cref="IDuplexPipe"/> (System.IO.Pipelines), the same one on every call; call it on the
+    /// host's loop. <c>Input</c> yields the bytes received, completes at the peer's FIN and throws the
+    /// <see cref="SocketException"/> when the connection is reset; <c>Output</c> hands flushed data to TCP,
+    /// <c>Output.Complete()</c> sends a FIN after it (half-close, Input keeps reading) and
+    /// <c>Output.Complete(exception)</c> aborts the connection (RST). Buffers are rented from
+    /// <see cref="TcpKitPipeOptions.Pool"/>. Back-pressure: Input stops taking bytes from TCP once
+    /// <see cref="TcpKitPipeOptions.InputPauseThreshold"/> bytes wait unread, so TCP's receive window closes; Output's
+    /// FlushAsync waits once <see cref="TcpKitPipeOptions.OutputPauseThreshold"/> bytes wait for a full send buffer.
+    /// After the connection was aborted locally, Input completes and Output's FlushAsync reports IsCompleted, without
+    /// exceptions. <see cref="Close"/> sends the FIN after what was flushed to Output; Input then still delivers what
+    /// arrives until the peer's FIN. Completing Input stops reading from TCP: later data stays in the TCB (its window
+    /// closes), and a Close with such data unread resets the connection (RFC 1122 section 4.2.2.13). Complete both
+    /// Input and Output when done, so their segments go back to the pool.
+    /// A connection is used through its pipe or its stream (<see cref="GetStream"/>), not both.
+    /// </summary>
+    public IDuplexPipe GetPipe(TcpKitPipeOptions? options = null)
+    {
+        var conn = _connection ?? throw new InvalidOperationException("The operation is not allowed on non-connected sockets.");
+        if (_stream is not null)
+        {
+            throw new InvalidOperationException("The connection is used through its stream (GetStream); it cannot also be read or written through a pipe.");
+        }
+
+        return _pipe ??= new TcpKitPipe(conn, options ?? TcpKitPipeOptions.Default);
     }
 
     /// <summary>Half-close: no more sending (a FIN follows queued data); reading goes on.</summary>
@@ -180,29 +240,79 @@ public sealed class TcpKitClient : IDisposable
         var conn = _connection ?? throw new InvalidOperationException("The operation is not allowed on non-connected sockets.");
         if (how is SocketShutdown.Send or SocketShutdown.Both)
         {
-            conn.Shutdown();
+            if (_pipe is { } pipe)
+            {
+                pipe.Shutdown(); // the FIN follows what the application already flushed to the pipe
+            }
+            else
+            {
+                conn.Shutdown();
+            }
         }
     }
 
-    /// <summary>Closes the connection: FIN after queued data, or RST when LingerState asks for an abortive close.</summary>
+    /// <summary>
+    /// Closes the connection as <see cref="LingerState"/> says: FIN after queued data (data flushed to the pipe's
+    /// Output included), an immediate RST, or a FIN with a deadline after which the connection is reset. Returns
+    /// at once; later calls do nothing.
+    /// </summary>
     public void Close()
     {
-        if (_connection is null)
+        var conn = _connection;
+        if (conn is null || _closeCalled)
         {
             return;
         }
 
-        if (LingerState is { Enabled: true, LingerTime: 0 })
+        _closeCalled = true;
+        var linger = _linger;
+        if (linger is { Enabled: true, LingerTime: 0 })
         {
-            _connection.Abort();
+            conn.Abort();
+            _pipe?.OnAborted();
+            return;
+        }
+
+        if (_pipe is { } pipe)
+        {
+            pipe.Close(); // the FIN follows what the application already flushed to the pipe
         }
         else
         {
-            _connection.Close();
+            conn.Close();
+        }
+
+        if (linger is { Enabled: true, LingerTime: > 0 })
+        {
+            _closeWatch = CloseWatch.Start(conn, TimeSpan.FromSeconds(linger.LingerTime));
         }
     }
 
+    /// <summary>
+    /// <see cref="Close"/>, then waits until the send side has finished: true once the peer has acknowledged all
+    /// data and the FIN, false when the connection ended otherwise (reset by either side, the linger time expired,
+    /// retransmissions gave up). Cancelling stops the wait only; the close goes on. Without a linger time it can
+    /// wait as long as the peer keeps its window closed.
+    /// </summary>
+    public Task<bool> CloseAsync(CancellationToken cancellationToken = default)
+    {
+        var conn = _connection;
+        if (conn is null)
+        {
+            return Task.FromResult(true);
+        }
+
+        Close();
+        _closeWatch ??= CloseWatch.Start(conn, TimeSpan.Zero);
+        var completion = _closeWatch.Completion;
+        return cancellationToken.CanBeCanceled && !completion.IsCompleted ? completion.WaitAsync(cancellationToken) : completion;
+    }
+
+    /// <summary>Same as <see cref="Close"/>, LingerState included.</summary>
     public void Dispose() => Close();
+
+    /// <summary>The close being followed, if any (tests check its linger timer is released).</summary>
+    internal CloseWatch? PendingClose => _closeWatch;
 
     private void Configure(TcpConfig config)
     {
