@@ -479,7 +479,7 @@ public sealed partial class TcpConnection
                 // RFC 1122 4.2.2.13: the application closed, so new data cannot be delivered: reset (as Linux does).
                 Stats.Drop(DropReason.DataAfterFin);
                 _sendBuffer.Clear();
-                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = SndNxt, Flags = TcpFlags.Rst });
+                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = RstSeq, Flags = TcpFlags.Rst });
                 Terminate(TcpError.Aborted);
                 return;
             }

@@ -539,13 +539,20 @@ public sealed partial class TcpConnection
             case TcpState.FinWait1:
             case TcpState.FinWait2:
             case TcpState.CloseWait:
-                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = _sndMax, Flags = TcpFlags.Rst });
+                EnqueueControl(new TcpHeader { SourcePort = LocalPort, DestinationPort = RemotePort, Seq = RstSeq, Flags = TcpFlags.Rst });
                 break;
         }
 
         _sendBuffer.Clear();
         Terminate(TcpError.Aborted);
     }
+
+    /// <summary>
+    /// The sequence number of a RST sent in a synchronized state: SND.NXT (RFC 9293 section 3.10.5), but never
+    /// beyond the peer's window, since the peer accepts a RST only at its RCV.NXT (RFC 5961 section 3.2) and a
+    /// zero-window probe leaves SND.NXT one past it. Then SND.UNA + SND.WND, as Linux's tcp_acceptable_seq.
+    /// </summary>
+    private SeqNum RstSeq => _sndMax <= SndUna + SndWnd ? _sndMax : SndUna + SndWnd;
 
     private void QueueFin()
     {

@@ -6,6 +6,28 @@ namespace TcpKit.Tcp.Tests;
 public class FlowControlTests
 {
     [Fact]
+    public void An_abort_after_zero_window_probes_sends_a_RST_the_peer_accepts()
+    {
+        var h = Harness.Pair(TcpConfig.Linux, TcpConfig.Linux with { ReceiveBufferSize = 4096 });
+        h.AutoReadServer = false;
+        h.RunUntilMs(100);
+        h.Client.Send(new byte[10000]);
+        h.RunUntilMs(3000);
+        Assert.True(h.Client.Stats.ZeroWindowProbes >= 3);
+        Assert.True(h.Client.SndNxt > h.Client.SndUna); // the probe byte is "sent" but not accepted
+
+        h.Client.Abort();
+        h.Pump();
+        h.RunUntilMs(3100);
+
+        // SND.NXT lies past the peer's window; the RST carries SND.UNA + SND.WND (here SND.UNA), the peer's RCV.NXT.
+        var rst = Assert.Single(h.Wire, r => r.FromClient && r.Flags.HasFlag(TcpFlags.Rst));
+        Assert.Equal(h.Server!.RcvNxt, rst.Header.Seq);
+        Assert.Equal(TcpState.Closed, h.Server.State);
+        Assert.Equal(TcpError.Reset, h.Server.Error);
+    }
+
+    [Fact]
     public void Zero_window_is_probed_with_backoff_and_the_transfer_resumes_when_the_reader_catches_up()
     {
         var h = Harness.Pair(TcpConfig.Linux, TcpConfig.Linux with { ReceiveBufferSize = 4096 });

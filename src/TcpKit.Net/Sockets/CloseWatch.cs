@@ -94,7 +94,7 @@ internal sealed class CloseWatch
                 acknowledged = true; // our FIN, hence everything before it, is acknowledged (RFC 9293 3.10.7.4)
                 break;
             case TcpState.Closed:
-                acknowledged = _connection.Tcb.Error == TcpError.None; // LAST-ACK's FIN acknowledged, or nothing was ever sent
+                acknowledged = _connection.Engine.Error == TcpError.None; // LAST-ACK's FIN acknowledged, or nothing was ever sent
                 break;
             default:
                 return false;

@@ -103,7 +103,7 @@ internal sealed class TcpKitPipe : IDuplexPipe
         {
             while (true)
             {
-                if (_connection.Tcb.BytesAvailable == 0)
+                if (_connection.Engine.BytesAvailable == 0)
                 {
                     // Quiet connection: wait with a one-byte buffer of our own, so that an idle pipe holds no pooled
                     // segment (Kestrel's "wait for data before allocating a buffer").
@@ -117,7 +117,7 @@ internal sealed class TcpKitPipe : IDuplexPipe
                     writer.Advance(1);
                 }
 
-                if (_connection.Tcb.BytesAvailable > 0)
+                if (_connection.Engine.BytesAvailable > 0)
                 {
                     // Bytes are there: this read completes at once, into a rented segment.
                     Memory<byte> buffer = writer.GetMemory(_readSize);
@@ -195,7 +195,7 @@ internal sealed class TcpKitPipe : IDuplexPipe
         }
         catch (SocketException e)
         {
-            error = _connection.Tcb.Error == TcpError.Aborted ? null : e; // a local abort is no error to the writer
+            error = _connection.Engine.Error == TcpError.Aborted ? null : e; // a local abort is no error to the writer
         }
         catch (Exception e)
         {
@@ -239,9 +239,9 @@ internal sealed class TcpKitPipe : IDuplexPipe
     }
 
     /// <summary>What a writer learns when the connection ended under it: nothing after a local abort, the error otherwise.</summary>
-    private SocketException? ClosedError() => _connection.Tcb.Error is TcpError.None or TcpError.Aborted
+    private SocketException? ClosedError() => _connection.Engine.Error is TcpError.None or TcpError.Aborted
         ? null
-        : HostConnection.ErrorFor(_connection.Tcb.Error, connecting: false);
+        : HostConnection.ErrorFor(_connection.Engine.Error, connecting: false);
 
     private enum FinRequest
     {

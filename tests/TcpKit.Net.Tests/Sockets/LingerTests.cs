@@ -36,6 +36,7 @@ public class LingerTests
         Assert.DoesNotContain(fromClient, s => s.Has(TcpFlags.Fin));
         Assert.Equal(TcpState.Closed, pair.Client.State);
         Assert.Equal(TcpError.Aborted, pair.Client.Connection!.Tcb.Error);
+        Assert.Equal(TcpError.Reset, pair.Server.Connection!.Tcb.Error); // the peer took the RST: its sequence number is at its RCV.NXT
         Assert.False(pair.Client.PendingClose.LingerArmed);
     }
 
