@@ -59,24 +59,22 @@ public sealed class RtoEstimator
             return;
         }
 
+        // In ticks: TimeSpan's own * and / go through doubles and range checks on every ACK. The rounding is
+        // the same (to the nearest tick, halves to even) as TimeSpan's operators.
+        long rTicks = r.Ticks;
         if (Srtt is not TimeSpan srtt || RttVar is not TimeSpan rttvar)
         {
             Srtt = r;
-            RttVar = r / 2;
+            RttVar = new TimeSpan(DivideRounded(rTicks, 2));
         }
         else
         {
-            TimeSpan delta = srtt - r;
-            if (delta < TimeSpan.Zero)
-            {
-                delta = -delta;
-            }
-
-            RttVar = (rttvar * 3 / 4) + (delta / 4);
-            Srtt = (srtt * 7 / 8) + (r / 8);
+            long delta = Math.Abs(srtt.Ticks - rTicks);
+            RttVar = new TimeSpan(DivideRounded(rttvar.Ticks * 3, 4) + DivideRounded(delta, 4));
+            Srtt = new TimeSpan(DivideRounded(srtt.Ticks * 7, 8) + DivideRounded(rTicks, 8));
         }
 
-        TimeSpan k = RttVar.Value * 4;
+        TimeSpan k = new(RttVar.Value.Ticks * 4);
         _baseRto = Clamp(Srtt.Value + (k > Granularity ? k : Granularity));
         Backoffs = 0;
     }
@@ -116,6 +114,14 @@ public sealed class RtoEstimator
         Srtt = s.Srtt;
         RttVar = s.RttVar;
         Backoffs = s.Backoffs;
+    }
+
+    /// <summary>x / d for x &gt;= 0, rounded to the nearest integer with halves to even (Math.Round's default).</summary>
+    internal static long DivideRounded(long x, int d)
+    {
+        long q = Math.DivRem(x, d, out long rem);
+        long twice = rem * 2;
+        return twice > d || (twice == d && (q & 1) != 0) ? q + 1 : q;
     }
 
     private TimeSpan Clamp(TimeSpan t) => t < _min ? _min : t > _max ? _max : t;

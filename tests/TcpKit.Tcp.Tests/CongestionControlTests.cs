@@ -1,3 +1,4 @@
+using CsCheck;
 using TcpKit.Wire;
 using TcpKit.Wire.Tcp;
 
@@ -139,5 +140,35 @@ public class NewRenoTests
         }
 
         Assert.False(cc.InRecovery);
+    }
+}
+
+public class RtoEstimatorArithmeticTests
+{
+    [Fact]
+    public void Tick_arithmetic_rounds_exactly_as_TimeSpan_operators_do()
+    {
+        Gen.Long[0, 1L << 45].Sample(ticks =>
+        {
+            var t = new TimeSpan(ticks);
+            Assert.Equal((t / 2).Ticks, RtoEstimator.DivideRounded(ticks, 2));
+            Assert.Equal((t / 4).Ticks, RtoEstimator.DivideRounded(ticks, 4));
+            Assert.Equal((t / 8).Ticks, RtoEstimator.DivideRounded(ticks, 8));
+            Assert.Equal((t * 3 / 4).Ticks, RtoEstimator.DivideRounded(ticks * 3, 4));
+            Assert.Equal((t * 7 / 8).Ticks, RtoEstimator.DivideRounded(ticks * 7, 8));
+        }, iter: 20_000);
+    }
+
+    [Fact]
+    public void A_sequence_of_samples_gives_the_RFC_6298_estimate()
+    {
+        var rto = new RtoEstimator(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(120));
+        rto.OnSample(TimeSpan.FromMilliseconds(100));
+        Assert.Equal((TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(50)), (rto.Srtt!.Value, rto.RttVar!.Value));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), rto.Rto); // SRTT + 4 RTTVAR
+        rto.OnSample(TimeSpan.FromMilliseconds(180));
+        // RTTVAR = 3/4 * 50 + 1/4 * |100 - 180| = 57.5 ms; SRTT = 7/8 * 100 + 1/8 * 180 = 110 ms.
+        Assert.Equal((TimeSpan.FromMilliseconds(110), TimeSpan.FromMilliseconds(57.5)), (rto.Srtt!.Value, rto.RttVar!.Value));
+        Assert.Equal(TimeSpan.FromMilliseconds(340), rto.Rto);
     }
 }
