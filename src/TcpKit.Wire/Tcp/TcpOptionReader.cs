@@ -217,6 +217,12 @@ public ref struct TcpOptionReader
     /// <summary>Fills the representation from option bytes; malformed and unknown options are skipped.</summary>
     public static TcpOptions Parse(ReadOnlySpan<byte> optionBytes, out bool malformed)
     {
+        malformed = false;
+        if (optionBytes.IsEmpty)
+        {
+            return default; // most segments carry no options
+        }
+
         // Values are gathered in locals and stored once: writing the nullable properties of the
         // (unpromotable) TcpOptions struct inside the loop was measurably slower.
         var options = default(TcpOptions);
@@ -224,7 +230,6 @@ public ref struct TcpOptionReader
         byte? windowScale = null;
         bool sackPermitted = false;
         TcpTimestamp? timestamp = null;
-        malformed = false;
         foreach (var option in new TcpOptionReader(optionBytes))
         {
             if (option.IsMalformed)
