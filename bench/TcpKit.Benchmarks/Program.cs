@@ -6,7 +6,7 @@ namespace TcpKit.Benchmarks;
 public static class Program
 {
     /// <summary>
-    /// <c>parse FILE [RUNS]</c> (bench/parse-vs-tcpdump.sh), <c>sim-bulk [BYTES] [RUNS]</c>, <c>sim-open-close [N]</c>, <c>sim-open-close-callbacks [N]</c> and
+    /// <c>parse FILE [RUNS]</c> (bench/parse-vs-tcpdump.sh), <c>sim-bulk [BYTES] [RUNS]</c>, <c>sim-open-close [N] [ROUNDS]</c>, <c>sim-open-close-callbacks [N] [ROUNDS]</c> and
     /// <c>sim-idle [N]</c> (bench/sim-vs-kernel.sh) are the side-by-side measurements;
     /// anything else goes to BenchmarkDotNet's switcher.
     /// </summary>
@@ -35,9 +35,9 @@ public static class Program
                     return 0;
                 }
             case "sim-open-close":
-                return SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
+                return SimulatedStack.OpenClose(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000, args.Length >= 3 ? int.Parse(args[2], inv) : 1);
             case "sim-open-close-callbacks":
-                return SimulatedStack.OpenCloseCallbacks(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000);
+                return SimulatedStack.OpenCloseCallbacks(args.Length >= 2 ? int.Parse(args[1], inv) : 100_000, args.Length >= 3 ? int.Parse(args[2], inv) : 1);
             case "fuzz-packets":
                 return PacketFuzz.Run(args.Length >= 2 ? long.Parse(args[1], inv) : 1_000_000, args.Length >= 3 ? ulong.Parse(args[2], inv) : 1);
             case "sim-idle":
