@@ -29,13 +29,7 @@ public class TimeWaitReuseTests
         var closed = Assert.Single(closes);
         Assert.Equal(TcpError.None, closed.Error);
         Assert.Equal(TcpState.Closed, timeWait.State);
-        var fresh = Assert.Single(sim.Server.Connections);
-        Assert.NotSame(timeWait, fresh);
-        Assert.Equal(TcpState.SynReceived, fresh.State);
-        sim.Network.RunFor(TimeSpan.FromMilliseconds(1));
-        var synAck = Assert.Single(replies);
-        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
-        Assert.Equal(rcvNxt + 100_001, synAck.Ack);
+        AssertNewConnectionAnswered(sim, timeWait, replies, rcvNxt + 100_000);
     }
 
     [Fact]
@@ -87,6 +81,18 @@ public class TimeWaitReuseTests
             return true; // the client has forgotten the connection: keep its RST out of the way
         };
         return (sim, timeWait, replies);
+    }
+
+    /// <summary>The SYN at <paramref name="synSeq"/> was taken by a new connection in SYN-RECEIVED, which answers it with a SYN-ACK.</summary>
+    internal static void AssertNewConnectionAnswered(SimPair sim, HostConnection timeWait, List<TcpHeader> replies, SeqNum synSeq)
+    {
+        var fresh = Assert.Single(sim.Server.Connections);
+        Assert.NotSame(timeWait, fresh);
+        Assert.Equal(TcpState.SynReceived, fresh.State);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(1));
+        var synAck = Assert.Single(replies);
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
+        Assert.Equal(synSeq + 1, synAck.Ack);
     }
 
     internal static void InjectSyn(SimPair sim, FlowKey serverSide, SeqNum seq) => Inject(sim, serverSide, seq, default, TcpFlags.Syn);

@@ -359,7 +359,8 @@ public class PipeTests
         AssertPumpsEndedCleanly(clientPipe, serverPipe);
     }
 
-    private static async Task EchoAsync(IDuplexPipe pipe)
+    /// <summary>Echoes Input to Output until the peer's FIN, then completes both (shared with the pipe property tests).</summary>
+    internal static async Task EchoAsync(IDuplexPipe pipe)
     {
         while (true)
         {

@@ -104,7 +104,7 @@ public class PipeTransferProperties
             }
             else
             {
-                await EchoAsync(pipe);
+                await PipeTests.EchoAsync(pipe);
             }
         });
         var client = sim.Loop.Start(async () =>
@@ -140,28 +140,6 @@ public class PipeTransferProperties
         Assert.Equal(TcpState.Closed, serverSide!.State);
         Assert.Equal(TcpError.None, serverSide.Connection!.Tcb.Error);
         Assert.Equal(0, pool.Outstanding);
-    }
-
-    private static async Task EchoAsync(IDuplexPipe pipe)
-    {
-        while (true)
-        {
-            var result = await pipe.Input.ReadAsync();
-            foreach (var segment in result.Buffer)
-            {
-                pipe.Output.Write(segment.Span);
-            }
-
-            pipe.Input.AdvanceTo(result.Buffer.End);
-            var flush = await pipe.Output.FlushAsync();
-            if (result.IsCompleted || flush.IsCompleted)
-            {
-                break;
-            }
-        }
-
-        await pipe.Output.CompleteAsync();
-        await pipe.Input.CompleteAsync();
     }
 
     private static async Task WriteChunksAsync(PipeWriter output, byte[] data, int chunk, bool complete)
