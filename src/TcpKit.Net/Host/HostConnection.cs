@@ -54,6 +54,9 @@ public sealed class HostConnection
         }
     }
 
+    /// <summary>The application took the engine through <see cref="Tcb"/>: it must stay this connection's engine (never a record, never recycled).</summary>
+    internal bool EngineExposed => _engineExposed;
+
     /// <summary>The engine, for the host and the socket API, which never keep it beyond the connection's life.</summary>
     internal TcpConnection Engine => _tcb ?? Resume();
 

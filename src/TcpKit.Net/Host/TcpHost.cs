@@ -505,7 +505,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             var tcb = conn.Engine;
             if (tcb.State == TcpState.Closed)
             {
-                if (conn.Released && tcb.CanBeReducedWhenClosed)
+                if (conn.Released && !conn.EngineExposed && tcb.CanBeReducedWhenClosed)
                 {
                     conn.Hibernate(_engines); // its events are out: a record keeps what can still be asked of it
                 }
@@ -514,7 +514,10 @@ public sealed class TcpHost : ILinkBatchReceiver
             }
             else
             {
-                if (tcb.State == TcpState.TimeWait && conn.Released && !IsObserved(conn) && tcb.CanHibernate)
+                // An engine the application took through HostConnection.Tcb stays the connection's engine: replaced
+                // by a record, it would stay in TIME-WAIT for ever in the application's hands (no timer or segment
+                // reaches it again, RFC 9293 3.10.8's 2 MSL timeout would never delete it).
+                if (tcb.State == TcpState.TimeWait && conn.Released && !conn.EngineExposed && !IsObserved(conn) && tcb.CanHibernate)
                 {
                     conn.Hibernate(_engines); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
                 }
