@@ -184,12 +184,20 @@ public sealed class TcpHost : ILinkBatchReceiver
             waiter = new LoopWaiter<HostConnection>(Loop); // another accept is pending
         }
 
-        var wait = waiter.WaitAsync(ct);
-        while (listener.AcceptWaiters.TryPeek(out var stale) && !stale.IsWaiting)
+        // Cancelled accepts leave their entries behind. Drop all of them (not only those in front) before this
+        // wait starts: a reused waiter may still have a stale entry ahead of accepts issued before this one,
+        // which would then be served first (accepts are served in the order they were issued, as a socket's).
+        // The queue holds only the accepts pending at once, usually none.
+        for (int i = listener.AcceptWaiters.Count; i > 0; i--)
         {
-            listener.AcceptWaiters.Dequeue(); // cancelled accepts leave their entries behind
+            var pending = listener.AcceptWaiters.Dequeue();
+            if (pending.IsWaiting)
+            {
+                listener.AcceptWaiters.Enqueue(pending);
+            }
         }
 
+        var wait = waiter.WaitAsync(ct);
         listener.AcceptWaiters.Enqueue(waiter);
         return wait;
     }
