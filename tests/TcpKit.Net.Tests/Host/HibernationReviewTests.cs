@@ -70,4 +70,124 @@ public class HibernationReviewTests
         Assert.Equal(segmentsIn + 1, held.Stats.SegmentsIn);
         Assert.Equal(sim.Network.Now - TimeSpan.FromMilliseconds(1) + Msl2, held.TimerDeadline(TimerKind.TimeWait)); // 2 MSL restarted
     }
+
+    [Fact]
+    public void An_observer_subscribed_after_hibernation_is_told_when_2_MSL_ends()
+    {
+        var (sim, serverSide) = ServerClosesFirst();
+        Assert.True(serverSide.IsHibernating);
+        var deadline = serverSide.TimeWaitRecord!.Deadline;
+        var seen = new List<(HostConnection Connection, TcpEvent Event)>();
+        sim.Server.ConnectionEvent += (c, e) => seen.Add((c, e));
+
+        sim.Network.RunUntil(deadline - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(seen);
+        sim.Network.RunUntil(deadline);
+
+        Assert.Contains(seen, x => x.Connection == serverSide && x.Event.Kind == TcpEventKind.StateChanged
+            && x.Event.OldState == TcpState.TimeWait && x.Event.NewState == TcpState.Closed && x.Event.Cause.Kind == CauseKind.Timer);
+        Assert.Contains(seen, x => x.Connection == serverSide && x.Event.Kind == TcpEventKind.Closed && x.Event.Error == TcpError.None);
+        Assert.Equal(0, sim.Server.ConnectionCount);
+    }
+
+    [Fact]
+    public void Closed_awaited_after_hibernation_completes_at_the_2_MSL_deadline_and_not_before()
+    {
+        var (sim, serverSide) = ServerClosesFirst();
+        Assert.True(serverSide.IsHibernating);
+        var deadline = serverSide.TimeWaitRecord!.Deadline;
+        var closed = serverSide.Closed;
+
+        sim.Network.RunUntil(deadline - TimeSpan.FromMilliseconds(1));
+        Assert.False(closed.IsCompleted);
+        sim.Network.RunUntil(deadline + TimeSpan.FromMilliseconds(1));
+        Assert.True(closed.IsCompletedSuccessfully);
+        Assert.Equal(0, sim.Server.ConnectionCount);
+    }
+
+    [Fact]
+    public void Closed_awaited_on_a_hibernating_TIME_WAIT_completes_when_a_new_SYN_reopens_its_4_tuple()
+    {
+        var (sim, serverSide) = ServerClosesFirst();
+        var closed = serverSide.Closed;
+        SeqNum rcvNxt = serverSide.TimeWaitRecord!.RcvNxt;
+
+        TimeWaitReuseTests.InjectSyn(sim, serverSide.Key, rcvNxt + 100_000); // MAY-2 of RFC 1122 4.2.2.13
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(1));
+
+        Assert.True(closed.IsCompletedSuccessfully);
+        Assert.Equal(TcpState.Closed, serverSide.State);
+        var fresh = Assert.Single(sim.Server.Connections);
+        Assert.NotSame(serverSide, fresh);
+    }
+
+    [Fact]
+    public async Task Calls_on_a_hibernating_connection_behave_as_on_its_engine_and_keep_the_2_MSL_deadline()
+    {
+        var (sim, serverSide) = ServerClosesFirst();
+        var deadline = serverSide.TimeWaitRecord!.Deadline;
+
+        Assert.Equal(0, await serverSide.ReadAsync(new byte[10])); // the peer's FIN was received: end of stream
+        var write = serverSide.WriteAsync(new byte[10]);
+        var error = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(async () => await write);
+        Assert.Equal(System.Net.Sockets.SocketError.Shutdown, error.SocketErrorCode);
+        serverSide.Shutdown();
+        serverSide.Close();
+        serverSide.SetNoDelay(true);
+        serverSide.SetSendBufferSize(1000);
+        serverSide.SetKeepalive(new KeepaliveConfig { Enabled = true, Idle = TimeSpan.FromSeconds(1), Interval = TimeSpan.FromSeconds(1), Count = 1 });
+        serverSide.SetReceiveBufferSize(1000);
+        Assert.Equal(TcpState.TimeWait, serverSide.State);
+        Assert.Equal(1, sim.Server.ConnectionCount);
+
+        sim.Network.RunUntil(deadline - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(TcpState.TimeWait, serverSide.State); // no keep-alive or other timer ended it early
+        sim.Network.RunUntil(deadline);
+        Assert.Equal(TcpState.Closed, serverSide.State);
+        Assert.Equal(TcpError.None, serverSide.Tcb.Error);
+        Assert.Equal(0, sim.Server.ConnectionCount);
+    }
+
+    [Fact]
+    public void Options_of_a_closed_client_whose_engine_was_recycled_read_back_what_was_set()
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        TcpKitClient? closedClient = null;
+        var server = sim.Loop.Start(async () =>
+        {
+            var peer = await listener.AcceptTcpClientAsync();
+            Assert.Equal(0, await peer.GetStream().ReadAsync(new byte[1]));
+            peer.Close();
+        });
+        var client = sim.Loop.Start(async () =>
+        {
+            var c = new TcpKitClient(sim.Client) { NoDelay = true, SendBufferSize = 5000, ReceiveBufferSize = 6000 };
+            await c.ConnectAsync(SimPair.ServerAddress, 80);
+            c.Close(); // the client closes first: TIME-WAIT, then a record
+            closedClient = c;
+        });
+        sim.Run(TimeSpan.FromSeconds(1), server, client);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+        var c = closedClient!;
+        Assert.True(c.Connection!.IsHibernating);
+        Assert.Equal(1, sim.Client.SpareEngines);
+
+        // A new connection takes the spare engine with other settings.
+        var other = sim.Loop.Start(async () =>
+        {
+            var o = new TcpKitClient(sim.Client) { NoDelay = false, SendBufferSize = 7000, ReceiveBufferSize = 8000 };
+            await o.ConnectAsync(SimPair.ServerAddress, 80);
+        });
+        var accept = listener.AcceptTcpClientAsync();
+        sim.Run(TimeSpan.FromSeconds(1), other, accept);
+        Assert.Equal(0, sim.Client.SpareEngines);
+
+        Assert.Equal((true, 5000, 6000), (c.NoDelay, c.SendBufferSize, c.ReceiveBufferSize));
+        c.NoDelay = false;
+        c.KeepAlive = true;
+        Assert.Equal((false, true), (c.NoDelay, c.KeepAlive));
+        Assert.Equal(TcpState.TimeWait, c.State);
+    }
 }
