@@ -190,4 +190,52 @@ public class HibernationReviewTests
         Assert.Equal((false, true), (c.NoDelay, c.KeepAlive));
         Assert.Equal(TcpState.TimeWait, c.State);
     }
+
+    [Fact]
+    public void An_IPv6_connection_hibernates_and_its_spare_engine_carries_the_next_IPv6_connection()
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        var payload = Enumerable.Range(0, 50_000).Select(i => (byte)(i * 7)).ToArray();
+
+        void Exchange()
+        {
+            var server = sim.Loop.Start(async () =>
+            {
+                var peer = await listener.AcceptTcpClientAsync();
+                await peer.GetStream().WriteAsync(payload);
+                peer.Close(); // the server closes first: its end waits in TIME-WAIT
+            });
+            var client = sim.Loop.Start(async () =>
+            {
+                var c = new TcpKitClient(sim.Client);
+                await c.ConnectAsync(SimPair.ServerAddress6, 80);
+                var received = new MemoryStream();
+                var buffer = new byte[4096];
+                int n;
+                while ((n = await c.GetStream().ReadAsync(buffer)) > 0)
+                {
+                    received.Write(buffer, 0, n);
+                }
+
+                Assert.Equal(payload, received.ToArray());
+                c.Close();
+            });
+            sim.Run(TimeSpan.FromSeconds(5), server, client);
+            sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+        }
+
+        Exchange();
+        var first = Assert.Single(sim.Server.Connections);
+        Assert.Equal(6, first.Key.LocalAddress.Version);
+        Assert.True(first.IsHibernating);
+        Assert.Equal(1, sim.Server.SpareEngines);
+
+        Exchange(); // a new port on the client: a second 4-tuple, served by the spare engine
+        Assert.Equal(2, sim.Server.ConnectionCount);
+        Assert.All(sim.Server.Connections, c => Assert.True(c.IsHibernating));
+        sim.Network.RunFor(Msl2);
+        Assert.Equal(0, sim.Server.ConnectionCount);
+    }
 }
