@@ -174,4 +174,35 @@ public class WaitReviewTests
         var socketError = Assert.IsType<SocketException>(thrown);
         Assert.Equal(SocketError.ConnectionReset, socketError.SocketErrorCode);
     }
+
+    [Fact]
+    public async Task Stopping_a_listener_fails_every_pending_accept_once_even_after_a_cancelled_one()
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        Task<TcpKitClient>? first = null, second = null;
+        sim.Run(TimeSpan.FromSeconds(1), sim.Loop.Start(async () =>
+        {
+            using var cts = new CancellationTokenSource();
+            var cancelled = listener.AcceptTcpClientAsync(cts.Token);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
+            first = listener.AcceptTcpClientAsync(); // reuses the cancelled accept's waiter
+            second = listener.AcceptTcpClientAsync();
+        }));
+
+        sim.Run(TimeSpan.FromSeconds(1), sim.Loop.Start(() =>
+        {
+            listener.Stop();
+            return Task.CompletedTask;
+        }));
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(1));
+
+        foreach (var accept in new[] { first!, second! })
+        {
+            var error = await Assert.ThrowsAsync<SocketException>(() => accept);
+            Assert.Equal(SocketError.OperationAborted, error.SocketErrorCode);
+        }
+    }
 }
