@@ -238,4 +238,62 @@ public class HibernationReviewTests
         sim.Network.RunFor(Msl2);
         Assert.Equal(0, sim.Server.ConnectionCount);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CloseAsync_after_the_engine_went_to_another_connection_reports_how_the_close_ended(bool reset)
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        TcpKitClient? closed = null;
+        var server = sim.Loop.Start(async () =>
+        {
+            var peer = await listener.AcceptTcpClientAsync();
+            await peer.GetStream().WriteAsync(new byte[100]);
+            if (reset)
+            {
+                peer.Connection!.Abort();
+            }
+            else
+            {
+                peer.Close();
+            }
+        });
+        var client = sim.Loop.Start(async () =>
+        {
+            var c = new TcpKitClient(sim.Client);
+            await c.ConnectAsync(SimPair.ServerAddress, 80);
+            var buffer = new byte[200];
+            try
+            {
+                while (await c.GetStream().ReadAsync(buffer) > 0)
+                {
+                }
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // the server's reset
+            }
+
+            c.Close(); // LAST-ACK then CLOSED, or already CLOSED by the reset
+            closed = c;
+        });
+        sim.Run(TimeSpan.FromSeconds(1), server, client);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+        var c = closed!;
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(!reset, c.Connection!.IsHibernating); // a reset connection's user had not closed it when it ended
+
+        // Another connection on the client host takes whatever engine is spare.
+        var other = sim.Loop.Start(async () => await new TcpKitClient(sim.Client).ConnectAsync(SimPair.ServerAddress, 80));
+        var accept = listener.AcceptTcpClientAsync();
+        sim.Run(TimeSpan.FromSeconds(1), other, accept);
+
+        bool acknowledged = false;
+        sim.Run(TimeSpan.FromSeconds(1), sim.Loop.Start(async () => acknowledged = await c.CloseAsync()));
+        Assert.Equal(!reset, acknowledged);
+        Assert.Equal(reset ? TcpError.Reset : TcpError.None, c.Connection.Tcb.Error);
+    }
 }
