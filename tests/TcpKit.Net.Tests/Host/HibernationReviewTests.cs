@@ -296,4 +296,23 @@ public class HibernationReviewTests
         Assert.Equal(!reset, acknowledged);
         Assert.Equal(reset ? TcpError.Reset : TcpError.None, c.Connection.Tcb.Error);
     }
+
+    [Fact]
+    public void An_engine_taken_from_a_hibernating_connection_is_the_one_that_answers_and_closes()
+    {
+        var (sim, serverSide) = ServerClosesFirst();
+        Assert.True(serverSide.IsHibernating);
+        var deadline = serverSide.TimeWaitRecord!.Deadline;
+        var held = serverSide.Tcb; // rebuilt from the record, now held by the application
+        long segmentsIn = held.Stats.SegmentsIn;
+
+        TimeWaitReuseTests.Inject(sim, serverSide.Key, held.RcvNxt + 1_000_000, held.SndNxt, TcpFlags.Ack); // a stray ACK
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(segmentsIn + 1, held.Stats.SegmentsIn);
+        Assert.Same(held, serverSide.Tcb);
+
+        sim.Network.RunUntil(deadline);
+        Assert.Equal(TcpState.Closed, held.State);
+        Assert.Equal(0, sim.Server.ConnectionCount);
+    }
 }
