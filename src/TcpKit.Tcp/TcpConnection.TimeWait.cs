@@ -67,8 +67,9 @@ public sealed class TimeWaitRecord
     internal long BytesIn;
     internal long BytesOut;
     internal RtoEstimator.Snapshot Rto;
-    // Kept by reference only when they exist: the congestion controller (made at establishment) holds what
-    // Stats.Cwnd/Ssthresh report; the statistics exist only when something was counted or asked for.
+    // Only when they exist: the congestion controller (made at establishment, shared: nothing changes it after
+    // TIME-WAIT or CLOSED) holds what Stats.Cwnd/Ssthresh report; the statistics (a copy; each resumed engine
+    // gets its own) exist only when something was counted or asked for.
     internal ICongestionControl? CongestionControl;
     internal TcpStats? Stats;
 
@@ -139,8 +140,8 @@ public sealed partial class TcpConnection
         // Both rings are empty: give their arrays back to the pool now, since the engine will be dropped.
         _sendBuffer.Release();
         _recvBuffer.Release();
-        // The record shares the statistics object, which reads its counters through this engine: then it must not be recycled.
-        _reduced = _stats is null;
+        // The record takes nothing this engine still uses (its statistics are copied), so the engine may be recycled.
+        _reduced = true;
         return new TimeWaitRecord(_config)
         {
             State = State,
@@ -179,7 +180,7 @@ public sealed partial class TcpConnection
             BytesOut = BytesOutCount,
             Rto = _rto.Save(),
             CongestionControl = _cc,
-            Stats = _stats,
+            Stats = _stats?.CopyFor(null),
         };
     }
 
@@ -225,11 +226,7 @@ public sealed partial class TcpConnection
         c._lastSendTime = record.LastSendTime;
         c._rto.Restore(record.Rto);
         c._cc = record.CongestionControl;
-        if (record.Stats is { } stats)
-        {
-            stats.Owner = c;
-            c._stats = stats;
-        }
+        c._stats = record.Stats?.CopyFor(c);
 
         c._cause = TransitionCause.FromTimer(TimerKind.TimeWait);
         if (record.State == TcpState.TimeWait)

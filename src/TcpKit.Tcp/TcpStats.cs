@@ -41,26 +41,43 @@ public sealed class TcpStats
 {
     private static readonly int DropReasons = Enum.GetValues<DropReason>().Length;
 
-    // The connection whose counters these are; moves to the engine rebuilt from a TIME-WAIT record.
-    private TcpConnection _owner;
+    // The connection whose counters these are (null in the copy a TIME-WAIT record keeps).
+    private TcpConnection? _owner;
 
     // Allocated at the first drop.
     private long[]? _drops;
 
-    internal TcpStats(TcpConnection owner) => _owner = owner;
+    internal TcpStats(TcpConnection? owner) => _owner = owner;
 
-    internal TcpConnection Owner
+    /// <summary>
+    /// A copy of the counters kept here, reading the per-connection ones through <paramref name="owner"/>: a
+    /// TIME-WAIT record keeps one (owner null) and every engine resumed from it gets its own, so no two
+    /// engines ever count into the same object.
+    /// </summary>
+    internal TcpStats CopyFor(TcpConnection? owner) => new(owner)
     {
-        set => _owner = value;
-    }
+        Retransmissions = Retransmissions,
+        RetransmittedBytes = RetransmittedBytes,
+        RetransmissionTimeouts = RetransmissionTimeouts,
+        FastRetransmits = FastRetransmits,
+        DuplicateAcksReceived = DuplicateAcksReceived,
+        ChallengeAcks = ChallengeAcks,
+        ChallengeAcksSuppressed = ChallengeAcksSuppressed,
+        ZeroWindowProbes = ZeroWindowProbes,
+        KeepaliveProbes = KeepaliveProbes,
+        UrgentSegments = UrgentSegments,
+        RstsSent = RstsSent,
+        OutOfOrderSegments = OutOfOrderSegments,
+        _drops = (long[]?)_drops?.Clone(),
+    };
 
-    public long SegmentsIn => _owner.SegmentsInCount;
+    public long SegmentsIn => _owner!.SegmentsInCount;
 
-    public long SegmentsOut => _owner.SegmentsOutCount;
+    public long SegmentsOut => _owner!.SegmentsOutCount;
 
-    public long BytesIn => _owner.BytesInCount;
+    public long BytesIn => _owner!.BytesInCount;
 
-    public long BytesOut => _owner.BytesOutCount;
+    public long BytesOut => _owner!.BytesOutCount;
 
     /// <summary>Segments sent again (RTO, fast retransmit, SYN/FIN retransmission).</summary>
     public long Retransmissions { get; internal set; }
@@ -88,16 +105,16 @@ public sealed class TcpStats
 
     public long OutOfOrderSegments { get; internal set; }
 
-    public TimeSpan? Srtt => _owner.RtoEstimator.Srtt;
+    public TimeSpan? Srtt => _owner!.RtoEstimator.Srtt;
 
-    public TimeSpan? RttVar => _owner.RtoEstimator.RttVar;
+    public TimeSpan? RttVar => _owner!.RtoEstimator.RttVar;
 
     /// <summary>The retransmission timeout the next timer would be armed with (backoff included).</summary>
-    public TimeSpan Rto => _owner.RtoEstimator.Rto;
+    public TimeSpan Rto => _owner!.RtoEstimator.Rto;
 
-    public int Cwnd => _owner.CongestionControl.Cwnd;
+    public int Cwnd => _owner!.CongestionControl.Cwnd;
 
-    public int Ssthresh => _owner.CongestionControl.Ssthresh;
+    public int Ssthresh => _owner!.CongestionControl.Ssthresh;
 
     public long Drops(DropReason reason) => _drops is null ? 0 : _drops[(int)reason];
 

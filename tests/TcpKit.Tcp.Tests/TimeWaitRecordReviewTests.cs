@@ -98,4 +98,36 @@ public sealed class TimeWaitRecordReviewTests
         Assert.Equal((TcpState.Closed, TcpError.TimedOut, Instant.Never), (twin.State, twin.Error, twin.NextDeadline));
         Assert.Equal(h.Client.Stats.RetransmissionTimeouts, twin.Stats.RetransmissionTimeouts);
     }
+
+    [Fact]
+    public void An_engine_reduced_to_a_record_keeps_its_own_statistics_while_the_resumed_engine_works()
+    {
+        var (h, original) = ClientInTimeWait();
+        long segmentsIn = original.Stats.SegmentsIn; // statistics exist when the record is taken
+        var twin = TcpConnection.Resume(original.ToTimeWaitRecord());
+
+        // A retransmitted FIN reaches the resumed engine only.
+        twin.OnSegment(Harness.SegmentTo(twin, TcpFlags.Fin | TcpFlags.Ack, twin.RcvNxt - 1, twin.SndNxt), default, h.Now);
+        Drain(twin, h.Now);
+
+        Assert.Equal(segmentsIn + 1, twin.Stats.SegmentsIn);
+        Assert.Equal(segmentsIn, original.Stats.SegmentsIn); // "this engine's behaviour is unchanged"
+    }
+
+    [Fact]
+    public void Two_engines_resumed_from_one_record_count_their_own_segments()
+    {
+        var (h, original) = ClientInTimeWait();
+        _ = original.Stats;
+        var record = original.ToTimeWaitRecord();
+        var first = TcpConnection.Resume(record);
+        var second = TcpConnection.Resume(record);
+        long before = second.Stats.SegmentsIn;
+
+        first.OnSegment(Harness.SegmentTo(first, TcpFlags.Fin | TcpFlags.Ack, first.RcvNxt - 1, first.SndNxt), default, h.Now);
+        Drain(first, h.Now);
+
+        Assert.Equal(before + 1, first.Stats.SegmentsIn);
+        Assert.Equal(before, second.Stats.SegmentsIn);
+    }
 }
