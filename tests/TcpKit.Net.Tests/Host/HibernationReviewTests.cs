@@ -13,38 +13,11 @@ public class HibernationReviewTests
 {
     private static readonly TimeSpan Msl2 = TcpConfig.Linux.TimeWaitDuration;
 
-    /// <summary>The server closes first after accepting; the server end ends in TIME-WAIT. <paramref name="take"/> runs on the accepted client.</summary>
-    private static (SimPair Sim, HostConnection ServerSide) ServerClosesFirst(Action<TcpKitClient>? take = null)
-    {
-        var sim = new SimPair(config: TcpConfig.Linux);
-        var listener = new TcpKitListener(sim.Server, 80);
-        listener.Start();
-        HostConnection? serverSide = null;
-        var server = sim.Loop.Start(async () =>
-        {
-            var peer = await listener.AcceptTcpClientAsync();
-            serverSide = peer.Connection;
-            take?.Invoke(peer);
-            peer.Close();
-        });
-        var client = sim.Loop.Start(async () =>
-        {
-            var c = new TcpKitClient(sim.Client);
-            await c.ConnectAsync(SimPair.ServerAddress, 80);
-            Assert.Equal(0, await c.GetStream().ReadAsync(new byte[1]));
-            c.Close();
-        });
-        sim.Run(TimeSpan.FromSeconds(1), server, client);
-        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
-        Assert.Equal(TcpState.TimeWait, serverSide!.State);
-        return (sim, serverSide);
-    }
-
     [Fact]
     public void An_engine_the_application_holds_reaches_CLOSED_when_TIME_WAIT_ends()
     {
         TcpConnection? held = null;
-        var (sim, serverSide) = ServerClosesFirst(peer => held = peer.Connection!.Tcb);
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst(peer => held = peer.Connection!.Tcb);
         Assert.Same(held, serverSide.Tcb); // the engine the application holds is still the connection's engine
         var deadline = held!.TimerDeadline(TimerKind.TimeWait);
 
@@ -60,7 +33,7 @@ public class HibernationReviewTests
     public void An_engine_the_application_holds_counts_the_retransmitted_FIN_it_acknowledges_in_TIME_WAIT()
     {
         TcpConnection? held = null;
-        var (sim, serverSide) = ServerClosesFirst(peer => held = peer.Connection!.Tcb);
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst(peer => held = peer.Connection!.Tcb);
         long segmentsIn = held!.Stats.SegmentsIn;
         sim.Network.RunFor(TimeSpan.FromSeconds(10));
 
@@ -74,7 +47,7 @@ public class HibernationReviewTests
     [Fact]
     public void An_observer_subscribed_after_hibernation_is_told_when_2_MSL_ends()
     {
-        var (sim, serverSide) = ServerClosesFirst();
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
         Assert.True(serverSide.IsHibernating);
         var deadline = serverSide.TimeWaitRecord!.Deadline;
         var seen = new List<(HostConnection Connection, TcpEvent Event)>();
@@ -93,7 +66,7 @@ public class HibernationReviewTests
     [Fact]
     public void Closed_awaited_after_hibernation_completes_at_the_2_MSL_deadline_and_not_before()
     {
-        var (sim, serverSide) = ServerClosesFirst();
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
         Assert.True(serverSide.IsHibernating);
         var deadline = serverSide.TimeWaitRecord!.Deadline;
         var closed = serverSide.Closed;
@@ -108,7 +81,7 @@ public class HibernationReviewTests
     [Fact]
     public void Closed_awaited_on_a_hibernating_TIME_WAIT_completes_when_a_new_SYN_reopens_its_4_tuple()
     {
-        var (sim, serverSide) = ServerClosesFirst();
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
         var closed = serverSide.Closed;
         SeqNum rcvNxt = serverSide.TimeWaitRecord!.RcvNxt;
 
@@ -124,7 +97,7 @@ public class HibernationReviewTests
     [Fact]
     public async Task Calls_on_a_hibernating_connection_behave_as_on_its_engine_and_keep_the_2_MSL_deadline()
     {
-        var (sim, serverSide) = ServerClosesFirst();
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
         var deadline = serverSide.TimeWaitRecord!.Deadline;
 
         Assert.Equal(0, await serverSide.ReadAsync(new byte[10])); // the peer's FIN was received: end of stream
@@ -300,7 +273,7 @@ public class HibernationReviewTests
     [Fact]
     public void An_engine_taken_from_a_hibernating_connection_is_the_one_that_answers_and_closes()
     {
-        var (sim, serverSide) = ServerClosesFirst();
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
         Assert.True(serverSide.IsHibernating);
         var deadline = serverSide.TimeWaitRecord!.Deadline;
         var held = serverSide.Tcb; // rebuilt from the record, now held by the application

@@ -172,25 +172,8 @@ public class TimeWaitHibernationTests
     [Fact]
     public void An_engine_the_application_took_is_never_recycled()
     {
-        var sim = new SimPair(config: TcpConfig.Linux);
-        var listener = new TcpKitListener(sim.Server, 80);
-        listener.Start();
         TcpConnection? held = null;
-        var server = sim.Loop.Start(async () =>
-        {
-            var peer = await listener.AcceptTcpClientAsync();
-            held = peer.Connection!.Tcb; // the application keeps the engine
-            peer.Close();
-        });
-        var client = sim.Loop.Start(async () =>
-        {
-            var c = new TcpKitClient(sim.Client);
-            await c.ConnectAsync(SimPair.ServerAddress, 80);
-            Assert.Equal(0, await c.GetStream().ReadAsync(new byte[1]));
-            c.Close();
-        });
-        sim.Run(TimeSpan.FromSeconds(1), server, client);
-        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+        var (sim, _) = TimeWaitReuseTests.ServerClosesFirst(peer => held = peer.Connection!.Tcb); // the application keeps the engine
 
         // A held engine stays the connection's engine (not a record), so it still reaches CLOSED after 2 MSL.
         Assert.False(Assert.Single(sim.Server.Connections).IsHibernating);

@@ -51,25 +51,8 @@ public class TimeWaitReuseTests
     /// <summary>The server closes first, so it waits in TIME-WAIT; returns it and a list that collects what the server sends from then on.</summary>
     internal static (SimPair Sim, HostConnection TimeWait, List<TcpHeader> Replies) ServerInTimeWait()
     {
-        var sim = new SimPair(config: TcpConfig.Linux);
-        var listener = new TcpKitListener(sim.Server, 80);
-        listener.Start();
-        var server = sim.Loop.Start(async () =>
-        {
-            var peer = await listener.AcceptTcpClientAsync();
-            peer.Close();
-        });
-        var client = sim.Loop.Start(async () =>
-        {
-            var c = new TcpKitClient(sim.Client);
-            await c.ConnectAsync(SimPair.ServerAddress, 80);
-            Assert.Equal(0, await c.GetStream().ReadAsync(new byte[1]));
-            c.Close();
-        });
-        sim.Run(TimeSpan.FromSeconds(1), server, client);
-        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
-        var timeWait = Assert.Single(sim.Server.Connections);
-        Assert.Equal(TcpState.TimeWait, timeWait.State);
+        var (sim, timeWait) = ServerClosesFirst();
+        Assert.Same(timeWait, Assert.Single(sim.Server.Connections));
         Assert.Equal(0, sim.Client.ConnectionCount);
 
         var replies = new List<TcpHeader>();
@@ -81,6 +64,33 @@ public class TimeWaitReuseTests
             return true; // the client has forgotten the connection: keep its RST out of the way
         };
         return (sim, timeWait, replies);
+    }
+
+    /// <summary>The server closes first after accepting; the server end ends in TIME-WAIT. <paramref name="take"/> runs on the accepted client.</summary>
+    internal static (SimPair Sim, HostConnection ServerSide) ServerClosesFirst(Action<TcpKitClient>? take = null)
+    {
+        var sim = new SimPair(config: TcpConfig.Linux);
+        var listener = new TcpKitListener(sim.Server, 80);
+        listener.Start();
+        HostConnection? serverSide = null;
+        var server = sim.Loop.Start(async () =>
+        {
+            var peer = await listener.AcceptTcpClientAsync();
+            serverSide = peer.Connection;
+            take?.Invoke(peer);
+            peer.Close();
+        });
+        var client = sim.Loop.Start(async () =>
+        {
+            var c = new TcpKitClient(sim.Client);
+            await c.ConnectAsync(SimPair.ServerAddress, 80);
+            Assert.Equal(0, await c.GetStream().ReadAsync(new byte[1]));
+            c.Close();
+        });
+        sim.Run(TimeSpan.FromSeconds(1), server, client);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(TcpState.TimeWait, serverSide!.State);
+        return (sim, serverSide);
     }
 
     /// <summary>The SYN at <paramref name="synSeq"/> was taken by a new connection in SYN-RECEIVED, which answers it with a SYN-ACK.</summary>
