@@ -238,7 +238,6 @@ public sealed partial class TcpConnection
         {
             c.State = TcpState.Closed;
             c.Error = record.Error;
-            c._recvBuffer.Release();
         }
 
         return c;

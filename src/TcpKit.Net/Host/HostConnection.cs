@@ -54,8 +54,11 @@ public sealed class HostConnection
         }
     }
 
-    /// <summary>The application took the engine through <see cref="Tcb"/>: it must stay this connection's engine (never a record, never recycled).</summary>
-    internal bool EngineExposed => _engineExposed;
+    /// <summary>
+    /// The user released the connection and never took its engine through <see cref="Tcb"/>, so the host may
+    /// replace the engine by a record and recycle it (an engine the application holds must stay this connection's).
+    /// </summary>
+    internal bool MayDropEngine => Released && !_engineExposed;
 
     /// <summary>The engine, for the host and the socket API, which never keep it beyond the connection's life.</summary>
     internal TcpConnection Engine => _tcb ?? Resume();
@@ -90,10 +93,7 @@ public sealed class HostConnection
         _timeWait = tcb.State == TcpState.Closed ? tcb.ToClosedRecord() : tcb.ToTimeWaitRecord();
         _tcb = null;
         ReturnWaiters();
-        if (!_engineExposed)
-        {
-            engines.Return(tcb); // nobody else holds it: the next connection can reuse it
-        }
+        engines.Return(tcb); // nobody else holds it (MayDropEngine): the next connection can reuse it
     }
 
     /// <summary>Hands the waiters back to the host once the connection can never wait again (CLOSED or hibernating).</summary>
@@ -226,11 +226,7 @@ public sealed class HostConnection
         {
             // A record has nothing unread: end of stream, or the reason a connection closed without one.
             var record = _timeWait!;
-            if (!record.RemoteClosed && record.State == TcpState.Closed && record.Error is not (TcpError.None or TcpError.Aborted))
-            {
-                error = ErrorFor(record.Error, connecting: false);
-            }
-
+            error = EndOfStreamError(record.RemoteClosed, record.State, record.Error);
             return true;
         }
 
@@ -242,23 +238,23 @@ public sealed class HostConnection
             return true;
         }
 
-        if (tcb.RemoteClosed)
+        if (tcb.RemoteClosed || tcb.State == TcpState.Closed)
         {
-            return true;
-        }
-
-        if (tcb.State == TcpState.Closed)
-        {
-            if (tcb.Error is not (TcpError.None or TcpError.Aborted))
-            {
-                error = ErrorFor(tcb.Error, connecting: false);
-            }
-
+            error = EndOfStreamError(tcb.RemoteClosed, tcb.State, tcb.Error);
             return true;
         }
 
         return false;
     }
+
+    /// <summary>
+    /// Nothing more to read: after the peer's FIN, or an orderly or local close, that is end of stream (0); a
+    /// connection that closed otherwise (reset, timeout) reports why.
+    /// </summary>
+    private static SocketException? EndOfStreamError(bool remoteClosed, TcpState state, TcpError error) =>
+        !remoteClosed && state == TcpState.Closed && error is not (TcpError.None or TcpError.Aborted)
+            ? ErrorFor(error, connecting: false)
+            : null;
 
     /// <summary>Queues all of <paramref name="data"/>, waiting for send-buffer space as needed.</summary>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)

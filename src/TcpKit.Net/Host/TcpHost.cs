@@ -342,12 +342,7 @@ public sealed class TcpHost : ILinkBatchReceiver
 
             // MAY-2 (RFC 1122 4.2.2.13), as Linux does: a new SYN whose sequence number lies above RCV.NXT
             // may reopen a 4-tuple that waits in TIME-WAIT; the old TCB goes and the listener takes the SYN.
-            if (conn.IsHibernating && !IsObserved(conn))
-            {
-                conn.ExpireHibernated();
-                Forget(conn);
-            }
-            else
+            if (!TryEndUnobservedRecord(conn))
             {
                 conn.Engine.EndTimeWaitForNewSyn(header);
                 Pump(conn);
@@ -442,12 +437,9 @@ public sealed class TcpHost : ILinkBatchReceiver
             var now = Loop.Now;
             while (_timers.TryTakeDue(now, out var conn))
             {
-                if (conn.IsHibernating && !IsObserved(conn))
+                if (TryEndUnobservedRecord(conn))
                 {
-                    // 2 MSL is over for a TIME-WAIT record nobody watches: no engine is needed to end it.
-                    conn.ExpireHibernated();
-                    _connections.Remove(conn);
-                    continue;
+                    continue; // 2 MSL is over for a TIME-WAIT record nobody watches
                 }
 
                 conn.Engine.OnTimer(now);
@@ -513,7 +505,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             var tcb = conn.Engine;
             if (tcb.State == TcpState.Closed)
             {
-                if (conn.Released && !conn.EngineExposed && tcb.CanBeReducedWhenClosed)
+                if (conn.MayDropEngine && tcb.CanBeReducedWhenClosed)
                 {
                     conn.Hibernate(_engines); // its events are out: a record keeps what can still be asked of it
                 }
@@ -525,7 +517,7 @@ public sealed class TcpHost : ILinkBatchReceiver
                 // An engine the application took through HostConnection.Tcb stays the connection's engine: replaced
                 // by a record, it would stay in TIME-WAIT for ever in the application's hands (no timer or segment
                 // reaches it again, RFC 9293 3.10.8's 2 MSL timeout would never delete it).
-                if (tcb.State == TcpState.TimeWait && conn.Released && !conn.EngineExposed && !IsObserved(conn) && tcb.CanHibernate)
+                if (tcb.State == TcpState.TimeWait && conn.MayDropEngine && !IsObserved(conn) && tcb.CanHibernate)
                 {
                     conn.Hibernate(_engines); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
                 }
@@ -550,6 +542,22 @@ public sealed class TcpHost : ILinkBatchReceiver
     /// which reports it, instead of ending silently.
     /// </summary>
     private bool IsObserved(HostConnection conn) => ConnectionEvent is not null || conn.HasClosedWaiter;
+
+    /// <summary>
+    /// Ends a TIME-WAIT record that nobody watches without rebuilding its engine (its 2 MSL is over, or a new
+    /// SYN reopens its 4-tuple); false when it is not such a record, and the engine must handle it.
+    /// </summary>
+    private bool TryEndUnobservedRecord(HostConnection conn)
+    {
+        if (!conn.IsHibernating || IsObserved(conn))
+        {
+            return false;
+        }
+
+        conn.ExpireHibernated();
+        Forget(conn);
+        return true;
+    }
 
     /// <summary>Removes a connection that reached CLOSED from the table and the timers.</summary>
     private void Forget(HostConnection conn)
