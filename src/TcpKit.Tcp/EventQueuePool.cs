@@ -1,45 +1,36 @@
 namespace TcpKit.Tcp;
 
 /// <summary>
-/// Event queues lent to connections while they have unpolled events. Events are usually polled right
-/// after the call that raised them, so a few queues per thread serve any number of connections.
+/// Event queues for the engines of one <see cref="TcpConnectionPool"/> (so of one host, on one thread): an
+/// engine borrows a queue while it has events to report and returns it once they are polled, so an idle
+/// connection holds none and opening and closing connections allocates none. An instance per pool rather
+/// than a thread-static one, because reaching a thread-static costs a TLS lookup per event.
 /// </summary>
-internal static class EventQueuePool
+internal sealed class EventQueuePool
 {
     private const int MaxPooled = 32;
 
-    [ThreadStatic]
-    private static Queue<TcpEvent>[]? t_pool;
+    private readonly Queue<TcpEvent>[] _pool = new Queue<TcpEvent>[MaxPooled];
+    private int _count;
 
-    [ThreadStatic]
-    private static int t_count;
-
-    public static Queue<TcpEvent> Rent()
+    public Queue<TcpEvent> Rent()
     {
-        var pool = t_pool;
-        if (pool is not null && t_count > 0)
+        if (_count > 0)
         {
-            int i = --t_count;
-            var q = pool[i];
-            pool[i] = null!;
+            int i = --_count;
+            var q = _pool[i];
+            _pool[i] = null!;
             return q;
         }
 
         return new Queue<TcpEvent>(4);
     }
 
-    /// <summary>Takes back an empty queue.</summary>
-    public static void Return(Queue<TcpEvent> queue)
+    public void Return(Queue<TcpEvent> queue)
     {
-        if (queue.Count != 0)
+        if (queue.Count == 0 && _count < MaxPooled)
         {
-            return;
-        }
-
-        var pool = t_pool ??= new Queue<TcpEvent>[MaxPooled];
-        if (t_count < MaxPooled)
-        {
-            pool[t_count++] = queue;
+            _pool[_count++] = queue;
         }
     }
 }

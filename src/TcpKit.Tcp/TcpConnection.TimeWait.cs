@@ -98,7 +98,7 @@ public sealed partial class TcpConnection
         && _recvBuffer.Count == 0 && _recvBuffer.Capacity == _recvBuffer.Limit
         && _sendBuffer.Count == 0 && _sendBuffer.Capacity == _sendBuffer.Limit
         && ReassemblyEmpty
-        && _events is null && _controlCount == 0 && !_ackNow && !_sendKeepalive && !_sendWindowProbe && !_retransmitHead && !_synPending
+        && NoEventsPending && _controlCount == 0 && !_ackNow && !_sendKeepalive && !_sendWindowProbe && !_retransmitHead && !_synPending
         && SndUna == _sndMax && _sendNext == _sndMax
         && _finQueued && _finReceived
         && _timers.Next == _timers.Get(TimerKind.TimeWait);
@@ -108,7 +108,7 @@ public sealed partial class TcpConnection
     /// <see cref="TimeWaitRecord"/> keeps all that can still be asked of it (state, error, sequence numbers, statistics).
     /// </summary>
     public bool CanBeReducedWhenClosed =>
-        State == TcpState.Closed && _recvBuffer.Count == 0 && _sendBuffer.Count == 0 && ReassemblyEmpty && _events is null && _controlCount == 0;
+        State == TcpState.Closed && _recvBuffer.Count == 0 && _sendBuffer.Count == 0 && ReassemblyEmpty && NoEventsPending && _controlCount == 0;
 
     /// <summary>
     /// The TIME-WAIT record of this connection (see <see cref="CanHibernate"/>); <see cref="Resume"/> turns it

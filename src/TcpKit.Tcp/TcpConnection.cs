@@ -21,9 +21,10 @@ public sealed partial class TcpConnection
     private readonly RtoEstimator _rto;
     // Out-of-order bookkeeping, created by the first out-of-order segment.
     private Reassembler? _reassembler;
-    // Events not yet polled: a queue borrowed from EventQueuePool while there are any, so an idle
-    // connection holds none and opening and closing connections allocates none.
+    // Events not yet polled: a queue borrowed from the pool's EventQueuePool while there are any, so an idle
+    // connection holds none (an engine made outside a TcpConnectionPool makes its own on first use and keeps it).
     private Queue<TcpEvent>? _events;
+    private EventQueuePool? _eventPool;
     // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
     private TcpHeader[]? _control;
     private int _controlCount;
@@ -174,7 +175,11 @@ public sealed partial class TcpConnection
     private void Reinitialize(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
+        if (!ReferenceEquals(config, _config))
+        {
+            config.Validate(); // the settings it had were checked when it was made
+        }
+
         _config = config;
         _sendBuffer.Reinitialize(config.SendBufferSize);
         _recvBuffer.Reinitialize(config.ReceiveBufferSize);
@@ -195,6 +200,13 @@ public sealed partial class TcpConnection
         engine.Reinitialize(config, localPort, remotePort, iss);
         return engine;
     }
+
+    /// <summary>A new engine for a <see cref="TcpConnectionPool"/>, borrowing its event queues from <paramref name="events"/>.</summary>
+    internal static TcpConnection ForPool(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, EventQueuePool events) =>
+        new(config, localPort, remotePort, iss) { _eventPool = events };
+
+    /// <summary>Borrows event queues from <paramref name="events"/> from now on (an engine a pool did not make, such as a resumed one).</summary>
+    internal void UseEventPool(EventQueuePool events) => _eventPool = events;
 
     internal TcpConnection StartConnect(Instant now)
     {
@@ -319,23 +331,26 @@ public sealed partial class TcpConnection
     public bool TryPollEvent(out TcpEvent e)
     {
         var events = _events;
-        if (events is null)
+        if (events is null || events.Count == 0)
         {
             e = default;
             return false;
         }
 
         e = events.Dequeue();
-        if (events.Count == 0)
+        if (events.Count == 0 && _eventPool is not null)
         {
+            // Back to the pool; an engine made outside one keeps its queue, so it allocates only once.
             _events = null;
-            EventQueuePool.Return(events);
+            _eventPool.Return(events);
         }
 
         return true;
     }
 
-    private void Emit(in TcpEvent e) => (_events ??= EventQueuePool.Rent()).Enqueue(e);
+    private void Emit(in TcpEvent e) => (_events ??= _eventPool?.Rent() ?? new Queue<TcpEvent>(4)).Enqueue(e);
+
+    private bool NoEventsPending => _events is null || _events.Count == 0;
 
     private bool ReassemblyEmpty => _reassembler is null || _reassembler.IsEmpty;
 

@@ -11,22 +11,26 @@ namespace TcpKit.Tcp;
 /// </summary>
 public sealed class TcpConnectionPool(int capacity = 1024)
 {
-    private readonly Stack<TcpConnection> _free = new();
+    private readonly TcpConnection?[] _free = new TcpConnection?[Math.Max(0, capacity)];
+    private int _count;
+
+    /// <summary>Event queues the pool's engines borrow while they have events to report.</summary>
+    private readonly EventQueuePool _events = new();
 
     /// <summary>Engines waiting to be reused.</summary>
-    public int Count => _free.Count;
+    public int Count => _count;
 
     /// <summary>As <see cref="TcpConnection.Connect"/>, with a recycled engine when one is free.</summary>
     public TcpConnection Connect(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, Instant now) =>
-        _free.TryPop(out var engine)
-            ? TcpConnection.Recycle(engine, config, localPort, remotePort, iss).StartConnect(now)
-            : TcpConnection.Connect(config, localPort, remotePort, iss, now);
+        (TryTake(out var engine)
+            ? TcpConnection.Recycle(engine, config, localPort, remotePort, iss)
+            : TcpConnection.ForPool(config, localPort, remotePort, iss, _events)).StartConnect(now);
 
     /// <summary>As <see cref="TcpConnection.Listen"/>, with a recycled engine when one is free.</summary>
     public TcpConnection Listen(TcpConfig config, ushort localPort, SeqNum iss) =>
-        _free.TryPop(out var engine)
-            ? TcpConnection.Recycle(engine, config, localPort, 0, iss).StartListen()
-            : TcpConnection.Listen(config, localPort, iss);
+        (TryTake(out var engine)
+            ? TcpConnection.Recycle(engine, config, localPort, 0, iss)
+            : TcpConnection.ForPool(config, localPort, 0, iss, _events)).StartListen();
 
     /// <summary>
     /// Takes back an engine that was reduced to a <see cref="TimeWaitRecord"/> (<see cref="TcpConnection.ToTimeWaitRecord"/>)
@@ -35,13 +39,27 @@ public sealed class TcpConnectionPool(int capacity = 1024)
     public bool Return(TcpConnection engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        if (!engine.CanBeRecycled || _free.Count >= capacity)
+        if (!engine.CanBeRecycled || _count >= _free.Length)
         {
             return false;
         }
 
         engine.TakenByPool();
-        _free.Push(engine);
+        engine.UseEventPool(_events); // a resumed engine came from no pool
+        _free[_count++] = engine;
+        return true;
+    }
+
+    private bool TryTake([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpConnection? engine)
+    {
+        if (_count == 0)
+        {
+            engine = null;
+            return false;
+        }
+
+        engine = _free[--_count]!;
+        _free[_count] = null;
         return true;
     }
 }

@@ -19,14 +19,14 @@ public sealed class TcpConnectionPoolTests
 
         var config = TcpConfig.Linux with { SendBufferSize = 9000, ReceiveBufferSize = 7000 };
         var recycled = pool.Listen(config, 9999, new SeqNum(123));
-        var fresh = TcpConnection.Listen(config, 9999, new SeqNum(123));
+        var fresh = new TcpConnectionPool().Listen(config, 9999, new SeqNum(123)); // a new engine, as a pool makes it
         Assert.Same(used, recycled);
         AssertSameFields(fresh, recycled, nameof(TcpConnection));
 
         var used2 = UsedEngine(TcpConfig.Linux);
         Assert.True(pool.Return(used2));
         var recycledClient = pool.Connect(config, 40001, 80, new SeqNum(77), Instant.FromMilliseconds(5));
-        var freshClient = TcpConnection.Connect(config, 40001, 80, new SeqNum(77), Instant.FromMilliseconds(5));
+        var freshClient = new TcpConnectionPool().Connect(config, 40001, 80, new SeqNum(77), Instant.FromMilliseconds(5));
         AssertSameFields(freshClient, recycledClient, nameof(TcpConnection));
     }
 
@@ -123,6 +123,10 @@ public sealed class TcpConnectionPoolTests
                 else if (field.FieldType == typeof(byte[]))
                 {
                     Assert.True(((byte[])e!).Length == ((byte[])a!).Length, where);
+                }
+                else if (e is EventQueuePool)
+                {
+                    Assert.True(a is EventQueuePool, $"{where}: an engine of a pool borrows the pool's event queues"); // the pool's, not the connection's
                 }
                 else if (e is null || a is null)
                 {

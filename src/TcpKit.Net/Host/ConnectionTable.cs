@@ -7,9 +7,10 @@ namespace TcpKit.Net.Host;
 /// array of connections (each connection carries its own key and hash), so a connection costs one array
 /// slot instead of a dictionary entry holding a copy of its 4-tuple, and adding or removing one allocates
 /// nothing. The hash is keyed with a per-host secret so a peer cannot aim many 4-tuples at one slot.
-/// Each slot's hash sits in a parallel array, so a probe past other connections (and the backward shift
-/// after a removal) reads no connection's memory: with tens of thousands of connections in TIME-WAIT each
-/// such read would be a cache miss.
+/// Each slot's hash sits in a parallel array (0 marks an empty slot; no hash is 0), so a probe reads only
+/// that array until a hash matches, and neither the probe past other connections nor the backward shift
+/// after a removal reads a connection's memory or the slot array: with tens of thousands of connections in
+/// TIME-WAIT each such read would be a cache miss.
 /// </summary>
 internal sealed class ConnectionTable : IEnumerable<HostConnection>
 {
@@ -31,7 +32,8 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
         h = Mix(h ^ key.RemoteAddress.High);
         h = Mix(h ^ key.LocalAddress.Low);
         h = Mix(h ^ key.LocalAddress.High);
-        return (int)(h ^ (h >> 32));
+        int hash = (int)(h ^ (h >> 32));
+        return hash == 0 ? 1 : hash; // 0 marks an empty slot
     }
 
     public bool TryGetValue(in FlowKey key, out HostConnection connection) => TryGetValue(key, Hash(key), out connection);
@@ -43,16 +45,16 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
         int mask = slots.Length - 1;
         for (int i = hash & mask; ; i = (i + 1) & mask)
         {
-            var c = slots[i];
-            if (c is null)
+            int h = hashes[i];
+            if (h == 0)
             {
                 connection = null!;
                 return false;
             }
 
-            if (hashes[i] == hash && c.Key == key)
+            if (h == hash && slots[i]!.Key == key)
             {
-                connection = c;
+                connection = slots[i]!;
                 return true;
             }
         }
@@ -78,16 +80,17 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
         var slots = _slots;
         var hashes = _hashes;
         int mask = slots.Length - 1;
-        int i = connection.Hash & mask;
+        int hash = connection.Hash;
+        int i = hash & mask;
         while (true)
         {
-            var c = slots[i];
-            if (c is null)
+            int h = hashes[i];
+            if (h == 0)
             {
                 return false;
             }
 
-            if (ReferenceEquals(c, connection))
+            if (h == hash && ReferenceEquals(slots[i], connection))
             {
                 break;
             }
@@ -97,20 +100,21 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
 
         // Backward-shift deletion: move later members of the probe run into the hole so lookups need no tombstones.
         int hole = i;
-        for (int j = (hole + 1) & mask; slots[j] is { } next; j = (j + 1) & mask)
+        for (int j = (hole + 1) & mask; hashes[j] != 0; j = (j + 1) & mask)
         {
             int home = hashes[j] & mask;
-            // next may move into the hole only if its home slot is not in the cyclic range (hole, j].
+            // slot j may move into the hole only if its home slot is not in the cyclic range (hole, j].
             bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
             if (!homeInRange)
             {
-                slots[hole] = next;
+                slots[hole] = slots[j];
                 hashes[hole] = hashes[j];
                 hole = j;
             }
         }
 
         slots[hole] = null;
+        hashes[hole] = 0;
         _count--;
         if (slots.Length > MinCapacity && _count * 8 < slots.Length)
         {
@@ -141,7 +145,7 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
     {
         int mask = slots.Length - 1;
         int i = connection.Hash & mask;
-        while (slots[i] is not null)
+        while (hashes[i] != 0)
         {
             i = (i + 1) & mask;
         }

@@ -14,8 +14,9 @@ namespace TcpKit.Net.Host;
 /// no other connection, where the heap costs a sift through ~15 levels, each a cache miss on another
 /// connection's slot index. A deadline that is earlier than the lane's last one goes to the heap, so the
 /// lane stays sorted and the earliest deadline is the earlier of the two fronts. Cancelling a lane entry
-/// only marks it stale (the connection forgets it); stale entries are dropped at the front, and the lane is
-/// compacted when they outnumber live ones, so it never holds more than about twice the live entries.
+/// only clears it in place (the connection knows its position in the lane); cleared entries are dropped at
+/// the front without reading any connection's memory, and the lane is compacted when they outnumber live
+/// ones, so it never holds more than about twice the live entries.
 /// </para>
 /// </summary>
 internal sealed class ConnectionTimers
@@ -29,7 +30,8 @@ internal sealed class ConnectionTimers
 
     private Entry[] _lane = new Entry[16];
     private int _laneHead;
-    private int _laneCount; // live and stale entries
+    private long _laneHeadPosition; // the position of the entry at _laneHead; each append takes the next one
+    private int _laneCount; // live and cleared entries
     private int _laneLive;
 
     public int Count => _count + _laneLive;
@@ -163,15 +165,18 @@ internal sealed class ConnectionTimers
         }
 
         _lane[LaneSlot(_laneCount)] = e;
+        e.Connection.TimerIndex = InLane;
+        e.Connection.TimerLanePosition = _laneHeadPosition + _laneCount;
         _laneCount++;
         _laneLive++;
-        e.Connection.TimerIndex = InLane;
-        e.Connection.TimerLaneSequence = e.Sequence;
     }
 
     private void CancelInLane(HostConnection c)
     {
-        c.TimerIndex = -1; // its entry is stale from now on
+        c.TimerIndex = -1;
+        // Cleared but for its deadline (the last entry's deadline keeps the lane in order): dropped at the front.
+        ref Entry entry = ref _lane[LaneSlot((int)(c.TimerLanePosition - _laneHeadPosition))];
+        entry = entry with { Connection = null! };
         _laneLive--;
         TrimLaneFront();
         if (_laneCount > 64 && _laneCount - _laneLive > _laneLive)
@@ -180,14 +185,14 @@ internal sealed class ConnectionTimers
         }
     }
 
-    private bool IsLive(in Entry e) => e.Connection.TimerIndex == InLane && e.Connection.TimerLaneSequence == e.Sequence;
+    private static bool IsLive(in Entry e) => e.Connection is not null;
 
     private void TrimLaneFront()
     {
         while (_laneCount > 0 && !IsLive(_lane[_laneHead]))
         {
-            _lane[_laneHead] = default; // release the connection
             _laneHead = _laneHead + 1 == _lane.Length ? 0 : _laneHead + 1;
+            _laneHeadPosition++;
             _laneCount--;
         }
     }
@@ -202,12 +207,14 @@ internal sealed class ConnectionTimers
             ref readonly Entry e = ref _lane[LaneSlot(k)];
             if (IsLive(e))
             {
+                e.Connection.TimerLanePosition = n;
                 packed[n++] = e;
             }
         }
 
         _lane = packed;
         _laneHead = 0;
+        _laneHeadPosition = 0;
         _laneCount = n;
     }
 

@@ -19,6 +19,8 @@ public enum HostDropReason : byte
     ListenQueueFull,
     /// <summary>A segment for no connection and no listener; answered with RST unless it was one.</summary>
     NoConnection,
+    /// <summary>The IPv4 header checksum is wrong (RFC 1122 3.2.1.2: verified on every datagram, a bad one silently discarded).</summary>
+    BadIpChecksum,
 }
 
 /// <summary>Counters of a host: packets in and out, drops by reason, RSTs sent for unknown connections.</summary>

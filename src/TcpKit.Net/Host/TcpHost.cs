@@ -245,6 +245,13 @@ public sealed class TcpHost : ILinkBatchReceiver
                 return;
             }
 
+            if (!ip.IsHeaderChecksumValid)
+            {
+                // RFC 1122 3.2.1.2 MUST: verify the header checksum of every datagram, silently discard a bad one.
+                Counters.Drop(HostDropReason.BadIpChecksum);
+                return;
+            }
+
             if (ip.IsFragment)
             {
                 Counters.Drop(HostDropReason.Fragment);
@@ -291,7 +298,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             return;
         }
 
-        if (!_addresses.Contains(dst))
+        if (!HasAddress(dst))
         {
             Counters.Drop(HostDropReason.NotForUs);
             return;
@@ -486,23 +493,24 @@ public sealed class TcpHost : ILinkBatchReceiver
         conn.Pumping = true;
         try
         {
+            // The engine stays the connection's while it pumps: only the end of this method replaces it by a record.
+            var tcb = conn.Engine;
             do
             {
                 conn.PumpAgain = false;
                 var now = Loop.Now;
-                while (conn.Engine.TryPollSegment(now, _payload, out var header, out int length))
+                while (tcb.TryPollSegment(now, _payload, out var header, out int length))
                 {
                     Transmit(conn.Key.LocalAddress, conn.Key.RemoteAddress, header, _payload.AsSpan(0, length));
                 }
 
-                while (conn.Engine.TryPollEvent(out var e))
+                while (tcb.TryPollEvent(out var e))
                 {
                     Dispatch(conn, e);
                 }
             }
             while (conn.PumpAgain);
 
-            var tcb = conn.Engine;
             if (tcb.State == TcpState.Closed)
             {
                 if (conn.MayDropEngine && tcb.CanBeReducedWhenClosed)
@@ -522,10 +530,11 @@ public sealed class TcpHost : ILinkBatchReceiver
                     conn.Hibernate(_engines); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
                 }
 
-                if (conn.TimerDeadline != conn.NextDeadline)
+                var deadline = conn.NextDeadline;
+                if (conn.TimerDeadline != deadline)
                 {
                     // Re-arming costs a heap operation; most segments leave the deadline where it was.
-                    _timers.Set(conn, conn.NextDeadline);
+                    _timers.Set(conn, deadline);
                     ArmHostTimer();
                 }
             }
@@ -655,6 +664,19 @@ public sealed class TcpHost : ILinkBatchReceiver
     {
         int mss = _link.Mtu - (remote.IsIPv4 ? 40 : 60);
         return config.Mss > mss ? config with { Mss = mss } : config;
+    }
+
+    private bool HasAddress(in IpAddress address)
+    {
+        foreach (var a in _addresses)
+        {
+            if (a == address)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private IpAddress FirstAddressOfVersion(int version)

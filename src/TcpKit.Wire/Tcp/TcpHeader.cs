@@ -30,7 +30,15 @@ public struct TcpHeader
     /// SACK_PERM+TS together (or NOP,NOP,TS / NOP,NOP,SACK_PERM alone); NOP,WS; NOP,NOP,SACK.
     /// Every item is 4-byte aligned, so no trailing padding is needed.
     /// </summary>
-    public readonly int OptionsLength => FixedOptionsLength() + (EmittedSackCount == 0 ? 0 : 4 + 8 * EmittedSackCount);
+    public readonly int OptionsLength
+    {
+        get
+        {
+            int fixedLength = FixedOptionsLength();
+            int sacks = SackBlocksFitting(fixedLength);
+            return sacks == 0 ? fixedLength : fixedLength + 4 + (8 * sacks);
+        }
+    }
 
     /// <summary>Header length when emitted: 20 plus <see cref="OptionsLength"/>.</summary>
     public readonly int HeaderLength => TcpSegment.MinHeaderLength + OptionsLength;
@@ -41,11 +49,18 @@ public struct TcpHeader
     /// </summary>
     public readonly int EmittedSackCount
     {
-        get
+        get => SackBlocksFitting(FixedOptionsLength());
+    }
+
+    private readonly int SackBlocksFitting(int fixedOptionsLength)
+    {
+        if (Options.SackCount == 0)
         {
-            int room = MaxOptionsLength - FixedOptionsLength() - 4;
-            return room < 8 ? 0 : Math.Min(Options.SackCount, room / 8);
+            return 0;
         }
+
+        int room = MaxOptionsLength - fixedOptionsLength - 4;
+        return room < 8 ? 0 : Math.Min(Options.SackCount, room / 8);
     }
 
     private readonly int FixedOptionsLength()
@@ -60,23 +75,27 @@ public struct TcpHeader
     /// </summary>
     public readonly int Emit(Span<byte> buffer, ReadOnlySpan<byte> payload, in IpAddress source, in IpAddress destination)
     {
-        int headerLength = HeaderLength;
+        int optionsLength = OptionsLength;
+        int headerLength = TcpSegment.MinHeaderLength + optionsLength;
         if (buffer.Length < headerLength + payload.Length)
         {
             throw new ArgumentException("Buffer too small for the TCP segment.", nameof(buffer));
         }
 
         payload.CopyTo(buffer[headerLength..]);
-        return EmitHeader(buffer, payload.Length, source, destination);
+        return EmitHeader(buffer, payload.Length, optionsLength, source, destination);
     }
 
     /// <summary>
     /// As <see cref="Emit"/> when the payload already sits at <c>buffer[HeaderLength..]</c>, so it is
     /// not copied. Returns the segment length.
     /// </summary>
-    public readonly int EmitHeader(Span<byte> buffer, int payloadLength, in IpAddress source, in IpAddress destination)
+    public readonly int EmitHeader(Span<byte> buffer, int payloadLength, in IpAddress source, in IpAddress destination) =>
+        EmitHeader(buffer, payloadLength, OptionsLength, source, destination);
+
+    private readonly int EmitHeader(Span<byte> buffer, int payloadLength, int optionsLength, in IpAddress source, in IpAddress destination)
     {
-        int headerLength = HeaderLength;
+        int headerLength = TcpSegment.MinHeaderLength + optionsLength;
         int segmentLength = headerLength + payloadLength;
         if (payloadLength < 0 || buffer.Length < segmentLength)
         {
@@ -94,7 +113,10 @@ public struct TcpHeader
         h[16] = 0;
         h[17] = 0;
         BinaryPrimitives.WriteUInt16BigEndian(h[18..], UrgentPointer);
-        WriteOptions(h[TcpSegment.MinHeaderLength..]);
+        if (optionsLength != 0)
+        {
+            WriteOptions(h[TcpSegment.MinHeaderLength..]);
+        }
 
         ushort checksum = InternetChecksum.ComputeTcp(source, destination, buffer[..segmentLength]);
         BinaryPrimitives.WriteUInt16BigEndian(h[16..], checksum);

@@ -4,6 +4,7 @@ using TcpKit.Net.Host;
 using TcpKit.Net.Simulation;
 using TcpKit.Tcp;
 using TcpKit.Wire;
+using TcpKit.Wire.Ip;
 using TcpKit.Wire.Tcp;
 
 namespace TcpKit.Net.Tests.Host;
@@ -150,6 +151,47 @@ public class HostStackTests
         Assert.Equal(data, got);
         long checksumDrops = sim.Server.Counters.Drops(HostDropReason.BadChecksum) + sim.Client.Counters.Drops(HostDropReason.BadChecksum);
         Assert.Equal(corrupt > 0, checksumDrops > 0);
+    }
+
+    [Theory]
+    [InlineData(8)] // TTL: outside the TCP checksum's pseudo-header, so only the IP header checksum can catch it
+    [InlineData(10)] // the header checksum itself
+    public void A_datagram_with_a_bad_IPv4_header_checksum_is_silently_discarded_and_counted(int corruptByte)
+    {
+        // RFC 1122 3.2.1.2: a host MUST verify the IP header checksum of every datagram and silently discard a bad one.
+        var sim = new SimPair();
+        var listener = new TcpKitListener(sim.Server, 7100);
+        listener.Start();
+        var replies = new List<TcpHeader>();
+        sim.Link.BToA.DropFilter = packet =>
+        {
+            Assert.True(Ipv4Packet.TryParse(packet, out var ip));
+            Assert.True(TcpSegment.TryParse(ip.Payload, out var seg));
+            replies.Add(seg.ToHeader());
+            return true; // the client never sent these SYNs: keep its RST out of the way
+        };
+
+        byte[] Syn(ushort sourcePort)
+        {
+            var syn = new TcpHeader { SourcePort = sourcePort, DestinationPort = 7100, Seq = new SeqNum(1000), Flags = TcpFlags.Syn, Window = 65535 };
+            var packet = new byte[Ipv4Packet.MinHeaderLength + 20];
+            int tcpLength = syn.Emit(packet.AsSpan(Ipv4Packet.MinHeaderLength), ReadOnlySpan<byte>.Empty, SimPair.ClientAddress, SimPair.ServerAddress);
+            new Ipv4Header { TimeToLive = 64, Protocol = IpProtocol.Tcp, Source = SimPair.ClientAddress, Destination = SimPair.ServerAddress }.Emit(packet, tcpLength);
+            return packet;
+        }
+
+        var bad = Syn(40000);
+        bad[corruptByte] ^= 0x01;
+        sim.Server.OnPacket(bad, sim.Network.Now);
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(1, sim.Server.Counters.Drops(HostDropReason.BadIpChecksum));
+        Assert.Equal(0, sim.Server.ConnectionCount);
+        Assert.Empty(replies); // silently: no SYN-ACK, no RST
+
+        sim.Server.OnPacket(Syn(40001), sim.Network.Now); // the same SYN intact is answered
+        sim.Network.RunFor(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, Assert.Single(replies).Flags);
+        Assert.Equal(1, sim.Server.Counters.Drops(HostDropReason.BadIpChecksum));
     }
 
     [Fact]
