@@ -23,7 +23,7 @@ public sealed partial class TcpConnection
     private Reassembler? _reassembler;
     // Events not yet polled: a queue borrowed from the pool's EventQueuePool while there are any, so an idle
     // connection holds none (an engine made outside a TcpConnectionPool makes its own on first use and keeps it).
-    private Queue<TcpEvent>? _events;
+    private EventRing? _events;
     private EventQueuePool? _eventPool;
     // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
     private TcpHeader[]? _control;
@@ -348,7 +348,7 @@ public sealed partial class TcpConnection
         return true;
     }
 
-    private void Emit(in TcpEvent e) => (_events ??= _eventPool?.Rent() ?? new Queue<TcpEvent>(4)).Enqueue(e);
+    private void Emit(in TcpEvent e) => (_events ??= _eventPool?.Rent() ?? new EventRing()).Enqueue(e);
 
     private bool NoEventsPending => _events is null || _events.Count == 0;
 

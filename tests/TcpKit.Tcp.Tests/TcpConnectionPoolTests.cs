@@ -136,7 +136,7 @@ public sealed class TcpConnectionPoolTests
                 {
                     Assert.True(Equals(e, a), $"{where}: {e} vs {a}");
                 }
-                else if (e is Queue<TcpEvent> qe && a is Queue<TcpEvent> qa)
+                else if (e is EventRing qe && a is EventRing qa)
                 {
                     Assert.Equal(qe.ToArray(), qa.ToArray());
                 }

@@ -234,19 +234,23 @@ public struct Ipv4Header
         }
 
         var h = buffer[..Ipv4Packet.MinHeaderLength];
-        h[0] = 0x45;
-        h[1] = (byte)((Dscp << 2) | (Ecn & 0x3));
-        BinaryPrimitives.WriteUInt16BigEndian(h[2..], (ushort)(Ipv4Packet.MinHeaderLength + payloadLength));
+        // The header's 16-bit words, summed as they are written: the checksum needs no second pass over the bytes.
+        uint versionTos = 0x4500u | (uint)(((Dscp << 2) | (Ecn & 0x3)) & 0xFF);
+        uint totalLength = (uint)(Ipv4Packet.MinHeaderLength + payloadLength);
+        uint flagsAndOffset = (DontFragment ? 0x4000u : 0) | (MoreFragments ? 0x2000u : 0) | (FragmentOffset & 0x1FFFu);
+        uint ttlProtocol = (uint)(TimeToLive << 8 | Protocol);
+        uint source = Source.IPv4Value;
+        uint destination = Destination.IPv4Value;
+        BinaryPrimitives.WriteUInt16BigEndian(h, (ushort)versionTos);
+        BinaryPrimitives.WriteUInt16BigEndian(h[2..], (ushort)totalLength);
         BinaryPrimitives.WriteUInt16BigEndian(h[4..], Identification);
-        int flagsAndOffset = (DontFragment ? 0x4000 : 0) | (MoreFragments ? 0x2000 : 0) | (FragmentOffset & 0x1FFF);
         BinaryPrimitives.WriteUInt16BigEndian(h[6..], (ushort)flagsAndOffset);
-        h[8] = TimeToLive;
-        h[9] = Protocol;
-        h[10] = 0;
-        h[11] = 0;
-        Source.WriteTo(h[12..]);
-        Destination.WriteTo(h[16..]);
-        BinaryPrimitives.WriteUInt16BigEndian(h[10..], InternetChecksum.Compute(h));
+        BinaryPrimitives.WriteUInt16BigEndian(h[8..], (ushort)ttlProtocol);
+        BinaryPrimitives.WriteUInt32BigEndian(h[12..], source);
+        BinaryPrimitives.WriteUInt32BigEndian(h[16..], destination);
+        ulong sum = (ulong)versionTos + totalLength + Identification + flagsAndOffset + ttlProtocol
+            + (source >> 16) + (source & 0xFFFF) + (destination >> 16) + (destination & 0xFFFF);
+        BinaryPrimitives.WriteUInt16BigEndian(h[10..], InternetChecksum.Finish(InternetChecksum.Fold(sum)));
         return Ipv4Packet.MinHeaderLength;
     }
 }
