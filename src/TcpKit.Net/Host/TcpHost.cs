@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using TcpKit.Net.Links;
 using TcpKit.Tcp;
 using TcpKit.Wire;
@@ -668,7 +669,7 @@ public sealed class TcpHost : ILinkBatchReceiver
 
     private bool HasAddress(in IpAddress address)
     {
-        foreach (var a in _addresses)
+        foreach (var a in CollectionsMarshal.AsSpan(_addresses))
         {
             if (a == address)
             {
