@@ -67,10 +67,13 @@ public sealed class TimeWaitRecord
     internal long BytesIn;
     internal long BytesOut;
     internal RtoEstimator.Snapshot Rto;
-    // Only when they exist: the congestion controller (made at establishment, shared: nothing changes it after
-    // TIME-WAIT or CLOSED) holds what Stats.Cwnd/Ssthresh report; the statistics (a copy; each resumed engine
-    // gets its own) exist only when something was counted or asked for.
-    internal ICongestionControl? CongestionControl;
+    // Only when they exist: what the congestion controller last said (Stats.Cwnd/Ssthresh report it; the
+    // controller itself is not kept, so it dies with the recycled engine instead of living through 2 MSL); the
+    // statistics (a copy; each resumed engine gets its own) exist only when something was counted or asked for.
+    internal bool HasCongestionState;
+    internal bool InRecovery;
+    internal int Cwnd;
+    internal int Ssthresh;
     internal TcpStats? Stats;
 
     /// <summary>
@@ -179,7 +182,10 @@ public sealed partial class TcpConnection
             BytesIn = BytesInCount,
             BytesOut = BytesOutCount,
             Rto = _rto.Save(),
-            CongestionControl = _cc,
+            HasCongestionState = _cc is not null,
+            Cwnd = _cc?.Cwnd ?? 0,
+            Ssthresh = _cc?.Ssthresh ?? 0,
+            InRecovery = _cc?.InRecovery ?? false,
             Stats = _stats?.CopyFor(null),
         };
     }
@@ -225,7 +231,7 @@ public sealed partial class TcpConnection
         c._challengeAcksInWindow = record.ChallengeAcksInWindow;
         c._lastSendTime = record.LastSendTime;
         c._rto.Restore(record.Rto);
-        c._cc = record.CongestionControl;
+        c._cc = record.HasCongestionState ? new SettledCongestionControl(record.Cwnd, record.Ssthresh, record.InRecovery) : null;
         c._stats = record.Stats?.CopyFor(c);
 
         c._cause = TransitionCause.FromTimer(TimerKind.TimeWait);
@@ -251,4 +257,29 @@ public sealed partial class TcpConnection
 
     internal static bool IsNewSynForTimeWait(SeqNum rcvNxt, in TcpHeader seg) =>
         seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > rcvNxt;
+}
+
+/// <summary>
+/// The congestion state of a connection in TIME-WAIT or CLOSED, frozen: nothing is outstanding there, so no
+/// acknowledgment, timeout or idle restart can reach the controller again (a duplicate ACK needs data in
+/// flight, a new ACK data beyond SND.UNA, a restart data to send). A record keeps the three values instead
+/// of the connection's controller, and an engine resumed from the record gets this copy of them.
+/// </summary>
+internal sealed class SettledCongestionControl(int cwnd, int ssthresh, bool inRecovery) : ICongestionControl
+{
+    public int Cwnd { get; } = cwnd;
+
+    public int Ssthresh { get; } = ssthresh;
+
+    public bool InRecovery { get; } = inRecovery;
+
+    public CongestionAction OnAck(in AckEvent ack) => CongestionAction.None;
+
+    public void OnRetransmissionTimeout(int flightSize, SeqNum highestSent)
+    {
+    }
+
+    public void OnIdleRestart()
+    {
+    }
 }

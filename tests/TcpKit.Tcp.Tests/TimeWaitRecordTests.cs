@@ -86,10 +86,17 @@ public sealed class TimeWaitRecordTests
         long segmentsIn = original.Stats.SegmentsIn, segmentsOut = original.Stats.SegmentsOut, bytesIn = original.Stats.BytesIn, bytesOut = original.Stats.BytesOut;
         var srtt = original.Stats.Srtt;
         int cwnd = original.Stats.Cwnd;
-        var twin = TcpConnection.Resume(original.ToTimeWaitRecord());
+        int ssthresh = original.Stats.Ssthresh;
+        var record = original.ToTimeWaitRecord();
+        // The record copies the controller's values instead of keeping it: nothing keeps the controller (the
+        // recycled engine's) alive through 2 MSL.
+        Assert.DoesNotContain(typeof(TimeWaitRecord).GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic),
+            f => typeof(ICongestionControl).IsAssignableFrom(f.FieldType));
+        var twin = TcpConnection.Resume(record);
         Assert.Equal((segmentsIn, segmentsOut, bytesIn, bytesOut), (twin.Stats.SegmentsIn, twin.Stats.SegmentsOut, twin.Stats.BytesIn, twin.Stats.BytesOut));
         Assert.Equal(srtt, twin.Stats.Srtt);
         Assert.Equal(cwnd, twin.Stats.Cwnd);
+        Assert.Equal(ssthresh, twin.Stats.Ssthresh);
         Assert.Equal(original.Iss, twin.Iss);
         Assert.Equal(original.Irs, twin.Irs);
     }

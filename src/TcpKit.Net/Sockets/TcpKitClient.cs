@@ -321,7 +321,11 @@ public sealed class TcpKitClient : IDisposable
             throw new InvalidOperationException("Config applies when the connection is created: set it before ConnectAsync (or on the listener's Config for accepted connections); NoDelay, buffer sizes and keep-alive can be changed afterwards.");
         }
 
-        config.Validate();
+        if (!ReferenceEquals(config, _config))
+        {
+            config.Validate(); // the host checked its own settings when it was made
+        }
+
         _config = config;
     }
 }
