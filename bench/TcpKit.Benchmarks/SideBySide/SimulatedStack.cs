@@ -97,9 +97,11 @@ internal static class SimulatedStack
     /// closes first (as a web server does), so the server's end waits in TIME-WAIT for Linux's full 60 s
     /// (2 MSL). A client port comes round again after 28,232 connections; its new SYN then ends the old
     /// TIME-WAIT early (MAY-2 of RFC 1122 4.2.2.13, as Linux does). The round ends when every TIME-WAIT has
-    /// expired or been reused, so the cost of each is counted.
+    /// expired or been reused, so the cost of each is counted. One pair of hosts serves the warm-up and every
+    /// round, as a server that has been running for a while: its connection table and timer arrays have
+    /// reached their size, and a round measures connections, not building hosts.
     /// </summary>
-    public static int OpenClose(int count, int rounds = 1) => OpenClose(count, rounds, OpenCloseRound);
+    public static int OpenClose(int count, int rounds = 1) => OpenClose(count, rounds, new AsyncOpenClose());
 
     /// <summary>
     /// The same workload as <see cref="OpenClose(int, int)"/> (64 connections at a time, handshake, the server's
@@ -108,14 +110,172 @@ internal static class SimulatedStack
     /// callback, TcpHost.Open and ConnectionEvent) instead of TcpKitListener/TcpKitClient and async/await:
     /// it measures the stack without the tasks, state machines and awaits of the socket-like API.
     /// </summary>
-    public static int OpenCloseCallbacks(int count, int rounds = 1) => OpenClose(count, rounds, OpenCloseCallbacksRound);
+    public static int OpenCloseCallbacks(int count, int rounds = 1) => OpenClose(count, rounds, new CallbackOpenClose());
+
+    /// <summary>One way of driving the open+close workload on one pair of hosts, round after round.</summary>
+    private abstract class OpenCloseWorkload
+    {
+        protected OpenCloseWorkload()
+        {
+            Config = TcpConfig.Linux with { SendBufferSize = 4096, ReceiveBufferSize = 4096 };
+            Pair = MakePair(Config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
+        }
+
+        protected TcpConfig Config { get; }
+
+        protected Pair Pair { get; }
+
+        /// <summary>Opens and closes <paramref name="count"/> connections; returns when all of them have ended on both hosts.</summary>
+        public (double Seconds, double CpuSeconds, long AllocatedBytes, long Events) Round(int count)
+        {
+            long eventsBefore = Pair.Network.EventsProcessed;
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            double cpuBefore = ThreadCpu.Seconds();
+            var sw = Stopwatch.StartNew();
+            Run(count);
+            sw.Stop();
+            double cpu = ThreadCpu.Seconds() - cpuBefore;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            if (Pair.Client.ConnectionCount + Pair.Server.ConnectionCount != 0)
+            {
+                throw new InvalidOperationException("connections left open");
+            }
+
+            return (sw.Elapsed.TotalSeconds, cpu, allocated, Pair.Network.EventsProcessed - eventsBefore);
+        }
+
+        protected abstract void Run(int count);
+
+        protected void RunUntil(Func<bool> done) =>
+            Pair.Network.RunWhile(() => !(done() && Pair.Client.ConnectionCount == 0 && Pair.Server.ConnectionCount == 0), Pair.Network.Now + TimeSpan.FromHours(10));
+    }
+
+    /// <summary>TcpKitListener/TcpKitClient with async/await and the ValueTask overloads.</summary>
+    private sealed class AsyncOpenClose : OpenCloseWorkload
+    {
+        private readonly TcpKitListener _listener;
+
+        public AsyncOpenClose()
+        {
+            _listener = new TcpKitListener(Pair.Server, 80) { Config = Config };
+            _listener.Start(backlog: 1024);
+        }
+
+        protected override void Run(int count)
+        {
+            var server = Pair.Loop.Start(async () =>
+            {
+                for (int accepted = 0; accepted < count; accepted++)
+                {
+                    // The CancellationToken overloads return ValueTasks, as System.Net.Sockets' do: no Task per accept or connect.
+                    var peer = await _listener.AcceptTcpClientAsync(CancellationToken.None);
+                    peer.Close(); // the server closes first: its FIN follows the handshake
+                }
+            });
+
+            int opened = 0;
+            var clients = Pair.Loop.Start(async () =>
+            {
+                var workers = new List<Task>();
+                for (int w = 0; w < 64; w++)
+                {
+                    workers.Add(Worker());
+                }
+
+                await Task.WhenAll(workers);
+            });
+            async Task Worker()
+            {
+                var buffer = new byte[1];
+                while (opened < count)
+                {
+                    opened++;
+                    var c = new TcpKitClient(Pair.Client) { Config = Config };
+                    await c.ConnectAsync(ServerAddress, 80, CancellationToken.None);
+                    if (await c.GetStream().ReadAsync(buffer) != 0)
+                    {
+                        throw new InvalidOperationException("the server sent data");
+                    }
+
+                    c.Close(); // after the server's FIN: LAST-ACK, then CLOSED
+                }
+            }
+
+            RunUntil(() => clients.IsCompleted && server.IsCompleted);
+            clients.GetAwaiter().GetResult();
+            server.GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>The host's callback API: TcpHost.Listen with an accept callback, TcpHost.Open and ConnectionEvent; no tasks.</summary>
+    private sealed class CallbackOpenClose : OpenCloseWorkload
+    {
+        private readonly Action _openNext;
+        private int _count;
+        private int _accepted;
+        private int _opened;
+        private int _closed;
+
+        public CallbackOpenClose()
+        {
+            // The server closes first, as the async variant does right after AcceptTcpClientAsync.
+            Pair.Server.Listen(80, 1024, conn =>
+            {
+                _accepted++;
+                conn.Close();
+            }, Config);
+            // Opening from inside another connection's events would nest one connection's pump in another's,
+            // so a connection that ends posts the next open to the loop, as an await's continuation would be.
+            _openNext = () =>
+            {
+                if (_opened < _count)
+                {
+                    _opened++;
+                    Pair.Client.Open(ServerAddress, 80, Config);
+                }
+            };
+            Pair.Client.ConnectionEvent += (conn, e) =>
+            {
+                if (e.Kind == TcpEventKind.StateChanged && e.NewState == TcpState.CloseWait)
+                {
+                    conn.Close(); // after the server's FIN: LAST-ACK, then CLOSED
+                }
+                else if (e.Kind == TcpEventKind.Closed)
+                {
+                    if (e.Error != TcpError.None)
+                    {
+                        throw new InvalidOperationException($"connection failed: {e.Error}");
+                    }
+
+                    _closed++;
+                    Pair.Loop.Post(_openNext);
+                }
+            };
+        }
+
+        protected override void Run(int count)
+        {
+            _count = count;
+            _accepted = _opened = _closed = 0;
+            for (int w = 0; w < 64; w++)
+            {
+                Pair.Loop.Post(_openNext);
+            }
+
+            RunUntil(() => _closed == count);
+            if (_accepted != count)
+            {
+                throw new InvalidOperationException($"closed {_closed}, accepted {_accepted} of {count}");
+            }
+        }
+    }
 
     /// <summary>
     /// Measures <paramref name="rounds"/> rounds of <paramref name="count"/> connections after the warm-up and
     /// prints each and then the best and the median: on a shared machine a round is often slowed by other
     /// tenants, so several rounds in one process show what the code does apart from that.
     /// </summary>
-    private static int OpenClose(int count, int rounds, Func<int, (double Seconds, double CpuSeconds, long AllocatedBytes, long Events)> round)
+    private static int OpenClose(int count, int rounds, OpenCloseWorkload workload)
     {
         // Steady state, as BenchmarkDotNet's warm-up: the runtime compiles hot methods again with full
         // optimisation (tiered compilation, PGO) in the background over the first second or two, so warm-up
@@ -123,7 +283,7 @@ internal static class SimulatedStack
         var warmUp = Stopwatch.StartNew();
         do
         {
-            round(Math.Max(1000, count / 5));
+            workload.Round(Math.Max(1000, count / 5));
         }
         while (warmUp.Elapsed < TimeSpan.FromSeconds(2));
         var rates = new List<double>();
@@ -131,7 +291,7 @@ internal static class SimulatedStack
         {
             int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             var pause = GC.GetTotalPauseDuration();
-            var (seconds, cpuSeconds, allocated, events) = round(count);
+            var (seconds, cpuSeconds, allocated, events) = workload.Round(count);
             gen0 = GC.CollectionCount(0) - gen0;
             gen1 = GC.CollectionCount(1) - gen1;
             gen2 = GC.CollectionCount(2) - gen2;
@@ -151,126 +311,6 @@ internal static class SimulatedStack
         }
 
         return 0;
-    }
-
-    private static (double Seconds, double CpuSeconds, long AllocatedBytes, long Events) OpenCloseRound(int count)
-    {
-        var config = TcpConfig.Linux with { SendBufferSize = 4096, ReceiveBufferSize = 4096 };
-        var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
-        var listener = new TcpKitListener(p.Server, 80) { Config = config };
-        listener.Start(backlog: 1024);
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        double cpuBefore = ThreadCpu.Seconds();
-        var sw = Stopwatch.StartNew();
-        var server = p.Loop.Start(async () =>
-        {
-            for (int accepted = 0; accepted < count; accepted++)
-            {
-                // The CancellationToken overloads return ValueTasks, as System.Net.Sockets' do: no Task per accept or connect.
-                var peer = await listener.AcceptTcpClientAsync(CancellationToken.None);
-                peer.Close(); // the server closes first: its FIN follows the handshake
-            }
-        });
-
-        int opened = 0;
-        var clients = p.Loop.Start(async () =>
-        {
-            var workers = new List<Task>();
-            for (int w = 0; w < 64; w++)
-            {
-                workers.Add(Worker());
-            }
-
-            await Task.WhenAll(workers);
-        });
-        async Task Worker()
-        {
-            var buffer = new byte[1];
-            while (opened < count)
-            {
-                opened++;
-                var c = new TcpKitClient(p.Client) { Config = config };
-                await c.ConnectAsync(ServerAddress, 80, CancellationToken.None);
-                if (await c.GetStream().ReadAsync(buffer) != 0)
-                {
-                    throw new InvalidOperationException("the server sent data");
-                }
-
-                c.Close(); // after the server's FIN: LAST-ACK, then CLOSED
-            }
-        }
-
-        p.Network.RunWhile(() => !(clients.IsCompleted && server.IsCompleted && p.Client.ConnectionCount == 0 && p.Server.ConnectionCount == 0), p.Network.Now + TimeSpan.FromHours(10));
-        sw.Stop();
-        double cpu = ThreadCpu.Seconds() - cpuBefore;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        clients.GetAwaiter().GetResult();
-        server.GetAwaiter().GetResult();
-        if (p.Client.ConnectionCount + p.Server.ConnectionCount != 0)
-        {
-            throw new InvalidOperationException("connections left open");
-        }
-
-        return (sw.Elapsed.TotalSeconds, cpu, allocated, p.Network.EventsProcessed);
-    }
-
-    private static (double Seconds, double CpuSeconds, long AllocatedBytes, long Events) OpenCloseCallbacksRound(int count)
-    {
-        var config = TcpConfig.Linux with { SendBufferSize = 4096, ReceiveBufferSize = 4096 };
-        var p = MakePair(config, new LinkProfile { Delay = TimeSpan.FromMicroseconds(10) });
-        int accepted = 0, opened = 0, closed = 0;
-        // The server closes first, as the async variant does right after AcceptTcpClientAsync.
-        p.Server.Listen(80, 1024, conn =>
-        {
-            accepted++;
-            conn.Close();
-        }, config);
-        // Opening from inside another connection's events would nest one connection's pump in another's,
-        // so a connection that ends posts the next open to the loop, as an await's continuation would be.
-        Action openNext = () =>
-        {
-            if (opened < count)
-            {
-                opened++;
-                p.Client.Open(ServerAddress, 80, config);
-            }
-        };
-        p.Client.ConnectionEvent += (conn, e) =>
-        {
-            if (e.Kind == TcpEventKind.StateChanged && e.NewState == TcpState.CloseWait)
-            {
-                conn.Close(); // after the server's FIN: LAST-ACK, then CLOSED
-            }
-            else if (e.Kind == TcpEventKind.Closed)
-            {
-                if (e.Error != TcpError.None)
-                {
-                    throw new InvalidOperationException($"connection failed: {e.Error}");
-                }
-
-                closed++;
-                p.Loop.Post(openNext);
-            }
-        };
-
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        double cpuBefore = ThreadCpu.Seconds();
-        var sw = Stopwatch.StartNew();
-        for (int w = 0; w < 64; w++)
-        {
-            p.Loop.Post(openNext);
-        }
-
-        p.Network.RunWhile(() => !(closed == count && p.Client.ConnectionCount == 0 && p.Server.ConnectionCount == 0), p.Network.Now + TimeSpan.FromHours(10));
-        sw.Stop();
-        double cpu = ThreadCpu.Seconds() - cpuBefore;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        if (closed != count || accepted != count || p.Client.ConnectionCount + p.Server.ConnectionCount != 0)
-        {
-            throw new InvalidOperationException($"closed {closed}, accepted {accepted} of {count}; connections left open");
-        }
-
-        return (sw.Elapsed.TotalSeconds, cpu, allocated, p.Network.EventsProcessed);
     }
 
     /// <summary>Establish <paramref name="count"/> idle connections and report managed memory per connection (both ends), buffers excluded.</summary>

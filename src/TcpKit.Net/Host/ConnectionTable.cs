@@ -7,6 +7,7 @@ namespace TcpKit.Net.Host;
 /// array of connections (each connection carries its own key and hash), so a connection costs one array
 /// slot instead of a dictionary entry holding a copy of its 4-tuple, and adding or removing one allocates
 /// nothing. The hash is keyed with a per-host secret so a peer cannot aim many 4-tuples at one slot.
+/// It grows with the number of connections and never shrinks.
 /// Each slot's hash sits in a parallel array (0 marks an empty slot; no hash is 0), so a probe reads only
 /// that array until a hash matches, and neither the probe past other connections nor the backward shift
 /// after a removal reads a connection's memory or the slot array: with tens of thousands of connections in
@@ -116,11 +117,10 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
         slots[hole] = null;
         hashes[hole] = 0;
         _count--;
-        if (slots.Length > MinCapacity && _count * 8 < slots.Length)
-        {
-            Resize(slots.Length / 2);
-        }
-
+        // The table keeps its size when connections end, as Linux's established hash does: a host that once
+        // held n connections is likely to again, and shrinking then growing back would reallocate arrays of
+        // large-object-heap size (each such allocation counts towards a full collection). It holds at most
+        // 12 bytes per slot, about 24 per connection at the peak.
         return true;
     }
 

@@ -197,9 +197,19 @@ internal sealed class ConnectionTimers
         }
     }
 
-    /// <summary>Copies the live lane entries, in order, to the front of an array of <paramref name="capacity"/>.</summary>
+    /// <summary>
+    /// Moves the live lane entries, in order, to the front of an array of <paramref name="capacity"/>: the lane's
+    /// own when the capacity stays (no allocation: a lane of tens of thousands of TIME-WAIT deadlines is a
+    /// large-object-heap array, and allocating those counts towards a full collection), a new one to grow.
+    /// </summary>
     private void Repack(int capacity)
     {
+        if (capacity == _lane.Length)
+        {
+            CompactInPlace();
+            return;
+        }
+
         var packed = new Entry[capacity];
         int n = 0;
         for (int k = 0; k < _laneCount; k++)
@@ -213,6 +223,33 @@ internal sealed class ConnectionTimers
         }
 
         _lane = packed;
+        _laneHead = 0;
+        _laneHeadPosition = 0;
+        _laneCount = n;
+    }
+
+    private void CompactInPlace()
+    {
+        // Rotate so the ring starts at slot 0 (live and cleared entries alike), then slide the live ones down.
+        if (_laneHead != 0)
+        {
+            _lane.AsSpan(0, _laneHead).Reverse();
+            _lane.AsSpan(_laneHead).Reverse();
+            _lane.AsSpan().Reverse();
+        }
+
+        int n = 0;
+        for (int k = 0; k < _laneCount; k++)
+        {
+            var e = _lane[k];
+            if (IsLive(e))
+            {
+                e.Connection.TimerLanePosition = n;
+                _lane[n++] = e;
+            }
+        }
+
+        _lane.AsSpan(n).Clear();
         _laneHead = 0;
         _laneHeadPosition = 0;
         _laneCount = n;
