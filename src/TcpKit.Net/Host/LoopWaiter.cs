@@ -51,6 +51,12 @@ internal sealed class LoopWaiter<T> : IValueTaskSource<T>, IValueTaskSource
     /// </summary>
     public ValueTask<T> WaitAsync(CancellationToken ct) => new(this, Start(null, ct));
 
+    /// <summary>Starts a wait as <see cref="WaitAsync"/> does and returns its token, for a caller that builds its own ValueTask over this source.</summary>
+    public short Start(CancellationToken ct) => Start(null, ct);
+
+    /// <summary>An object a caller keeps with this waiter (an adapter that converts its result), made once and reused with it.</summary>
+    public object? Companion { get; set; }
+
     /// <summary>As <see cref="WaitAsync"/>, for a caller that needs no result; a cancelled wait also runs <paramref name="onCancel"/>.</summary>
     public ValueTask WaitWithoutResultAsync(Action? onCancel, CancellationToken ct) => new(this, Start(onCancel, ct));
 

@@ -171,15 +171,24 @@ public sealed class TcpHost : ILinkBatchReceiver
         }
     }
 
-    internal ValueTask<HostConnection> AcceptAsync(HostListener listener, CancellationToken ct)
+    internal ValueTask<HostConnection> AcceptAsync(HostListener listener, CancellationToken ct) =>
+        TryAccept(listener, ct, out var ready, out var waiter, out short token) ? ValueTask.FromResult(ready) : new(waiter, token);
+
+    /// <summary>
+    /// An accept: true with a connection from the accept queue, or false with the started wait (the waiter and
+    /// its token) that a completed handshake will end, for callers that build their own ValueTask over it.
+    /// </summary>
+    internal bool TryAccept(HostListener listener, CancellationToken ct, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HostConnection? ready, out LoopWaiter<HostConnection> waiter, out short token)
     {
-        if (listener.AcceptQueue.TryDequeue(out var ready))
+        if (listener.AcceptQueue.TryDequeue(out ready))
         {
             ready.Listener = null;
-            return ValueTask.FromResult(ready);
+            waiter = null!;
+            token = 0;
+            return true;
         }
 
-        var waiter = listener.AcceptWaiter ??= new LoopWaiter<HostConnection>(Loop);
+        waiter = listener.AcceptWaiter ??= new LoopWaiter<HostConnection>(Loop);
         if (!waiter.IsFree)
         {
             waiter = new LoopWaiter<HostConnection>(Loop); // another accept is pending
@@ -198,9 +207,9 @@ public sealed class TcpHost : ILinkBatchReceiver
             }
         }
 
-        var wait = waiter.WaitAsync(ct);
+        token = waiter.Start(ct);
         listener.AcceptWaiters.Enqueue(waiter);
-        return wait;
+        return false;
     }
 
     internal HostConnection Connect(IpAddress remote, ushort remotePort, TcpConfig config, IpAddress? local = null)

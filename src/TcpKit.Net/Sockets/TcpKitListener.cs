@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using TcpKit.Net.Host;
 using TcpKit.Tcp;
 using TcpKit.Wire;
@@ -67,11 +67,38 @@ public sealed class TcpKitListener
     /// Waits for the next connection whose handshake has completed; a ValueTask as in
     /// <see cref="TcpListener.AcceptTcpClientAsync(CancellationToken)"/>, so an accept that waits costs no Task.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<TcpKitClient> AcceptTcpClientAsync(CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not an async method: a wait that has to wait is the host's accept wait itself, seen through an adapter that
+    /// wraps its connection in a <see cref="TcpKitClient"/> when the result is taken, so an accept costs no state
+    /// machine and no second trip through the event loop. Errors still arrive through the returned ValueTask.
+    /// </remarks>
+    public ValueTask<TcpKitClient> AcceptTcpClientAsync(CancellationToken cancellationToken)
     {
-        var listener = _listener ?? throw new InvalidOperationException("Not listening. You must call Start() before calling this method.");
-        var conn = await _host.AcceptAsync(listener, cancellationToken).ConfigureAwait(true);
-        return new TcpKitClient(_host, conn);
+        try
+        {
+            var listener = _listener ?? throw new InvalidOperationException("Not listening. You must call Start() before calling this method.");
+            if (_host.TryAccept(listener, cancellationToken, out var ready, out var waiter, out short token))
+            {
+                return new ValueTask<TcpKitClient>(new TcpKitClient(_host, ready));
+            }
+
+            var accepted = (AcceptedClient?)waiter.Companion ?? (AcceptedClient)(waiter.Companion = new AcceptedClient(_host, waiter));
+            return new ValueTask<TcpKitClient>(accepted, token);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<TcpKitClient>(e);
+        }
+    }
+
+    /// <summary>The host's accept wait, with its connection handed out as a <see cref="TcpKitClient"/>.</summary>
+    private sealed class AcceptedClient(TcpHost host, IValueTaskSource<HostConnection> wait) : IValueTaskSource<TcpKitClient>
+    {
+        public TcpKitClient GetResult(short token) => new(host, wait.GetResult(token));
+
+        public ValueTaskSourceStatus GetStatus(short token) => wait.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            wait.OnCompleted(continuation, state, token, flags);
     }
 }
