@@ -162,14 +162,7 @@ public class HostStackTests
         var sim = new SimPair();
         var listener = new TcpKitListener(sim.Server, 7100);
         listener.Start();
-        var replies = new List<TcpHeader>();
-        sim.Link.BToA.DropFilter = packet =>
-        {
-            Assert.True(Ipv4Packet.TryParse(packet, out var ip));
-            Assert.True(TcpSegment.TryParse(ip.Payload, out var seg));
-            replies.Add(seg.ToHeader());
-            return true; // the client never sent these SYNs: keep its RST out of the way
-        };
+        var replies = TimeWaitReuseTests.CaptureServerReplies(sim);
 
         byte[] Syn(ushort sourcePort)
         {

@@ -55,15 +55,24 @@ public class TimeWaitReuseTests
         Assert.Same(timeWait, Assert.Single(sim.Server.Connections));
         Assert.Equal(0, sim.Client.ConnectionCount);
 
+        return (sim, timeWait, CaptureServerReplies(sim));
+    }
+
+    /// <summary>
+    /// Every segment the server sends from now on, kept from the client: the client never had (or has forgotten)
+    /// these connections, so its RSTs would only get in the way.
+    /// </summary>
+    internal static List<TcpHeader> CaptureServerReplies(SimPair sim)
+    {
         var replies = new List<TcpHeader>();
         sim.Link.BToA.DropFilter = packet =>
         {
             Assert.True(Ipv4Packet.TryParse(packet, out var ip));
             Assert.True(TcpSegment.TryParse(ip.Payload, out var seg));
             replies.Add(seg.ToHeader());
-            return true; // the client has forgotten the connection: keep its RST out of the way
+            return true;
         };
-        return (sim, timeWait, replies);
+        return replies;
     }
 
     /// <summary>The server closes first after accepting; the server end ends in TIME-WAIT. <paramref name="take"/> runs on the accepted client.</summary>
