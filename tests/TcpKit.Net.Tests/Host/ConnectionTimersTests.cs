@@ -11,9 +11,12 @@ public class ConnectionTimersTests
 {
     private const int Connections = 24;
 
+    private static readonly long[] Lengths = [1000, 200, 40, 5000, 7];
+
     /// <summary>
-    /// Random Set/Cancel/take sequences, with deadlines both in order (as TIME-WAIT's constant 2 MSL gives,
-    /// which the FIFO lane takes) and out of order (the heap's), against a plain list as the model: the
+    /// Random Set/Cancel/take sequences, with deadlines both in order (as TIME-WAIT's constant 2 MSL and the
+    /// other constant timer lengths give, which the FIFO lanes take) and out of order (the heap's), against a
+    /// plain list as the model: the
     /// earliest deadline, the count and the order connections come due (deadline, then order of setting) agree.
     /// </summary>
     [Fact]
@@ -39,8 +42,9 @@ public class ConnectionTimersTests
                 var c = conns[index];
                 if (kind < 4)
                 {
-                    // In order: a constant lifetime from a clock that only moves forward.
-                    long deadline = now + 1000;
+                    // In order per length: constant lifetimes from a clock that only moves forward. Five lengths
+                    // for four lanes, so some in-order deadlines find no lane of their own and go to the heap.
+                    long deadline = now + Lengths[value % Lengths.Length];
                     timers.Set(c, new Instant(deadline));
                     model[c] = (deadline, order++);
                 }
@@ -75,6 +79,54 @@ public class ConnectionTimersTests
                 Assert.Equal(expected, timers.Earliest);
             }
         }, iter: 300);
+    }
+
+    [Fact]
+    public void A_lane_that_wraps_and_compacts_keeps_its_order()
+    {
+        // One length, connections re-armed at random: cleared entries pile up in the middle of the ring while
+        // its front moves, so the lane compacts in place with its start anywhere in the array.
+        var pair = new SimPair();
+        var conns = new HostConnection[10];
+        for (int i = 0; i < conns.Length; i++)
+        {
+            var key = new FlowKey(SimPair.ServerAddress, 80, SimPair.ClientAddress, (ushort)(40000 + i));
+            conns[i] = new HostConnection(pair.Server, key, i, TcpConnection.Listen(TcpConfig.Linux, 80, new SeqNum(0)), null);
+        }
+
+        var timers = new ConnectionTimers();
+        var model = new Dictionary<HostConnection, (long Deadline, long Order)>();
+        var random = new Random(7);
+        long order = 0;
+        for (long now = 1; now <= 20_000; now++)
+        {
+            var c = conns[random.Next(conns.Length)];
+            timers.Set(c, new Instant(now + 100));
+            model[c] = (now + 100, order++);
+            if (now % 97 == 0)
+            {
+                // Let the earliest few come due, so the front moves past live entries too.
+                long due = now + 100 - random.Next(100);
+                while (timers.TryTakeDue(new Instant(due), out var taken))
+                {
+                    var first = model.MinBy(kv => (kv.Value.Deadline, kv.Value.Order));
+                    Assert.Same(first.Key, taken);
+                    model.Remove(taken);
+                }
+            }
+
+            Assert.Equal(model.Count, timers.Count);
+        }
+
+        while (timers.TryTakeDue(new Instant(long.MaxValue - 1), out var rest))
+        {
+            var first = model.MinBy(kv => (kv.Value.Deadline, kv.Value.Order));
+            Assert.Same(first.Key, rest);
+            model.Remove(rest);
+        }
+
+        Assert.Empty(model);
+        Assert.True(timers.LaneCapacity <= 64, $"lane capacity {timers.LaneCapacity}");
     }
 
     [Fact]
