@@ -30,6 +30,10 @@ internal sealed class ConnectionTimers
     private int _count;
     private long _nextSequence;
     private readonly Lane[] _lanes = [new(), new(), new(), new()];
+    // Each lane's first and last deadline side by side (long.MaxValue / long.MinValue when empty), so choosing
+    // a lane and finding the earliest deadline read one cache line instead of four lanes' arrays.
+    private readonly long[] _laneFirst = [long.MaxValue, long.MaxValue, long.MaxValue, long.MaxValue];
+    private readonly long[] _laneLast = [long.MinValue, long.MinValue, long.MinValue, long.MinValue];
     private int _laneLive;
 
     public int Count => _count + _laneLive;
@@ -60,13 +64,11 @@ internal sealed class ConnectionTimers
         get
         {
             // A lane's front is always live (cleared entries are trimmed as soon as they reach it).
-            long earliest = _count == 0 ? long.MaxValue : _heap[0].Deadline;
-            foreach (var lane in _lanes)
+            var first = _laneFirst;
+            long earliest = Math.Min(Math.Min(first[0], first[1]), Math.Min(first[2], first[3]));
+            if (_count > 0 && _heap[0].Deadline < earliest)
             {
-                if (lane.Count > 0 && lane.Front.Deadline < earliest)
-                {
-                    earliest = lane.Front.Deadline;
-                }
+                earliest = _heap[0].Deadline;
             }
 
             return earliest == long.MaxValue ? Instant.Never : new Instant(earliest);
@@ -100,6 +102,7 @@ internal sealed class ConnectionTimers
 
             _lanes[lane].Append(e, LaneIndex(lane));
             _laneLive++;
+            Refresh(lane);
             return;
         }
 
@@ -127,20 +130,21 @@ internal sealed class ConnectionTimers
     /// <summary>The lane whose last deadline is the latest not after <paramref name="deadline"/>, else an empty one, else -1 (the heap).</summary>
     private int LaneFor(long deadline)
     {
+        var lasts = _laneLast;
         int best = -1;
         int empty = -1;
         long bestLast = long.MinValue;
-        for (int i = 0; i < _lanes.Length; i++)
+        for (int i = 0; i < lasts.Length; i++)
         {
-            var lane = _lanes[i];
-            if (lane.Count == 0)
+            long last = lasts[i];
+            if (last == long.MinValue)
             {
                 empty = empty < 0 ? i : empty;
             }
-            else if (lane.LastDeadline <= deadline && lane.LastDeadline >= bestLast)
+            else if (last <= deadline && last >= bestLast)
             {
                 best = i;
-                bestLast = lane.LastDeadline;
+                bestLast = last;
             }
         }
 
@@ -183,11 +187,12 @@ internal sealed class ConnectionTimers
         // The earliest of the heap's top and the lanes' fronts; ties go to the deadline set first.
         Entry first = _count > 0 ? _heap[0] : default;
         bool found = _count > 0;
-        foreach (var lane in _lanes)
+        for (int i = 0; i < _lanes.Length; i++)
         {
-            if (lane.Count > 0 && (!found || Less(lane.Front, first)))
+            // The lane's entry is read only when its first deadline can win (ties go by order of setting).
+            if (_laneFirst[i] != long.MaxValue && (!found || _laneFirst[i] <= first.Deadline) && (!found || Less(_lanes[i].Front, first)))
             {
-                first = lane.Front;
+                first = _lanes[i].Front;
                 found = true;
             }
         }
@@ -205,10 +210,20 @@ internal sealed class ConnectionTimers
 
     private void CancelInLane(HostConnection c)
     {
-        var lane = _lanes[-2 - c.TimerIndex];
+        int index = -2 - c.TimerIndex;
         c.TimerIndex = -1;
-        lane.Clear(c.TimerLanePosition);
+        _lanes[index].Clear(c.TimerLanePosition);
         _laneLive--;
+        Refresh(index);
+    }
+
+    /// <summary>Copies lane <paramref name="index"/>'s first and last deadline to the side arrays after it changed.</summary>
+    private void Refresh(int index)
+    {
+        var lane = _lanes[index];
+        bool any = lane.Count > 0;
+        _laneFirst[index] = any ? lane.Front.Deadline : long.MaxValue;
+        _laneLast[index] = any ? lane.LastDeadline : long.MinValue;
     }
 
     private void SiftUp(int index, in Entry c)
