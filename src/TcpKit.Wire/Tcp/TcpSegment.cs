@@ -156,6 +156,6 @@ public readonly ref struct TcpSegment
         Flags = Flags,
         Window = Window,
         UrgentPointer = UrgentPointer,
-        Options = ParseOptions(),
+        Options = HeaderLength == MinHeaderLength ? default : ParseOptions(), // most segments carry none: no call
     };
 }
