@@ -8,67 +8,47 @@ namespace TcpKit.Net.Host;
 /// connection records its slot, so moving or cancelling its deadline costs O(log n) and allocates nothing.
 /// The keys sit in the heap array itself, so comparisons never touch the connections' memory.
 /// <para>
-/// Beside the heap run a few FIFO lanes, each holding deadlines set in non-decreasing order. A connection's
-/// timers mostly last a constant time from now: TIME-WAIT's 2 MSL (RFC 9293 section 3.6.1), the initial
-/// RTO of a SYN, the minimum RTO of a FIN on a fast path, the delayed-ACK timeout. Deadlines of one such
-/// length arrive already sorted, so a busy host's tens of thousands of them can each be appended to a lane
-/// and taken from its front in O(1), touching no other connection, where the heap costs a sift through ~15
-/// levels, each a cache miss on another connection's slot index. A deadline goes to the lane whose last
-/// deadline is the latest one not after it (so each lane keeps to one length), or to an empty lane, or
-/// else to the heap; the earliest deadline is the earliest of the heap's top and the lanes' fronts.
-/// Cancelling a lane entry only clears it in place (the connection knows its lane and position); cleared
-/// entries are dropped at the front without reading any connection's memory, and a lane is compacted when
-/// they outnumber live ones, so it never holds more than about twice its live entries.
+/// Beside the heap runs a FIFO lane for deadlines set in non-decreasing order. TIME-WAIT is the case it is
+/// for: every one lasts the same 2 MSL (RFC 9293 section 3.6.1), so a busy server's tens of thousands of
+/// them arrive already sorted. Appending one to the lane and taking it from the front costs O(1) and touches
+/// no other connection, where the heap costs a sift through ~15 levels, each a cache miss on another
+/// connection's slot index. A deadline that is earlier than the lane's last one goes to the heap, so the
+/// lane stays sorted and the earliest deadline is the earlier of the two fronts. Cancelling a lane entry
+/// only clears it in place (the connection knows its position in the lane); cleared entries are dropped at
+/// the front without reading any connection's memory, and the lane is compacted when they outnumber live
+/// ones, so it never holds more than about twice the live entries.
 /// </para>
 /// </summary>
 internal sealed class ConnectionTimers
 {
-    /// <summary>Lanes beside the heap: enough for the constant timer lengths a busy host sets.</summary>
-    internal const int Lanes = 4;
+    /// <summary>The value of <see cref="HostConnection.TimerIndex"/> of a connection whose deadline is in the lane.</summary>
+    private const int InLane = -2;
 
     private Entry[] _heap = new Entry[16];
     private int _count;
     private long _nextSequence;
-    private readonly Lane[] _lanes = [new(), new(), new(), new()];
-    // Each lane's first and last deadline side by side (long.MaxValue / long.MinValue when empty), so choosing
-    // a lane and finding the earliest deadline read one cache line instead of four lanes' arrays.
-    private readonly long[] _laneFirst = [long.MaxValue, long.MaxValue, long.MaxValue, long.MaxValue];
-    private readonly long[] _laneLast = [long.MinValue, long.MinValue, long.MinValue, long.MinValue];
+
+    private Entry[] _lane = new Entry[16];
+    private int _laneHead;
+    private long _laneHeadPosition; // the position of the entry at _laneHead; each append takes the next one
+    private int _laneCount; // live and cleared entries
     private int _laneLive;
 
     public int Count => _count + _laneLive;
 
-    /// <summary>The largest lane array length (for tests: cleared entries must not make lanes grow without bound).</summary>
-    internal int LaneCapacity
-    {
-        get
-        {
-            int capacity = 0;
-            foreach (var lane in _lanes)
-            {
-                capacity = Math.Max(capacity, lane.Capacity);
-            }
-
-            return capacity;
-        }
-    }
-
-    /// <summary>The value of <see cref="HostConnection.TimerIndex"/> for a deadline in lane <paramref name="lane"/> (heap slots are 0 and up, -1 is none).</summary>
-    private static int LaneIndex(int lane) => -2 - lane;
-
-    private static bool InLane(HostConnection c) => c.TimerIndex <= -2;
+    /// <summary>The lane's array length (for tests: stale entries must not make it grow without bound).</summary>
+    internal int LaneCapacity => _lane.Length;
 
     /// <summary>The earliest deadline, or Instant.Never when no connection has one.</summary>
     public Instant Earliest
     {
         get
         {
-            // A lane's front is always live (cleared entries are trimmed as soon as they reach it).
-            var first = _laneFirst;
-            long earliest = Math.Min(Math.Min(first[0], first[1]), Math.Min(first[2], first[3]));
-            if (_count > 0 && _heap[0].Deadline < earliest)
+            // The lane's front is always live (stale entries are trimmed as soon as they reach it).
+            long earliest = _count == 0 ? long.MaxValue : _heap[0].Deadline;
+            if (_laneCount > 0 && _lane[_laneHead].Deadline < earliest)
             {
-                earliest = _heap[0].Deadline;
+                earliest = _lane[_laneHead].Deadline;
             }
 
             return earliest == long.MaxValue ? Instant.Never : new Instant(earliest);
@@ -84,25 +64,22 @@ internal sealed class ConnectionTimers
             return;
         }
 
-        if (InLane(c))
+        if (c.TimerIndex == InLane)
         {
             CancelInLane(c);
         }
 
         c.TimerDeadline = deadline;
         var e = new Entry(deadline.Nanoseconds, _nextSequence++, c);
-        int lane = LaneFor(deadline.Nanoseconds);
-        if (lane >= 0)
+        if (_laneCount == 0 || deadline.Nanoseconds >= _lane[LaneSlot(_laneCount - 1)].Deadline)
         {
-            // In order for that lane: it takes the deadline, and the heap gives up the old one if it held it.
+            // In order: the lane takes it, and the heap gives up the old deadline if it held one.
             if (c.TimerIndex >= 0)
             {
                 RemoveFromHeap(c);
             }
 
-            _lanes[lane].Append(e, LaneIndex(lane));
-            _laneLive++;
-            Refresh(lane);
+            Append(e);
             return;
         }
 
@@ -127,34 +104,10 @@ internal sealed class ConnectionTimers
         }
     }
 
-    /// <summary>The lane whose last deadline is the latest not after <paramref name="deadline"/>, else an empty one, else -1 (the heap).</summary>
-    private int LaneFor(long deadline)
-    {
-        var lasts = _laneLast;
-        int best = -1;
-        int empty = -1;
-        long bestLast = long.MinValue;
-        for (int i = 0; i < lasts.Length; i++)
-        {
-            long last = lasts[i];
-            if (last == long.MinValue)
-            {
-                empty = empty < 0 ? i : empty;
-            }
-            else if (last <= deadline && last >= bestLast)
-            {
-                best = i;
-                bestLast = last;
-            }
-        }
-
-        return best >= 0 ? best : empty;
-    }
-
     public void Cancel(HostConnection c)
     {
         c.TimerDeadline = Instant.Never;
-        if (InLane(c))
+        if (c.TimerIndex == InLane)
         {
             CancelInLane(c);
         }
@@ -184,20 +137,9 @@ internal sealed class ConnectionTimers
     /// <summary>Removes and returns the connection with the earliest deadline if it is due at <paramref name="now"/>.</summary>
     public bool TryTakeDue(Instant now, out HostConnection c)
     {
-        // The earliest of the heap's top and the lanes' fronts; ties go to the deadline set first.
-        Entry first = _count > 0 ? _heap[0] : default;
-        bool found = _count > 0;
-        for (int i = 0; i < _lanes.Length; i++)
-        {
-            // The lane's entry is read only when its first deadline can win (ties go by order of setting).
-            if (_laneFirst[i] != long.MaxValue && (!found || _laneFirst[i] <= first.Deadline) && (!found || Less(_lanes[i].Front, first)))
-            {
-                first = _lanes[i].Front;
-                found = true;
-            }
-        }
-
-        if (!found || first.Deadline > now.Nanoseconds)
+        bool heapFirst = _count > 0 && (_laneCount == 0 || Less(_heap[0], _lane[_laneHead]));
+        ref readonly Entry first = ref heapFirst ? ref _heap[0] : ref _lane[_laneHead];
+        if ((_count == 0 && _laneCount == 0) || first.Deadline > now.Nanoseconds)
         {
             c = null!;
             return false;
@@ -208,22 +150,109 @@ internal sealed class ConnectionTimers
         return true;
     }
 
-    private void CancelInLane(HostConnection c)
+    private int LaneSlot(int offset)
     {
-        int index = -2 - c.TimerIndex;
-        c.TimerIndex = -1;
-        _lanes[index].Clear(c.TimerLanePosition);
-        _laneLive--;
-        Refresh(index);
+        int i = _laneHead + offset;
+        return i >= _lane.Length ? i - _lane.Length : i;
     }
 
-    /// <summary>Copies lane <paramref name="index"/>'s first and last deadline to the side arrays after it changed.</summary>
-    private void Refresh(int index)
+    private void Append(in Entry e)
     {
-        var lane = _lanes[index];
-        bool any = lane.Count > 0;
-        _laneFirst[index] = any ? lane.Front.Deadline : long.MaxValue;
-        _laneLast[index] = any ? lane.LastDeadline : long.MinValue;
+        if (_laneCount == _lane.Length)
+        {
+            // Full: drop stale entries if they are many, else grow. Either way the order is kept.
+            Repack(_laneCount - _laneLive > _laneLive ? _lane.Length : _lane.Length * 2);
+        }
+
+        _lane[LaneSlot(_laneCount)] = e;
+        e.Connection.TimerIndex = InLane;
+        e.Connection.TimerLanePosition = _laneHeadPosition + _laneCount;
+        _laneCount++;
+        _laneLive++;
+    }
+
+    private void CancelInLane(HostConnection c)
+    {
+        c.TimerIndex = -1;
+        // Cleared but for its deadline (the last entry's deadline keeps the lane in order): dropped at the front.
+        ref Entry entry = ref _lane[LaneSlot((int)(c.TimerLanePosition - _laneHeadPosition))];
+        entry = entry with { Connection = null! };
+        _laneLive--;
+        TrimLaneFront();
+        if (_laneCount > 64 && _laneCount - _laneLive > _laneLive)
+        {
+            Repack(_lane.Length);
+        }
+    }
+
+    private static bool IsLive(in Entry e) => e.Connection is not null;
+
+    private void TrimLaneFront()
+    {
+        while (_laneCount > 0 && !IsLive(_lane[_laneHead]))
+        {
+            _laneHead = _laneHead + 1 == _lane.Length ? 0 : _laneHead + 1;
+            _laneHeadPosition++;
+            _laneCount--;
+        }
+    }
+
+    /// <summary>
+    /// Moves the live lane entries, in order, to the front of an array of <paramref name="capacity"/>: the lane's
+    /// own when the capacity stays (no allocation: a lane of tens of thousands of TIME-WAIT deadlines is a
+    /// large-object-heap array, and allocating those counts towards a full collection), a new one to grow.
+    /// </summary>
+    private void Repack(int capacity)
+    {
+        if (capacity == _lane.Length)
+        {
+            CompactInPlace();
+            return;
+        }
+
+        var packed = new Entry[capacity];
+        int n = 0;
+        for (int k = 0; k < _laneCount; k++)
+        {
+            ref readonly Entry e = ref _lane[LaneSlot(k)];
+            if (IsLive(e))
+            {
+                e.Connection.TimerLanePosition = n;
+                packed[n++] = e;
+            }
+        }
+
+        _lane = packed;
+        _laneHead = 0;
+        _laneHeadPosition = 0;
+        _laneCount = n;
+    }
+
+    private void CompactInPlace()
+    {
+        // Rotate so the ring starts at slot 0 (live and cleared entries alike), then slide the live ones down.
+        if (_laneHead != 0)
+        {
+            _lane.AsSpan(0, _laneHead).Reverse();
+            _lane.AsSpan(_laneHead).Reverse();
+            _lane.AsSpan().Reverse();
+        }
+
+        int n = 0;
+        for (int k = 0; k < _laneCount; k++)
+        {
+            var e = _lane[k];
+            if (IsLive(e))
+            {
+                e.Connection.TimerLanePosition = n;
+                _lane[n++] = e;
+            }
+        }
+
+        _lane.AsSpan(n).Clear();
+        _laneHead = 0;
+        _laneHeadPosition = 0;
+        _laneCount = n;
     }
 
     private void SiftUp(int index, in Entry c)
@@ -280,110 +309,4 @@ internal sealed class ConnectionTimers
         a.Deadline < b.Deadline || (a.Deadline == b.Deadline && a.Sequence < b.Sequence);
 
     private readonly record struct Entry(long Deadline, long Sequence, HostConnection Connection);
-
-    /// <summary>
-    /// One FIFO lane: a ring of entries in non-decreasing deadline order. A cancelled entry is cleared in place
-    /// (its connection reference dropped, its deadline kept so the lane's last deadline stays right) and dropped
-    /// when it reaches the front.
-    /// </summary>
-    private sealed class Lane
-    {
-        private Entry[] _items = new Entry[16];
-        private int _head;
-        private long _headPosition; // the position of the entry at _head; each append takes the next one
-        private int _live;
-
-        /// <summary>Live and cleared entries.</summary>
-        public int Count { get; private set; }
-
-        public int Capacity => _items.Length;
-
-        /// <summary>The first entry, always live while <see cref="Count"/> is not 0.</summary>
-        public ref readonly Entry Front => ref _items[_head];
-
-        public long LastDeadline => _items[Slot(Count - 1)].Deadline;
-
-        public void Append(in Entry e, int timerIndex)
-        {
-            if (Count == _items.Length)
-            {
-                // Full: drop cleared entries if they are many, else grow. Either way the order is kept.
-                Repack(Count - _live > _live ? _items.Length : _items.Length * 2);
-            }
-
-            _items[Slot(Count)] = e;
-            e.Connection.TimerIndex = timerIndex;
-            e.Connection.TimerLanePosition = _headPosition + Count;
-            Count++;
-            _live++;
-        }
-
-        public void Clear(long position)
-        {
-            ref Entry entry = ref _items[Slot((int)(position - _headPosition))];
-            entry = entry with { Connection = null! };
-            _live--;
-            while (Count > 0 && _items[_head].Connection is null)
-            {
-                _head = _head + 1 == _items.Length ? 0 : _head + 1;
-                _headPosition++;
-                Count--;
-            }
-
-            if (Count > 64 && Count - _live > _live)
-            {
-                Repack(_items.Length);
-            }
-        }
-
-        private int Slot(int offset)
-        {
-            int i = _head + offset;
-            return i >= _items.Length ? i - _items.Length : i;
-        }
-
-        /// <summary>
-        /// Moves the live entries, in order, to the front of an array of <paramref name="capacity"/>: the lane's own
-        /// when the capacity stays (no allocation: a lane of tens of thousands of TIME-WAIT deadlines is a
-        /// large-object-heap array, and allocating those counts towards a full collection), a new one to grow.
-        /// </summary>
-        private void Repack(int capacity)
-        {
-            var items = _items;
-            if (capacity == items.Length && _head != 0)
-            {
-                // Rotate so the ring starts at slot 0 (live and cleared entries alike); then slide the live ones down.
-                items.AsSpan(0, _head).Reverse();
-                items.AsSpan(_head).Reverse();
-                items.AsSpan().Reverse();
-            }
-            else if (capacity != items.Length)
-            {
-                var grown = new Entry[capacity];
-                for (int k = 0; k < Count; k++)
-                {
-                    grown[k] = items[Slot(k)];
-                }
-
-                items = grown;
-            }
-
-            int n = 0;
-            for (int k = 0; k < Count; k++)
-            {
-                var e = items[k];
-                if (e.Connection is not null)
-                {
-                    e.Connection.TimerLanePosition = n;
-                    items[n++] = e;
-                }
-            }
-
-            items.AsSpan(n).Clear();
-            _items = items;
-            _head = 0;
-            _headPosition = 0;
-            Count = n;
-        }
-    }
 }

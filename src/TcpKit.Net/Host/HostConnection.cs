@@ -145,10 +145,10 @@ public sealed class HostConnection
     /// <summary>The deadline this connection holds in the host's timer heap (Instant.Never when none).</summary>
     internal Instant TimerDeadline { get; set; } = Instant.Never;
 
-    /// <summary>Slot in the host's timer heap, -1 when not in it, -2 - k when the deadline waits in the timers' FIFO lane k.</summary>
+    /// <summary>Slot in the host's timer heap, -1 when not in it, -2 when the deadline waits in the timers' FIFO lane.</summary>
     internal int TimerIndex { get; set; } = -1;
 
-    /// <summary>The position of this connection's entry in its FIFO lane of the timers (while <see cref="TimerIndex"/> is -2 or less).</summary>
+    /// <summary>The position of this connection's entry in the timers' FIFO lane (while <see cref="TimerIndex"/> is -2).</summary>
     internal long TimerLanePosition { get; set; }
 
     internal bool Pumping { get; set; }
