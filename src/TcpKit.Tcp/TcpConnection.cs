@@ -302,7 +302,9 @@ public sealed partial class TcpConnection
 
     /// <summary>
     /// The congestion controller. It is created when the connection is established (the send MSS is known
-    /// then); asked for earlier, one is made from the defaults and replaced at establishment.
+    /// then); asked for earlier, one is made from the defaults and replaced at establishment. An engine
+    /// <see cref="Resume"/>d from a <see cref="TimeWaitRecord"/> has a frozen copy of the controller's cwnd,
+    /// ssthresh and recovery flag instead (nothing can reach a controller in TIME-WAIT or CLOSED).
     /// </summary>
     public ICongestionControl CongestionControl => _cc ??= _config.CongestionControl(_config, EffectiveSendMss);
 

@@ -7,7 +7,12 @@ namespace TcpKit.Tcp;
 /// Engines of connections that ended, reused for new connections, so a host that opens and closes
 /// connections at a high rate does not allocate an engine (its TCB, buffers' headers and RTO estimator)
 /// for each. Only an engine reduced to a <see cref="TimeWaitRecord"/> can come back, and only when its
-/// owner will never touch it again: the pool cannot know that, its caller must. Bounded by its capacity.
+/// owner will never touch it again: the pool cannot know that, its caller must. Bounded by its capacity
+/// (an array of that many references, allocated with the pool).
+/// <para>
+/// One thread at a time, as a host's event loop: the pool is not synchronised, and its engines borrow event
+/// rings from it while they have events to report, so they too must run on the thread that uses the pool.
+/// </para>
 /// </summary>
 public sealed class TcpConnectionPool(int capacity = 1024)
 {

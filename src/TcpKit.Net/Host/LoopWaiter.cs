@@ -222,6 +222,12 @@ internal sealed class LoopWaiter<T> : IValueTaskSource<T>, IValueTaskSource
             throw new InvalidOperationException("The wait has not completed yet.");
         }
 
+        if (!_resultPending)
+        {
+            // A ValueTask may be awaited once: its result (or error) was already taken.
+            throw new InvalidOperationException("The wait was already consumed: a ValueTask may be awaited only once.");
+        }
+
         _resultPending = false;
         var error = _error;
         var result = _result;
