@@ -204,52 +204,36 @@ internal sealed class ConnectionTimers
     /// </summary>
     private void Repack(int capacity)
     {
-        if (capacity == _lane.Length)
+        var source = _lane;
+        bool inPlace = capacity == source.Length;
+        if (inPlace && _laneHead != 0)
         {
-            CompactInPlace();
-            return;
+            // Rotate so the ring starts at slot 0 (live and cleared entries alike): entry k then sits in slot k,
+            // and sliding the live ones down never overwrites one not yet read.
+            source.AsSpan(0, _laneHead).Reverse();
+            source.AsSpan(_laneHead).Reverse();
+            source.AsSpan().Reverse();
+            _laneHead = 0;
         }
 
-        var packed = new Entry[capacity];
+        var target = inPlace ? source : new Entry[capacity];
         int n = 0;
         for (int k = 0; k < _laneCount; k++)
         {
-            ref readonly Entry e = ref _lane[LaneSlot(k)];
+            var e = source[LaneSlot(k)];
             if (IsLive(e))
             {
                 e.Connection.TimerLanePosition = n;
-                packed[n++] = e;
+                target[n++] = e;
             }
         }
 
-        _lane = packed;
-        _laneHead = 0;
-        _laneHeadPosition = 0;
-        _laneCount = n;
-    }
-
-    private void CompactInPlace()
-    {
-        // Rotate so the ring starts at slot 0 (live and cleared entries alike), then slide the live ones down.
-        if (_laneHead != 0)
+        if (inPlace)
         {
-            _lane.AsSpan(0, _laneHead).Reverse();
-            _lane.AsSpan(_laneHead).Reverse();
-            _lane.AsSpan().Reverse();
+            target.AsSpan(n).Clear();
         }
 
-        int n = 0;
-        for (int k = 0; k < _laneCount; k++)
-        {
-            var e = _lane[k];
-            if (IsLive(e))
-            {
-                e.Connection.TimerLanePosition = n;
-                _lane[n++] = e;
-            }
-        }
-
-        _lane.AsSpan(n).Clear();
+        _lane = target;
         _laneHead = 0;
         _laneHeadPosition = 0;
         _laneCount = n;
