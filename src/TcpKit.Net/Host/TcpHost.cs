@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using TcpKit.Net.Links;
 using TcpKit.Tcp;
 using TcpKit.Wire;
@@ -171,12 +170,9 @@ public sealed class TcpHost : ILinkBatchReceiver
         }
     }
 
-    internal ValueTask<HostConnection> AcceptAsync(HostListener listener, CancellationToken ct) =>
-        TryAccept(listener, ct, out var ready, out var waiter, out short token) ? ValueTask.FromResult(ready) : new(waiter, token);
-
     /// <summary>
     /// An accept: true with a connection from the accept queue, or false with the started wait (the waiter and
-    /// its token) that a completed handshake will end, for callers that build their own ValueTask over it.
+    /// its token) that a completed handshake will end, for a caller that builds its own ValueTask over it.
     /// </summary>
     internal bool TryAccept(HostListener listener, CancellationToken ct, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HostConnection? ready, out LoopWaiter<HostConnection> waiter, out short token)
     {
@@ -308,7 +304,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             return;
         }
 
-        if (!HasAddress(dst))
+        if (!_addresses.Contains(dst))
         {
             Counters.Drop(HostDropReason.NotForUs);
             return;
@@ -674,19 +670,6 @@ public sealed class TcpHost : ILinkBatchReceiver
     {
         int mss = _link.Mtu - (remote.IsIPv4 ? 40 : 60);
         return config.Mss > mss ? config with { Mss = mss } : config;
-    }
-
-    private bool HasAddress(in IpAddress address)
-    {
-        foreach (var a in CollectionsMarshal.AsSpan(_addresses))
-        {
-            if (a == address)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private IpAddress FirstAddressOfVersion(int version)
