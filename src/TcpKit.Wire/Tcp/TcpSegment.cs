@@ -144,7 +144,16 @@ public readonly ref struct TcpSegment
     public TcpOptions ParseOptions() => ParseOptions(out _);
 
     /// <summary>As <see cref="ParseOptions()"/>, also saying whether any option was malformed.</summary>
-    public TcpOptions ParseOptions(out bool malformed) => TcpOptionReader.Parse(OptionBytes, out malformed);
+    public TcpOptions ParseOptions(out bool malformed)
+    {
+        if (HeaderLength == MinHeaderLength)
+        {
+            malformed = false;
+            return default; // most segments carry no options: no call into the parser
+        }
+
+        return TcpOptionReader.Parse(OptionBytes, out malformed);
+    }
 
     /// <summary>The parsed header representation.</summary>
     public TcpHeader ToHeader() => new()
@@ -156,6 +165,6 @@ public readonly ref struct TcpSegment
         Flags = Flags,
         Window = Window,
         UrgentPointer = UrgentPointer,
-        Options = HeaderLength == MinHeaderLength ? default : ParseOptions(), // most segments carry none: no call
+        Options = ParseOptions(),
     };
 }
