@@ -57,7 +57,7 @@ internal sealed class EventRing
 /// connection holds none and opening and closing connections allocates none. An instance per pool rather
 /// than a thread-static one, because reaching a thread-static costs a TLS lookup per event.
 /// </summary>
-internal sealed class EventQueuePool
+internal sealed class EventRingPool
 {
     private const int MaxPooled = 32;
 

@@ -21,10 +21,10 @@ public sealed partial class TcpConnection
     private readonly RtoEstimator _rto;
     // Out-of-order bookkeeping, created by the first out-of-order segment.
     private Reassembler? _reassembler;
-    // Events not yet polled: a queue borrowed from the pool's EventQueuePool while there are any, so an idle
+    // Events not yet polled: a ring borrowed from the pool's EventRingPool while there are any, so an idle
     // connection holds none (an engine made outside a TcpConnectionPool makes its own on first use and keeps it).
     private EventRing? _events;
-    private EventQueuePool? _eventPool;
+    private EventRingPool? _eventPool;
     // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
     private TcpHeader[]? _control;
     private int _controlCount;
@@ -201,12 +201,12 @@ public sealed partial class TcpConnection
         return engine;
     }
 
-    /// <summary>A new engine for a <see cref="TcpConnectionPool"/>, borrowing its event queues from <paramref name="events"/>.</summary>
-    internal static TcpConnection ForPool(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, EventQueuePool events) =>
+    /// <summary>A new engine for a <see cref="TcpConnectionPool"/>, borrowing its event rings from <paramref name="events"/>.</summary>
+    internal static TcpConnection ForPool(TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss, EventRingPool events) =>
         new(config, localPort, remotePort, iss) { _eventPool = events };
 
-    /// <summary>Borrows event queues from <paramref name="events"/> from now on (an engine a pool did not make, such as a resumed one).</summary>
-    internal void UseEventPool(EventQueuePool events) => _eventPool = events;
+    /// <summary>Borrows event rings from <paramref name="events"/> from now on (an engine a pool did not make, such as a resumed one).</summary>
+    internal void UseEventPool(EventRingPool events) => _eventPool = events;
 
     internal TcpConnection StartConnect(Instant now)
     {
@@ -342,7 +342,7 @@ public sealed partial class TcpConnection
         e = events.Dequeue();
         if (events.Count == 0 && _eventPool is not null)
         {
-            // Back to the pool; an engine made outside one keeps its queue, so it allocates only once.
+            // Back to the pool; an engine made outside one keeps its ring, so it allocates only once.
             _events = null;
             _eventPool.Return(events);
         }

@@ -19,8 +19,8 @@ public sealed class TcpConnectionPool(int capacity = 1024)
     private readonly TcpConnection?[] _free = new TcpConnection?[Math.Max(0, capacity)];
     private int _count;
 
-    /// <summary>Event queues the pool's engines borrow while they have events to report.</summary>
-    private readonly EventQueuePool _events = new();
+    /// <summary>Event rings the pool's engines borrow while they have events to report.</summary>
+    private readonly EventRingPool _events = new();
 
     /// <summary>Engines waiting to be reused.</summary>
     public int Count => _count;

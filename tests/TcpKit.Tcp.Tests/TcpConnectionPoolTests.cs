@@ -124,9 +124,9 @@ public sealed class TcpConnectionPoolTests
                 {
                     Assert.True(((byte[])e!).Length == ((byte[])a!).Length, where);
                 }
-                else if (e is EventQueuePool)
+                else if (e is EventRingPool)
                 {
-                    Assert.True(a is EventQueuePool, $"{where}: an engine of a pool borrows the pool's event queues"); // the pool's, not the connection's
+                    Assert.True(a is EventRingPool, $"{where}: an engine of a pool borrows the pool's event queues"); // the pool's, not the connection's
                 }
                 else if (e is null || a is null)
                 {
