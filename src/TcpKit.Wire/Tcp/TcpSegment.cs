@@ -156,15 +156,25 @@ public readonly ref struct TcpSegment
     }
 
     /// <summary>The parsed header representation.</summary>
-    public TcpHeader ToHeader() => new()
+    public TcpHeader ToHeader()
     {
-        SourcePort = SourcePort,
-        DestinationPort = DestinationPort,
-        Seq = Seq,
-        Ack = Ack,
-        Flags = Flags,
-        Window = Window,
-        UrgentPointer = UrgentPointer,
-        Options = ParseOptions(),
-    };
+        var header = new TcpHeader
+        {
+            SourcePort = SourcePort,
+            DestinationPort = DestinationPort,
+            Seq = Seq,
+            Ack = Ack,
+            Flags = Flags,
+            Window = Window,
+            UrgentPointer = UrgentPointer,
+        };
+        if (HeaderLength != MinHeaderLength)
+        {
+            // Assigned only when there are options: copying a zeroed TcpOptions into the already zeroed header
+            // stalled on store forwarding (two overlapping 32-byte stores read back as one) on every segment.
+            header.Options = TcpOptionReader.Parse(OptionBytes, out _);
+        }
+
+        return header;
+    }
 }
