@@ -8,15 +8,18 @@ namespace TcpKit.Tcp;
 /// </summary>
 public sealed class NewReno : ICongestionControl
 {
-    private readonly int _mss;
-    private readonly int _initialWindow;
+    private int _mss;
+    private int _initialWindow;
     private int _dupAcks;
     private SeqNum _recover;
     private bool _recoverValid;
     private int _bytesAckedInCa;
     private bool _firstPartialAck;
 
-    public NewReno(int mss, int initialWindowSegments = 10)
+    public NewReno(int mss, int initialWindowSegments = 10) => Reset(mss, initialWindowSegments);
+
+    /// <summary>Makes this controller exactly as new (every field), for a recycled engine's next connection.</summary>
+    internal void Reset(int mss, int initialWindowSegments)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mss, 1);
         _mss = mss;
@@ -26,6 +29,12 @@ public sealed class NewReno : ICongestionControl
         _initialWindow = (int)Math.Min(iw, int.MaxValue / 2);
         Cwnd = _initialWindow;
         Ssthresh = int.MaxValue;
+        InRecovery = false;
+        _dupAcks = 0;
+        _recover = default;
+        _recoverValid = false;
+        _bytesAckedInCa = 0;
+        _firstPartialAck = false;
     }
 
     public int Cwnd { get; private set; }

@@ -83,7 +83,10 @@ public sealed record TcpConfig
     /// <summary>Out-of-order holes kept by the reassembler; a segment that would need more is dropped and counted.</summary>
     public int MaxReassemblyRanges { get; init; } = 32;
 
-    public CongestionControlFactory CongestionControl { get; init; } = static (config, mss) => new NewReno(mss, config.InitialWindowSegments);
+    public CongestionControlFactory CongestionControl { get; init; } = DefaultCongestionControl;
+
+    /// <summary>NewReno with the configured initial window: the default, which a recycled engine resets instead of allocating anew.</summary>
+    public static CongestionControlFactory DefaultCongestionControl { get; } = static (config, mss) => new NewReno(mss, config.InitialWindowSegments);
 
     /// <summary>RFC defaults: RTO 1 s / min 1 s / max 60 s (RFC 6298), MSL 2 min so TIME-WAIT 4 min.</summary>
     public static TcpConfig Rfc { get; } = new();

@@ -29,6 +29,10 @@ public sealed partial class TcpConnection
     private TcpHeader[]? _control;
     private int _controlCount;
     private ICongestionControl? _cc;
+
+    // The NewReno of the connection a recycled engine served last: reset for the next connection instead of a
+    // new one allocated (only when that uses the default controller). Not connection state, so Initialize leaves it.
+    private NewReno? _spareNewReno;
     private TcpStats? _stats;
     private TimerSet _timers;
     private TransitionCause _cause;
@@ -197,6 +201,8 @@ public sealed partial class TcpConnection
 
     internal static TcpConnection Recycle(TcpConnection engine, TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
     {
+        // The record kept the controller's values, not the controller: nothing else holds it (see CanBeRecycled).
+        engine._spareNewReno = engine._cc as NewReno ?? engine._spareNewReno;
         engine.Reinitialize(config, localPort, remotePort, iss);
         return engine;
     }
@@ -306,7 +312,19 @@ public sealed partial class TcpConnection
     /// <see cref="Resume"/>d from a <see cref="TimeWaitRecord"/> has a frozen copy of the controller's cwnd,
     /// ssthresh and recovery flag instead (nothing can reach a controller in TIME-WAIT or CLOSED).
     /// </summary>
-    public ICongestionControl CongestionControl => _cc ??= _config.CongestionControl(_config, EffectiveSendMss);
+    public ICongestionControl CongestionControl => _cc ??= NewCongestionControl(_config);
+
+    private ICongestionControl NewCongestionControl(TcpConfig config)
+    {
+        if (_spareNewReno is { } spare && ReferenceEquals(config.CongestionControl, TcpConfig.DefaultCongestionControl))
+        {
+            _spareNewReno = null;
+            spare.Reset(EffectiveSendMss, config.InitialWindowSegments);
+            return spare;
+        }
+
+        return config.CongestionControl(config, EffectiveSendMss);
+    }
 
     internal long SegmentsInCount { get; private set; }
 
@@ -1178,7 +1196,7 @@ public sealed partial class TcpConnection
 
         _retries = 0;
         // RFC 6928 / RFC 5681 section 3.1: after a lost SYN or SYN-ACK the initial window MUST be one segment.
-        _cc = _config.CongestionControl(_synRetransmitted ? _config with { InitialWindowSegments = 1 } : _config, EffectiveSendMss);
+        _cc = NewCongestionControl(_synRetransmitted ? _config with { InitialWindowSegments = 1 } : _config);
         SetState(TcpState.Established);
         RestartKeepalive(now);
         if (_sendBuffer.Space > 0)

@@ -81,6 +81,26 @@ public class NewRenoTests
         new(Instant.Zero, new SeqNum(ack), acked, 0, dup, flight, new SeqNum(highest), null);
 
     [Fact]
+    public void A_reset_NewReno_has_every_field_of_a_new_one()
+    {
+        // A recycled engine resets its last connection's controller instead of allocating one: after a loss
+        // episode (recovery, reduced ssthresh, counted duplicates) nothing of it may survive the reset.
+        var used = new NewReno(1000, 4);
+        used.OnAck(Ack(0, 10000, dup: true, ack: 1));
+        used.OnAck(Ack(0, 10000, dup: true, ack: 1));
+        used.OnAck(Ack(0, 10000, dup: true, ack: 1, highest: 10001));
+        used.OnAck(Ack(3000, 10000, ack: 3001, highest: 10001));
+        Assert.True(used.InRecovery);
+
+        used.Reset(536, 10);
+        var fresh = new NewReno(536, 10);
+        foreach (var field in typeof(NewReno).GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+        {
+            Assert.True(Equals(field.GetValue(fresh), field.GetValue(used)), $"{field.Name}: {field.GetValue(fresh)} vs {field.GetValue(used)}");
+        }
+    }
+
+    [Fact]
     public void Initial_window_follows_RFC_6928()
     {
         Assert.Equal(14600, new NewReno(1460).Cwnd);

@@ -24,10 +24,33 @@ public sealed class TcpConnectionPoolTests
         AssertSameFields(fresh, recycled, nameof(TcpConnection));
 
         var used2 = UsedEngine(TcpConfig.Linux);
+        var controller2 = used2.CongestionControl;
         Assert.True(pool.Return(used2));
         var recycledClient = pool.Connect(config, 40001, 80, new SeqNum(77), Instant.FromMilliseconds(5));
         var freshClient = new TcpConnectionPool().Connect(config, 40001, 80, new SeqNum(77), Instant.FromMilliseconds(5));
         AssertSameFields(freshClient, recycledClient, nameof(TcpConnection));
+    }
+
+    [Fact]
+    public void A_recycled_engine_resets_its_default_controller_and_calls_a_custom_factory()
+    {
+        var pool = new TcpConnectionPool();
+        var used = UsedEngine(TcpConfig.Linux);
+        var controller = used.CongestionControl;
+        Assert.True(pool.Return(used));
+        var recycled = pool.Listen(TcpConfig.Linux, 9999, new SeqNum(5000));
+        Lesson(recycled);
+        Assert.Same(controller, recycled.CongestionControl); // reset for this connection, not allocated
+
+        int made = 0;
+        var custom = TcpConfig.Linux with { CongestionControl = (c, mss) => { made++; return new NewReno(mss, 2); } };
+        var used2 = UsedEngine(TcpConfig.Linux);
+        var controller2 = used2.CongestionControl;
+        Assert.True(pool.Return(used2));
+        var withCustom = pool.Listen(custom, 9999, new SeqNum(5000));
+        Lesson(withCustom);
+        Assert.Equal(1, made); // a configured factory is always asked
+        Assert.NotSame(controller2, withCustom.CongestionControl);
     }
 
     [Fact]
@@ -123,6 +146,10 @@ public sealed class TcpConnectionPoolTests
                 else if (field.FieldType == typeof(byte[]))
                 {
                     Assert.True(((byte[])e!).Length == ((byte[])a!).Length, where);
+                }
+                else if (field.Name == "_spareNewReno")
+                {
+                    // Not connection state: a recycled engine keeps its last controller to reset instead of allocating one.
                 }
                 else if (e is EventRingPool)
                 {
