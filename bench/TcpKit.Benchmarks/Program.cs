@@ -7,7 +7,8 @@ public static class Program
 {
     /// <summary>
     /// <c>parse FILE [RUNS]</c> (bench/parse-vs-tcpdump.sh), <c>sim-bulk [BYTES] [RUNS]</c>, <c>sim-open-close [N] [ROUNDS]</c>, <c>sim-open-close-callbacks [N] [ROUNDS]</c> and
-    /// <c>sim-idle [N]</c> (bench/sim-vs-kernel.sh) are the side-by-side measurements;
+    /// <c>sim-idle [N]</c> (bench/sim-vs-kernel.sh) are the side-by-side measurements; <c>machine-speed [N]</c> prints how fast
+    /// the shared machine's memory answers right now (see MachineSpeed);
     /// anything else goes to BenchmarkDotNet's switcher.
     /// </summary>
     public static int Main(string[] args)
@@ -17,6 +18,16 @@ public static class Program
         {
             case "parse" when args.Length >= 2:
                 return ParseCapture.Run(args[1], args.Length >= 3 ? int.Parse(args[2], inv) : 5);
+            case "machine-speed":
+                // The memory walk's speed, every 200 ms: steps per microsecond (see MachineSpeed).
+                for (int i = 0; i < (args.Length >= 2 ? int.Parse(args[1], inv) : 20); i++)
+                {
+                    Console.Write(string.Create(inv, $"{MachineSpeed.MeasureMemory():F0} "));
+                    Thread.Sleep(200);
+                }
+
+                Console.WriteLine();
+                return 0;
             case "sim-bulk":
                 return SimulatedStack.Bulk(args.Length >= 2 ? long.Parse(args[1], inv) : 1L << 30, args.Length >= 3 ? int.Parse(args[2], inv) : 3);
             case "sim-open-close-allocations":
