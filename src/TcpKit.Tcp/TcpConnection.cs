@@ -202,7 +202,12 @@ public sealed partial class TcpConnection
     internal static TcpConnection Recycle(TcpConnection engine, TcpConfig config, ushort localPort, ushort remotePort, SeqNum iss)
     {
         // The record kept the controller's values, not the controller: nothing else holds it (see CanBeRecycled).
-        engine._spareNewReno = engine._cc as NewReno ?? engine._spareNewReno;
+        // Only one the default factory made: a configured factory may hand the same object to several connections.
+        if (engine._cc is NewReno last && ReferenceEquals(engine._config.CongestionControl, TcpConfig.DefaultCongestionControl))
+        {
+            engine._spareNewReno = last;
+        }
+
         engine.Reinitialize(config, localPort, remotePort, iss);
         return engine;
     }

@@ -54,6 +54,24 @@ public sealed class TcpConnectionPoolTests
     }
 
     [Fact]
+    public void A_controller_from_a_configured_factory_is_never_reset_for_another_connection()
+    {
+        // A factory may hand one object to several connections; the pool must not reset it under them.
+        var shared = new NewReno(1460);
+        var custom = TcpConfig.Linux with { CongestionControl = (c, mss) => shared };
+        var pool = new TcpConnectionPool();
+        var used = UsedEngine(custom);
+        Assert.Same(shared, used.CongestionControl);
+        int cwnd = shared.Cwnd;
+        Assert.True(pool.Return(used));
+
+        var recycled = pool.Listen(TcpConfig.Linux, 9999, new SeqNum(5000));
+        Lesson(recycled);
+        Assert.NotSame(shared, recycled.CongestionControl);
+        Assert.Equal(cwnd, shared.Cwnd);
+    }
+
+    [Fact]
     public void A_recycled_engine_puts_the_same_segments_on_the_wire_as_a_new_one()
     {
         var pool = new TcpConnectionPool();
