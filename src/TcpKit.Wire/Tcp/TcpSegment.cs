@@ -172,7 +172,7 @@ public readonly ref struct TcpSegment
         {
             // Assigned only when there are options: copying a zeroed TcpOptions into the already zeroed header
             // stalled on store forwarding (two overlapping 32-byte stores read back as one) on every segment.
-            header.Options = TcpOptionReader.Parse(OptionBytes, out _);
+            header.Options = ParseOptions();
         }
 
         return header;
