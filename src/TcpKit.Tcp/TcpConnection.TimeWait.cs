@@ -9,33 +9,70 @@ namespace TcpKit.Tcp;
 /// the sequence variables, windows, the deadline and the counters. A host keeps this instead of the whole
 /// engine for a connection its user has closed, as Linux keeps an inet_timewait_sock instead of the socket:
 /// a busy server has tens of thousands of connections in TIME-WAIT, and each then costs one small object
-/// with no buffers, event queue or RTO estimator. <see cref="TcpConnection.Resume"/> rebuilds an engine that
+/// with no buffers, event queue or RTO estimator. <see cref="TcpConnection.Resume(TimeWaitRecord)"/> rebuilds an engine that
 /// behaves exactly as the original would have (tests feed both the same segments and compare every output).
+/// A record is its <see cref="Values"/> (no references) and its <see cref="Context"/> (the three objects it refers to);
+/// a host that keeps many can store the two apart (see <see cref="TcpConnection.ReduceToTimeWait"/>).
 /// </summary>
 public sealed class TimeWaitRecord
 {
-    internal TimeWaitRecord(TcpConfig config)
+    private TimeWaitValues _values;
+
+    public TimeWaitRecord(TimeWaitContext context, in TimeWaitValues values)
     {
-        Config = config;
-        Keepalive = config.Keepalive;
+        ArgumentNullException.ThrowIfNull(context.Config);
+        ArgumentNullException.ThrowIfNull(context.Keepalive);
+        Context = context;
+        _values = values;
     }
 
-    public TcpConfig Config { get; }
+    public TcpConfig Config => Context.Config;
+
+    /// <summary>The objects the record refers to: configuration, keep-alive settings and statistics.</summary>
+    public TimeWaitContext Context { get; }
+
+    /// <summary>Everything else, as one value without references.</summary>
+    public TimeWaitValues Values => _values;
 
     /// <summary>TIME-WAIT, or CLOSED (a record of a closed connection, or one <see cref="Expire"/> ended).</summary>
-    public TcpState State { get; internal set; } = TcpState.TimeWait;
+    public TcpState State => _values.State;
 
     /// <summary>Why the connection closed (None for an orderly close, and always in TIME-WAIT).</summary>
-    public TcpError Error { get; internal set; }
+    public TcpError Error => _values.Error;
 
     /// <summary>When 2 MSL is over (the TIME-WAIT timer's deadline).</summary>
-    public Instant Deadline { get; internal set; }
+    public Instant Deadline => _values.Deadline;
 
-    public SeqNum RcvNxt { get; internal set; }
+    public SeqNum RcvNxt => _values.RcvNxt;
 
     /// <summary>The peer's FIN was received (<see cref="TcpConnection.RemoteClosed"/>).</summary>
-    public bool RemoteClosed => FinReceived;
+    public bool RemoteClosed => _values.FinReceived;
 
+    /// <summary>MAY-2 (RFC 1122 4.2.2.13): see <see cref="TimeWaitValues.AcceptsNewSyn"/>.</summary>
+    public bool AcceptsNewSyn(in TcpHeader seg) => _values.AcceptsNewSyn(seg);
+
+    /// <summary>
+    /// Ends the wait without an engine: the deadline passed, or a new SYN reopened the 4-tuple (MAY-2). A host
+    /// calls this only when nobody listens for the connection's events; otherwise it resumes the engine, which
+    /// reports the change to CLOSED itself.
+    /// </summary>
+    public void Expire() => _values.State = TcpState.Closed;
+}
+
+/// <summary>The objects a <see cref="TimeWaitRecord"/> refers to (shared with other connections, except the statistics' copy).</summary>
+public readonly record struct TimeWaitContext(TcpConfig Config, KeepaliveConfig Keepalive, TcpStats? Stats);
+
+/// <summary>
+/// The value part of a <see cref="TimeWaitRecord"/>: a connection in TIME-WAIT (or CLOSED) without a single
+/// reference, so a host can keep tens of thousands of them in one array that the garbage collector never has
+/// to trace or copy, as Linux keeps inet_timewait_sock in a slab.
+/// </summary>
+public struct TimeWaitValues
+{
+    internal TcpState State;
+    internal TcpError Error;
+    internal Instant Deadline;
+    internal SeqNum RcvNxt;
     internal ushort LocalPort;
     internal ushort RemotePort;
     internal SeqNum Iss;
@@ -58,7 +95,6 @@ public sealed class TimeWaitRecord
     internal bool CloseCalled;
     internal bool ReadableSignalled;
     internal bool NoDelay;
-    internal KeepaliveConfig Keepalive;
     internal Instant ChallengeWindowStart;
     internal int ChallengeAcksInWindow;
     internal Instant LastSendTime;
@@ -67,27 +103,24 @@ public sealed class TimeWaitRecord
     internal long BytesIn;
     internal long BytesOut;
     internal RtoEstimator.Snapshot Rto;
-    // Only when they exist: what the congestion controller last said (Stats.Cwnd/Ssthresh report it; the
-    // controller itself is not kept, so it dies with the recycled engine instead of living through 2 MSL); the
-    // statistics (a copy; each resumed engine gets its own) exist only when something was counted or asked for.
+    // What the congestion controller last said (Stats.Cwnd/Ssthresh report it; the controller itself is not
+    // kept, so it dies with the recycled engine instead of living through 2 MSL).
     internal bool HasCongestionState;
     internal bool InRecovery;
     internal int Cwnd;
     internal int Ssthresh;
-    internal TcpStats? Stats;
+
+    /// <summary>TIME-WAIT, or CLOSED.</summary>
+    public readonly TcpState ConnectionState => State;
+
+    /// <summary>When 2 MSL is over.</summary>
+    public readonly Instant TimeWaitDeadline => Deadline;
 
     /// <summary>
     /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that may reopen
     /// this 4-tuple (its sequence number lies beyond RCV.NXT), as <see cref="TcpConnection.AcceptsNewSynInTimeWait"/>.
     /// </summary>
-    public bool AcceptsNewSyn(in TcpHeader seg) => State == TcpState.TimeWait && TcpConnection.IsNewSynForTimeWait(RcvNxt, seg);
-
-    /// <summary>
-    /// Ends the wait without an engine: the deadline passed, or a new SYN reopened the 4-tuple (MAY-2). A host
-    /// calls this only when nobody listens for the connection's events; otherwise it resumes the engine, which
-    /// reports the change to CLOSED itself.
-    /// </summary>
-    public void Expire() => State = TcpState.Closed;
+    public readonly bool AcceptsNewSyn(in TcpHeader seg) => State == TcpState.TimeWait && TcpConnection.IsNewSynForTimeWait(RcvNxt, seg);
 }
 
 public sealed partial class TcpConnection
@@ -140,12 +173,32 @@ public sealed partial class TcpConnection
 
     private TimeWaitRecord ToRecord()
     {
+        var context = Reduce(out var values);
+        return new TimeWaitRecord(context, values);
+    }
+
+    /// <summary>
+    /// <see cref="ToTimeWaitRecord"/> without the record object: its values and context, for a host that keeps
+    /// them in arrays of its own (<see cref="Resume(TimeWaitContext, in TimeWaitValues)"/> rebuilds the engine).
+    /// </summary>
+    public TimeWaitContext ReduceToTimeWait(out TimeWaitValues values)
+    {
+        if (!CanHibernate)
+        {
+            throw new InvalidOperationException($"Only a TIME-WAIT connection with nothing pending can be reduced to its record ({State.ToRfcName()}).");
+        }
+
+        return Reduce(out values);
+    }
+
+    private TimeWaitContext Reduce(out TimeWaitValues values)
+    {
         // Both rings are empty: give their arrays back to the pool now, since the engine will be dropped.
         _sendBuffer.Release();
         _recvBuffer.Release();
         // The record takes nothing this engine still uses (its statistics are copied), so the engine may be recycled.
         _reduced = true;
-        return new TimeWaitRecord(_config)
+        values = new TimeWaitValues
         {
             State = State,
             Error = Error,
@@ -173,7 +226,6 @@ public sealed partial class TcpConnection
             CloseCalled = _closeCalled,
             ReadableSignalled = _readableSignalled,
             NoDelay = _noDelay,
-            Keepalive = _keepalive,
             ChallengeWindowStart = _challengeWindowStart,
             ChallengeAcksInWindow = _challengeAcksInWindow,
             LastSendTime = _lastSendTime,
@@ -186,8 +238,9 @@ public sealed partial class TcpConnection
             Cwnd = _cc?.Cwnd ?? 0,
             Ssthresh = _cc?.Ssthresh ?? 0,
             InRecovery = _cc?.InRecovery ?? false,
-            Stats = _stats?.CopyFor(null),
         };
+        // The statistics (a copy; each resumed engine gets its own) exist only when something was counted or asked for.
+        return new TimeWaitContext(_config, _keepalive, _stats?.CopyFor(null));
     }
 
     /// <summary>
@@ -197,7 +250,16 @@ public sealed partial class TcpConnection
     public static TcpConnection Resume(TimeWaitRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var c = new TcpConnection(record.Config, record.LocalPort, record.RemotePort, record.Iss)
+        var values = record.Values;
+        return Resume(record.Context, values);
+    }
+
+    /// <summary>An engine rebuilt from the parts of a record (see <see cref="ReduceToTimeWait"/>), as <see cref="Resume(TimeWaitRecord)"/>.</summary>
+    public static TcpConnection Resume(TimeWaitContext context, in TimeWaitValues record)
+    {
+        ArgumentNullException.ThrowIfNull(context.Config);
+        ArgumentNullException.ThrowIfNull(context.Keepalive);
+        var c = new TcpConnection(context.Config, record.LocalPort, record.RemotePort, record.Iss)
         {
             Irs = record.Irs,
             SndUna = record.SndNxt,
@@ -226,13 +288,13 @@ public sealed partial class TcpConnection
         c._closeCalled = record.CloseCalled;
         c._readableSignalled = record.ReadableSignalled;
         c._noDelay = record.NoDelay;
-        c._keepalive = record.Keepalive;
+        c._keepalive = context.Keepalive;
         c._challengeWindowStart = record.ChallengeWindowStart;
         c._challengeAcksInWindow = record.ChallengeAcksInWindow;
         c._lastSendTime = record.LastSendTime;
         c._rto.Restore(record.Rto);
         c._cc = record.HasCongestionState ? new SettledCongestionControl(record.Cwnd, record.Ssthresh, record.InRecovery) : null;
-        c._stats = record.Stats?.CopyFor(c);
+        c._stats = context.Stats?.CopyFor(c);
 
         c._cause = TransitionCause.FromTimer(TimerKind.TimeWait);
         if (record.State == TcpState.TimeWait)

@@ -18,9 +18,12 @@ public sealed class HostConnection
     private LoopWaiter<bool>? _writeWaiter;
     private TaskCompletionSource? _closed; // created only when someone waits for the close
 
-    // The engine; null while the connection waits out TIME-WAIT as a compact record (see Hibernate).
+    // The engine; null once the connection is a record: a CLOSED one (see Hibernate), or one that waits out
+    // TIME-WAIT in the host's TimeWaitTable (see Detach), in slot _twSlot while its generation is _twGeneration.
     private TcpConnection? _tcb;
     private TimeWaitRecord? _timeWait;
+    private int _twSlot = -1;
+    private int _twGeneration;
     private bool _engineExposed;
 
     internal HostConnection(TcpHost host, FlowKey key, int hash, TcpConnection tcb, HostListener? listener)
@@ -30,6 +33,18 @@ public sealed class HostConnection
         Hash = hash;
         _tcb = tcb;
         Listener = listener;
+    }
+
+    /// <summary>A released connection waiting in the host's TIME-WAIT table, for an owner the application no longer held.</summary>
+    internal HostConnection(TcpHost host, FlowKey key, int hash, TimeWaitRecord record, int slot, int generation)
+    {
+        Host = host;
+        Key = key;
+        Hash = hash;
+        _timeWait = record;
+        _twSlot = slot;
+        _twGeneration = generation;
+        Released = true;
     }
 
     public TcpHost Host { get; }
@@ -63,13 +78,47 @@ public sealed class HostConnection
     /// <summary>The engine, for the host and the socket API, which never keep it beyond the connection's life.</summary>
     internal TcpConnection Engine => _tcb ?? Resume();
 
-    public TcpState State => _tcb?.State ?? _timeWait!.State;
+    public TcpState State => _tcb?.State ?? (IsInTimeWaitTable ? TcpState.TimeWait : _timeWait!.State);
 
     /// <summary>True while the connection is a TIME-WAIT record without an engine.</summary>
     public bool IsHibernating => _tcb is null;
 
     /// <summary>The record kept while hibernating, null otherwise.</summary>
-    internal TimeWaitRecord? TimeWaitRecord => _timeWait;
+    internal TimeWaitRecord? TimeWaitRecord
+    {
+        get
+        {
+            _ = IsInTimeWaitTable; // a wait that ended meanwhile shows in the record
+            return _timeWait;
+        }
+    }
+
+    /// <summary>
+    /// True while the connection waits in the host's TIME-WAIT table. Once the wait is over there (2 MSL, or a
+    /// new SYN took the 4-tuple), the record this object kept says CLOSED from then on.
+    /// </summary>
+    internal bool IsInTimeWaitTable
+    {
+        get
+        {
+            if (_twSlot < 0)
+            {
+                return false;
+            }
+
+            if (Host.TimeWaits.IsLive(_twSlot, _twGeneration))
+            {
+                return true;
+            }
+
+            _timeWait!.Expire();
+            _twSlot = -1;
+            return false;
+        }
+    }
+
+    /// <summary>True when this object is the one the connection in <paramref name="slot"/> of the TIME-WAIT table was taken from.</summary>
+    internal bool WaitsIn(int slot) => _twSlot == slot && IsInTimeWaitTable;
 
     /// <summary>The user closed or aborted the connection: nothing will read from it again.</summary>
     internal bool Released { get; private set; }
@@ -78,19 +127,18 @@ public sealed class HostConnection
     internal bool HasClosedWaiter => _closed is not null;
 
     /// <summary>The deadline the connection needs its timer for (the record's 2 MSL while hibernating).</summary>
-    internal Instant NextDeadline => _tcb?.NextDeadline ?? (_timeWait!.State == TcpState.TimeWait ? _timeWait.Deadline : Instant.Never);
+    internal Instant NextDeadline => Engine.NextDeadline;
 
-    internal bool AcceptsNewSynInTimeWait(in TcpHeader syn) => _tcb?.AcceptsNewSynInTimeWait(syn) ?? _timeWait!.AcceptsNewSyn(syn);
+    internal bool AcceptsNewSynInTimeWait(in TcpHeader syn) => Engine.AcceptsNewSynInTimeWait(syn);
 
     /// <summary>
-    /// Drops the engine of a released connection in TIME-WAIT (or CLOSED) and keeps its record, as Linux turns a
-    /// closed socket into an inet_timewait_sock: thousands of connections waiting out 2 MSL then hold no buffers,
-    /// queues, estimators or waiters, and the engine serves the next connection unless the application took it.
+    /// Drops the engine of a released connection that reached CLOSED and keeps its record (state, error, sequence
+    /// numbers, statistics): the engine serves the next connection unless the application took it.
     /// </summary>
     internal void Hibernate(TcpConnectionPool engines)
     {
         var tcb = _tcb!;
-        _timeWait = tcb.State == TcpState.Closed ? tcb.ToClosedRecord() : tcb.ToTimeWaitRecord();
+        _timeWait = tcb.ToClosedRecord();
         _tcb = null;
         ReturnWaiters();
         engines.Return(tcb); // nobody else holds it (MayDropEngine): the next connection can reuse it
@@ -108,11 +156,37 @@ public sealed class HostConnection
         _readBuffer = default;
     }
 
-    /// <summary>Ends a hibernating TIME-WAIT without an engine (its deadline passed, or MAY-2 reuse) when nobody listens.</summary>
-    internal void ExpireHibernated() => _timeWait!.Expire();
+    /// <summary>
+    /// Hands the engine of a released, unobserved connection in TIME-WAIT over to the host's TIME-WAIT table (the
+    /// host stored its values in <paramref name="slot"/>): this object keeps only <paramref name="record"/>, to answer
+    /// what the application may still ask, and the engine serves the next connection.
+    /// </summary>
+    internal void Detach(TcpConnectionPool engines, TimeWaitRecord record, int slot, int generation)
+    {
+        var tcb = _tcb!;
+        _timeWait = record;
+        _twSlot = slot;
+        _twGeneration = generation;
+        _tcb = null;
+        ReturnWaiters();
+        engines.Return(tcb);
+    }
+
+    /// <summary>The host took the connection out of its TIME-WAIT table into this object again, with <paramref name="tcb"/> as its engine.</summary>
+    internal void Reattach(TcpConnection tcb)
+    {
+        _tcb = tcb;
+        _timeWait = null;
+        _twSlot = -1;
+    }
 
     private TcpConnection Resume()
     {
+        if (IsInTimeWaitTable)
+        {
+            return Host.Reattach(this, _twSlot); // the connection comes back here with its engine, as it is in the table
+        }
+
         var tcb = TcpConnection.Resume(_timeWait!);
         _tcb = tcb;
         _timeWait = null;
@@ -126,6 +200,11 @@ public sealed class HostConnection
         {
             if (_closed is null)
             {
+                if (IsInTimeWaitTable)
+                {
+                    _ = Engine; // back from the host's TIME-WAIT table: the engine reports the close to this waiter
+                }
+
                 _closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 if (State == TcpState.Closed)
                 {
@@ -225,7 +304,7 @@ public sealed class HostConnection
         if (IsHibernating)
         {
             // A record has nothing unread: end of stream, or the reason a connection closed without one.
-            var record = _timeWait!;
+            var record = TimeWaitRecord!;
             error = EndOfStreamError(record.RemoteClosed, record.State, record.Error);
             return true;
         }

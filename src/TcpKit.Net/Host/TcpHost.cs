@@ -28,6 +28,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     private readonly List<IpAddress> _addresses = [];
     private readonly ConnectionTable _connections;
     private readonly ConnectionTimers _timers = new();
+    private readonly TimeWaitTable _timeWaits = new();
     private readonly TcpConnectionPool _engines = new();
     private readonly ILoopTimer _timer;
     private Instant _timerArmedFor = Instant.Never;
@@ -85,6 +86,9 @@ public sealed class TcpHost : ILinkBatchReceiver
 
     public HostCounters Counters { get; } = new();
 
+    /// <summary>Released connections waiting out TIME-WAIT as values in a table, not as objects (see <see cref="TimeWaitTable"/>).</summary>
+    internal TimeWaitTable TimeWaits => _timeWaits;
+
     /// <summary>Engines of connections reduced to TIME-WAIT records, waiting to serve new connections.</summary>
     internal int SpareEngines => _engines.Count;
 
@@ -97,11 +101,26 @@ public sealed class TcpHost : ILinkBatchReceiver
     /// <summary>Every engine event of every connection (state changes with their cause, readable, closed...).</summary>
     public event Action<HostConnection, TcpEvent>? ConnectionEvent;
 
-    /// <summary>A passive open completed its handshake but the listener was stopped meanwhile.</summary>
-    public int ConnectionCount => _connections.Count;
+    /// <summary>The host's connections, those that wait out TIME-WAIT after their user released them included.</summary>
+    public int ConnectionCount => _connections.Count + _timeWaits.Count;
 
-    /// <summary>A snapshot of the host's connections.</summary>
-    public IEnumerable<HostConnection> Connections => _connections;
+    /// <summary>
+    /// A snapshot of the host's connections. A released connection waiting out TIME-WAIT is listed as the object it
+    /// was, if the application still holds it, or else as a new one for the same 4-tuple, which it keeps from then on.
+    /// </summary>
+    public IEnumerable<HostConnection> Connections
+    {
+        get
+        {
+            var list = new List<HostConnection>(_connections);
+            foreach (int slot in _timeWaits.Slots())
+            {
+                list.Add(OwnerOf(slot));
+            }
+
+            return list;
+        }
+    }
 
     public void AddAddress(IpAddress address) => _addresses.Add(address);
 
@@ -343,7 +362,28 @@ public sealed class TcpHost : ILinkBatchReceiver
         bool listening = isSyn
             && _listeners.TryGetValue(header.DestinationPort, out listener)
             && (listener.LocalAddress is null || listener.LocalAddress == dst);
-        if (_connections.TryGetValue(key, hash, out var conn))
+        if (!_connections.TryGetValue(key, hash, out var conn) && _timeWaits.Count > 0 && _timeWaits.TryFind(key, hash, out int slot))
+        {
+            if (listening && ConnectionEvent is null && _timeWaits.Values(slot).AcceptsNewSyn(header))
+            {
+                if (listener!.IsFull)
+                {
+                    // The old connection keeps its TIME-WAIT; the peer retransmits the SYN.
+                    Counters.Drop(HostDropReason.ListenQueueFull);
+                    return;
+                }
+
+                // MAY-2 (RFC 1122 4.2.2.13) for a connection nobody watches: its values just leave the table.
+                _timeWaits.Remove(slot);
+                ArmHostTimer();
+            }
+            else
+            {
+                conn = Revive(slot); // the connection's own engine answers, as it would have without the table
+            }
+        }
+
+        if (conn is not null)
         {
             if (!(listening && conn.AcceptsNewSynInTimeWait(header)))
             {
@@ -368,11 +408,8 @@ public sealed class TcpHost : ILinkBatchReceiver
 
             // MAY-2 (RFC 1122 4.2.2.13), as Linux does: a new SYN whose sequence number lies above RCV.NXT
             // may reopen a 4-tuple that waits in TIME-WAIT; the old TCB goes and the listener takes the SYN.
-            if (!TryEndUnobservedRecord(conn))
-            {
-                conn.Engine.EndTimeWaitForNewSyn(header);
-                Pump(conn);
-            }
+            conn.Engine.EndTimeWaitForNewSyn(header);
+            Pump(conn);
         }
 
         if (listening && listener is not null)
@@ -467,11 +504,28 @@ public sealed class TcpHost : ILinkBatchReceiver
         try
         {
             var now = Loop.Now;
-            while (_timers.TryTakeDue(now, out var conn))
+            while (true)
             {
-                if (TryEndUnobservedRecord(conn))
+                // The earlier of the two: connections with engines, and those waiting in the TIME-WAIT table.
+                HostConnection conn;
+                if (_timeWaits.Earliest < _timers.Earliest)
                 {
-                    continue; // 2 MSL is over for a TIME-WAIT record nobody watches
+                    if (!_timeWaits.TryTakeDue(now, out int slot))
+                    {
+                        break;
+                    }
+
+                    if (ConnectionEvent is null)
+                    {
+                        _timeWaits.Remove(slot); // 2 MSL is over for a connection nobody watches
+                        continue;
+                    }
+
+                    conn = Revive(slot); // a handler subscribed since: the engine reports the end
+                }
+                else if (!_timers.TryTakeDue(now, out conn))
+                {
+                    break;
                 }
 
                 conn.Engine.OnTimer(now);
@@ -494,6 +548,12 @@ public sealed class TcpHost : ILinkBatchReceiver
         }
 
         var earliest = _timers.Earliest;
+        var timeWaits = _timeWaits.Earliest;
+        if (timeWaits < earliest)
+        {
+            earliest = timeWaits;
+        }
+
         if (earliest != _timerArmedFor)
         {
             _timerArmedFor = earliest;
@@ -552,7 +612,8 @@ public sealed class TcpHost : ILinkBatchReceiver
                 // reaches it again, RFC 9293 3.10.8's 2 MSL timeout would never delete it).
                 if (tcb.State == TcpState.TimeWait && conn.MayDropEngine && !IsObserved(conn) && tcb.CanHibernate)
                 {
-                    conn.Hibernate(_engines); // keeps its timer: the record's deadline is the engine's 2 MSL deadline
+                    Detach(conn, tcb);
+                    return;
                 }
 
                 var deadline = conn.NextDeadline;
@@ -578,19 +639,58 @@ public sealed class TcpHost : ILinkBatchReceiver
     private bool IsObserved(HostConnection conn) => ConnectionEvent is not null || conn.HasClosedWaiter;
 
     /// <summary>
-    /// Ends a TIME-WAIT record that nobody watches without rebuilding its engine (its 2 MSL is over, or a new
-    /// SYN reopens its 4-tuple); false when it is not such a record, and the engine must handle it.
+    /// Moves a released connection in TIME-WAIT that nobody watches from the connection table to the TIME-WAIT
+    /// table, as Linux replaces a closed socket by an inet_timewait_sock: its values wait out 2 MSL there (the
+    /// deadline goes with them), its object keeps a record for the application, and its engine serves the next connection.
     /// </summary>
-    private bool TryEndUnobservedRecord(HostConnection conn)
+    private void Detach(HostConnection conn, TcpConnection tcb)
     {
-        if (!conn.IsHibernating || IsObserved(conn))
+        var context = tcb.ReduceToTimeWait(out var values);
+        _timers.Cancel(conn);
+        _connections.Remove(conn);
+        int slot = _timeWaits.Add(conn, context, values);
+        conn.Detach(_engines, new TimeWaitRecord(context, values), slot, _timeWaits.Generation(slot));
+        ArmHostTimer();
+    }
+
+    /// <summary>
+    /// Takes the connection in <paramref name="slot"/> of the TIME-WAIT table back into <paramref name="conn"/> (the
+    /// object it was detached from) with an engine rebuilt from its values, in the connection table and the timers again.
+    /// </summary>
+    internal TcpConnection Reattach(HostConnection conn, int slot)
+    {
+        var tcb = TcpConnection.Resume(_timeWaits.Context(slot), _timeWaits.Values(slot));
+        _timeWaits.Remove(slot);
+        conn.Reattach(tcb);
+        _connections.Add(conn);
+        _timers.Set(conn, tcb.NextDeadline);
+        ArmHostTimer();
+        return tcb;
+    }
+
+    /// <summary>
+    /// The connection in <paramref name="slot"/> of the TIME-WAIT table with its engine again, to answer a segment or
+    /// report its end: in the object the application still holds, or in a new one when it let that go.
+    /// </summary>
+    private HostConnection Revive(int slot)
+    {
+        var conn = OwnerOf(slot);
+        _ = Reattach(conn, slot);
+        return conn;
+    }
+
+    /// <summary>The object of the connection in <paramref name="slot"/> of the TIME-WAIT table (a new one if nobody holds the old).</summary>
+    private HostConnection OwnerOf(int slot)
+    {
+        var owner = _timeWaits.Owner(slot);
+        if (owner is null || !owner.WaitsIn(slot))
         {
-            return false;
+            var context = _timeWaits.Context(slot);
+            owner = new HostConnection(this, _timeWaits.Key(slot), _timeWaits.Hash(slot), new TimeWaitRecord(context, _timeWaits.Values(slot)), slot, _timeWaits.Generation(slot));
+            _timeWaits.SetOwner(slot, owner);
         }
 
-        conn.ExpireHibernated();
-        Forget(conn);
-        return true;
+        return owner;
     }
 
     /// <summary>Removes a connection that reached CLOSED from the table and the timers.</summary>
@@ -704,6 +804,12 @@ public sealed class TcpHost : ILinkBatchReceiver
         return default;
     }
 
+    private bool InUse(in FlowKey key)
+    {
+        int hash = _connections.Hash(key);
+        return _connections.TryGetValue(key, hash, out _) || (_timeWaits.Count > 0 && _timeWaits.TryFind(key, hash, out _));
+    }
+
     private ushort AllocatePort(IpAddress local, IpAddress remote, ushort remotePort)
     {
         const int range = EphemeralLast - EphemeralFirst + 1;
@@ -711,7 +817,7 @@ public sealed class TcpHost : ILinkBatchReceiver
         {
             int port = _nextEphemeral;
             _nextEphemeral = port == EphemeralLast ? EphemeralFirst : port + 1;
-            if (!_listeners.ContainsKey((ushort)port) && !_connections.ContainsKey(new FlowKey(local, (ushort)port, remote, remotePort)))
+            if (!_listeners.ContainsKey((ushort)port) && !InUse(new FlowKey(local, (ushort)port, remote, remotePort)))
             {
                 return (ushort)port;
             }

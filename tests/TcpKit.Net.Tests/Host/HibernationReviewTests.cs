@@ -82,8 +82,9 @@ public class HibernationReviewTests
     public void Closed_awaited_on_a_hibernating_TIME_WAIT_completes_when_a_new_SYN_reopens_its_4_tuple()
     {
         var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
-        var closed = serverSide.Closed;
         SeqNum rcvNxt = serverSide.TimeWaitRecord!.RcvNxt;
+        var closed = serverSide.Closed;
+        Assert.False(serverSide.IsHibernating); // awaited: the connection is back from the TIME-WAIT table with its engine, which reports the close
 
         TimeWaitReuseTests.InjectSyn(sim, serverSide.Key, rcvNxt + 100_000); // MAY-2 of RFC 1122 4.2.2.13
         sim.Network.RunFor(TimeSpan.FromMilliseconds(1));

@@ -1,0 +1,400 @@
+using System.Runtime.InteropServices;
+using TcpKit.Tcp;
+using TcpKit.Wire;
+
+namespace TcpKit.Net.Host;
+
+/// <summary>
+/// The host's connections that wait out TIME-WAIT after their user released them, kept as Linux keeps
+/// inet_timewait_sock in a slab: each is one element of an array of structs (its 4-tuple and the
+/// reference-free <see cref="TimeWaitValues"/> of its record), found through its own open-addressed index
+/// and expired through a FIFO of deadlines. A busy server has tens of thousands of connections in
+/// TIME-WAIT; kept here they are no objects at all, so the garbage collector neither traces nor copies
+/// them, and a lookup (a new SYN reusing the 4-tuple, MAY-2) reads two index arrays and one element
+/// instead of chasing a connection object and its record.
+/// <para>
+/// The <see cref="HostConnection"/> that owned a connection is not referenced from here (that would keep
+/// it alive): each slot has a weak handle to it. When a segment arrives for the connection, or somebody
+/// must be told that it ends, the host takes it out of this table into that object again if the
+/// application still holds it, or into a new one if not (<see cref="TcpHost"/>'s Revive). The object
+/// itself knows its slot and the slot's generation, which changes whenever the slot is freed, so it can
+/// tell whether it is still waiting here.
+/// </para>
+/// <para>
+/// The three objects a record refers to (configuration, keep-alive settings and, rarely, statistics) sit
+/// in a parallel array; they are shared, long-lived objects, so storing them marks no cards for the
+/// collector either.
+/// </para>
+/// </summary>
+internal sealed class TimeWaitTable
+{
+    private const int MinCapacity = 16;
+
+    private Entry[] _entries = new Entry[MinCapacity];
+    private TimeWaitContext[] _contexts = new TimeWaitContext[MinCapacity];
+    private int[] _generations = new int[MinCapacity];
+    private GCHandle[] _owners = new GCHandle[MinCapacity]; // weak, one per slot for the table's life
+    private int _used; // slots ever handed out; those below it are live or on the free stack
+    private int[] _free = new int[MinCapacity];
+    private int _freeCount;
+    private int _count;
+
+    // The index: open addressing with linear probing, the hash of each slot beside it (0 marks an empty one).
+    private int[] _indexHashes = new int[MinCapacity * 2];
+    private int[] _indexSlots = new int[MinCapacity * 2];
+
+    // Deadlines: a FIFO for those that come in order (all of them when every connection has the same 2 MSL)
+    // and a heap for the others. An entry whose slot's generation moved on is stale and skipped.
+    private Deadline[] _lane = new Deadline[MinCapacity];
+    private int _laneHead;
+    private int _laneCount;
+    private readonly PriorityQueue<Deadline, long> _outOfOrder = new();
+
+    ~TimeWaitTable()
+    {
+        foreach (var handle in _owners)
+        {
+            if (handle.IsAllocated)
+            {
+                handle.Free();
+            }
+        }
+    }
+
+    public int Count => _count;
+
+    /// <summary>The lane's array length (for tests: stale deadlines must not make it grow without bound).</summary>
+    internal int LaneCapacity => _lane.Length;
+
+    /// <summary>The 4-tuple of the connection in <paramref name="slot"/>.</summary>
+    public ref readonly FlowKey Key(int slot) => ref _entries[slot].Key;
+
+    public int Hash(int slot) => _entries[slot].Hash;
+
+    public ref readonly TimeWaitValues Values(int slot) => ref _entries[slot].Values;
+
+    public TimeWaitContext Context(int slot) => _contexts[slot];
+
+    /// <summary>The generation a connection in <paramref name="slot"/> holds while it waits there.</summary>
+    public int Generation(int slot) => _generations[slot];
+
+    /// <summary>True while the connection that was given (<paramref name="slot"/>, <paramref name="generation"/>) still waits here.</summary>
+    public bool IsLive(int slot, int generation) => _generations[slot] == generation;
+
+    /// <summary>The object that owned the connection, if the application still holds it.</summary>
+    public HostConnection? Owner(int slot) => _owners[slot].Target as HostConnection;
+
+    /// <summary>Makes <paramref name="owner"/> the object the connection in <paramref name="slot"/> is handed back to.</summary>
+    public void SetOwner(int slot, HostConnection owner) => _owners[slot].Target = owner;
+
+    /// <summary>Adds a connection whose 4-tuple is in no table of the host; returns its slot.</summary>
+    public int Add(HostConnection owner, TimeWaitContext context, in TimeWaitValues values)
+    {
+        int slot = TakeSlot();
+        ref var e = ref _entries[slot];
+        e.Key = owner.Key;
+        e.Hash = owner.Hash;
+        e.Values = values;
+        _contexts[slot] = context;
+        _owners[slot].Target = owner;
+        if ((_count + 1) * 2 > _indexHashes.Length)
+        {
+            GrowIndex();
+        }
+
+        Insert(_indexHashes, _indexSlots, owner.Hash, slot);
+        _count++;
+        Schedule(slot, values.TimeWaitDeadline);
+        return slot;
+    }
+
+    public bool TryFind(in FlowKey key, int hash, out int slot)
+    {
+        var hashes = _indexHashes;
+        int mask = hashes.Length - 1;
+        for (int i = hash & mask; ; i = (i + 1) & mask)
+        {
+            int h = hashes[i];
+            if (h == 0)
+            {
+                slot = -1;
+                return false;
+            }
+
+            if (h == hash && _entries[_indexSlots[i]].Key == key)
+            {
+                slot = _indexSlots[i];
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Frees <paramref name="slot"/>: its connection is over here (it ended, or went back to an object).</summary>
+    public void Remove(int slot)
+    {
+        var hashes = _indexHashes;
+        var slots = _indexSlots;
+        int mask = hashes.Length - 1;
+        int i = _entries[slot].Hash & mask;
+        while (slots[i] != slot || hashes[i] == 0)
+        {
+            if (hashes[i] == 0)
+            {
+                throw new InvalidOperationException($"TIME-WAIT slot {slot} is not in the index.");
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        // Backward-shift deletion, as in ConnectionTable: later members of the probe run move into the hole.
+        int hole = i;
+        for (int j = (hole + 1) & mask; hashes[j] != 0; j = (j + 1) & mask)
+        {
+            int home = hashes[j] & mask;
+            bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+            if (!homeInRange)
+            {
+                hashes[hole] = hashes[j];
+                slots[hole] = slots[j];
+                hole = j;
+            }
+        }
+
+        hashes[hole] = 0;
+        slots[hole] = 0;
+        _generations[slot]++; // its deadline and its object's claim are stale from now on
+        _contexts[slot] = default; // the statistics' copy, if any, can go
+        _free[_freeCount++] = slot; // the next connection takes the slot freed last, whose memory is warm
+        _count--;
+    }
+
+    /// <summary>The slots of all connections waiting here (a snapshot).</summary>
+    public List<int> Slots()
+    {
+        var list = new List<int>(_count);
+        for (int i = 0; i < _indexHashes.Length; i++)
+        {
+            if (_indexHashes[i] != 0)
+            {
+                list.Add(_indexSlots[i]);
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>The earliest deadline of a connection waiting here, Instant.Never when none.</summary>
+    public Instant Earliest
+    {
+        get
+        {
+            TrimStale();
+            long earliest = long.MaxValue;
+            if (_laneCount > 0)
+            {
+                earliest = _lane[_laneHead].At;
+            }
+
+            if (_outOfOrder.TryPeek(out _, out long at) && at < earliest)
+            {
+                earliest = at;
+            }
+
+            return earliest == long.MaxValue ? Instant.Never : new Instant(earliest);
+        }
+    }
+
+    /// <summary>Takes the slot with the earliest deadline if it is due at <paramref name="now"/> (the caller frees or revives it).</summary>
+    public bool TryTakeDue(Instant now, out int slot)
+    {
+        TrimStale();
+        bool fromLane = _laneCount > 0 && (!_outOfOrder.TryPeek(out _, out long at) || _lane[_laneHead].At <= at);
+        Deadline first;
+        if (fromLane)
+        {
+            first = _lane[_laneHead];
+        }
+        else if (!_outOfOrder.TryPeek(out first, out _))
+        {
+            slot = -1;
+            return false;
+        }
+
+        if (first.At > now.Nanoseconds)
+        {
+            slot = -1;
+            return false;
+        }
+
+        if (fromLane)
+        {
+            PopLane();
+        }
+        else
+        {
+            _outOfOrder.Dequeue();
+        }
+
+        slot = first.Slot;
+        return true;
+    }
+
+    private int TakeSlot()
+    {
+        if (_freeCount > 0)
+        {
+            return _free[--_freeCount];
+        }
+
+        if (_used == _entries.Length)
+        {
+            int capacity = _entries.Length * 2;
+            Array.Resize(ref _entries, capacity);
+            Array.Resize(ref _contexts, capacity);
+            Array.Resize(ref _generations, capacity);
+            Array.Resize(ref _owners, capacity);
+            Array.Resize(ref _free, capacity);
+        }
+
+        _owners[_used] = GCHandle.Alloc(null, GCHandleType.Weak);
+        return _used++;
+    }
+
+    private void GrowIndex()
+    {
+        var oldHashes = _indexHashes;
+        var oldSlots = _indexSlots;
+        var hashes = new int[oldHashes.Length * 2];
+        var slots = new int[oldHashes.Length * 2];
+        for (int i = 0; i < oldHashes.Length; i++)
+        {
+            if (oldHashes[i] != 0)
+            {
+                Insert(hashes, slots, oldHashes[i], oldSlots[i]);
+            }
+        }
+
+        _indexHashes = hashes;
+        _indexSlots = slots;
+    }
+
+    private static void Insert(int[] hashes, int[] slots, int hash, int slot)
+    {
+        int mask = hashes.Length - 1;
+        int i = hash & mask;
+        while (hashes[i] != 0)
+        {
+            i = (i + 1) & mask;
+        }
+
+        hashes[i] = hash;
+        slots[i] = slot;
+    }
+
+    private void Schedule(int slot, Instant deadline)
+    {
+        var d = new Deadline(deadline.Nanoseconds, slot, _generations[slot]);
+        if (_laneCount > 0 && d.At < _lane[LaneSlot(_laneCount - 1)].At)
+        {
+            _outOfOrder.Enqueue(d, d.At); // a shorter 2 MSL than the connections before it
+            return;
+        }
+
+        if (_laneCount == _lane.Length)
+        {
+            int live = CountLiveInLane();
+            // Drop the stale deadlines in place when they are at least half, else grow; the order is kept.
+            Repack(live * 2 <= _laneCount ? _lane.Length : _lane.Length * 2);
+        }
+
+        _lane[LaneSlot(_laneCount)] = d;
+        _laneCount++;
+    }
+
+    private bool IsStale(in Deadline d) => _generations[d.Slot] != d.Generation;
+
+    private void TrimStale()
+    {
+        while (_laneCount > 0 && IsStale(_lane[_laneHead]))
+        {
+            PopLane();
+        }
+
+        while (_outOfOrder.TryPeek(out var d, out _) && IsStale(d))
+        {
+            _outOfOrder.Dequeue();
+        }
+    }
+
+    private void PopLane()
+    {
+        _laneHead = _laneHead + 1 == _lane.Length ? 0 : _laneHead + 1;
+        _laneCount--;
+    }
+
+    private int LaneSlot(int offset)
+    {
+        int i = _laneHead + offset;
+        return i >= _lane.Length ? i - _lane.Length : i;
+    }
+
+    private int CountLiveInLane()
+    {
+        int live = 0;
+        for (int k = 0; k < _laneCount; k++)
+        {
+            live += IsStale(_lane[LaneSlot(k)]) ? 0 : 1;
+        }
+
+        return live;
+    }
+
+    /// <summary>
+    /// Moves the live deadlines, in order, to the front of the lane: in place when <paramref name="capacity"/> is the
+    /// lane's (entry k moves to position n &lt;= k, so no entry is overwritten before it is read; a lane of tens of
+    /// thousands of deadlines is a large-object-heap array, which is not reallocated lightly), else into a larger array.
+    /// </summary>
+    private void Repack(int capacity)
+    {
+        if (capacity == _lane.Length)
+        {
+            int kept = 0;
+            for (int k = 0; k < _laneCount; k++)
+            {
+                var d = _lane[LaneSlot(k)];
+                if (!IsStale(d))
+                {
+                    _lane[LaneSlot(kept++)] = d;
+                }
+            }
+
+            _laneCount = kept;
+            return;
+        }
+
+        var target = new Deadline[capacity];
+        int n = 0;
+        for (int k = 0; k < _laneCount; k++)
+        {
+            var d = _lane[LaneSlot(k)];
+            if (!IsStale(d))
+            {
+                target[n++] = d;
+            }
+        }
+
+        _lane = target;
+        _laneHead = 0;
+        _laneCount = n;
+    }
+
+    private struct Entry
+    {
+        public FlowKey Key;
+        public int Hash;
+        public TimeWaitValues Values;
+    }
+
+    /// <summary>A deadline in nanoseconds for the connection in a slot, valid while the slot keeps its generation.</summary>
+    private readonly record struct Deadline(long At, int Slot, int Generation);
+}
