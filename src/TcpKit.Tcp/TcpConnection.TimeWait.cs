@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TcpKit.Wire;
 using TcpKit.Wire.Tcp;
 
@@ -67,6 +68,8 @@ public readonly record struct TimeWaitContext(TcpConfig Config, KeepaliveConfig 
 /// reference, so a host can keep tens of thousands of them in one array that the garbage collector never has
 /// to trace or copy, as Linux keeps inet_timewait_sock in a slab.
 /// </summary>
+/// <remarks>Auto layout packs the flags and the 2- and 4-byte fields together instead of padding each to the next long.</remarks>
+[StructLayout(LayoutKind.Auto)]
 public struct TimeWaitValues
 {
     internal TcpState State;

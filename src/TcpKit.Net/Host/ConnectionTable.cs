@@ -72,7 +72,7 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
             Resize(_slots.Length * 2);
         }
 
-        Insert(_slots, _hashes, connection);
+        LinearProbing.Insert(_hashes, _slots, connection.Hash, connection);
         _count++;
     }
 
@@ -99,23 +99,7 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
             i = (i + 1) & mask;
         }
 
-        // Backward-shift deletion: move later members of the probe run into the hole so lookups need no tombstones.
-        int hole = i;
-        for (int j = (hole + 1) & mask; hashes[j] != 0; j = (j + 1) & mask)
-        {
-            int home = hashes[j] & mask;
-            // slot j may move into the hole only if its home slot is not in the cyclic range (hole, j].
-            bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-            if (!homeInRange)
-            {
-                slots[hole] = slots[j];
-                hashes[hole] = hashes[j];
-                hole = j;
-            }
-        }
-
-        slots[hole] = null;
-        hashes[hole] = 0;
+        LinearProbing.RemoveAt(hashes, slots, i);
         _count--;
         // The table keeps its size when connections end, as Linux's established hash does: a host that once
         // held n connections is likely to again, and shrinking then growing back would reallocate arrays of
@@ -133,25 +117,12 @@ internal sealed class ConnectionTable : IEnumerable<HostConnection>
         {
             if (c is not null)
             {
-                Insert(slots, hashes, c);
+                LinearProbing.Insert(hashes, slots, c.Hash, c);
             }
         }
 
         _slots = slots;
         _hashes = hashes;
-    }
-
-    private static void Insert(HostConnection?[] slots, int[] hashes, HostConnection connection)
-    {
-        int mask = slots.Length - 1;
-        int i = connection.Hash & mask;
-        while (hashes[i] != 0)
-        {
-            i = (i + 1) & mask;
-        }
-
-        slots[i] = connection;
-        hashes[i] = connection.Hash;
     }
 
     private static ulong Mix(ulong x)

@@ -52,9 +52,10 @@ public sealed class HostConnection
     public FlowKey Key { get; }
 
     /// <summary>
-    /// The engine's transmission control block. A closed connection waiting out TIME-WAIT keeps only a
-    /// <see cref="TimeWaitRecord"/>; asking for the engine then rebuilds it from the record (same state,
-    /// sequence numbers, deadline and statistics).
+    /// The engine's transmission control block. A connection its user released waits out TIME-WAIT as values in
+    /// the host's TIME-WAIT table, and this object keeps only a <see cref="TimeWaitRecord"/>; asking for the engine
+    /// then takes the connection back from the table with an engine rebuilt from its values (same state, sequence
+    /// numbers, deadline and statistics). Once the wait is over, the engine is rebuilt from the record, CLOSED.
     /// </summary>
     /// <remarks>
     /// Taking the engine from here marks it as held by the application: it is then never recycled for

@@ -102,7 +102,7 @@ internal sealed class TimeWaitTable
             GrowIndex();
         }
 
-        Insert(_indexHashes, _indexSlots, owner.Hash, slot);
+        LinearProbing.Insert(_indexHashes, _indexSlots, owner.Hash, slot);
         _count++;
         Schedule(slot, values.TimeWaitDeadline);
         return slot;
@@ -146,22 +146,7 @@ internal sealed class TimeWaitTable
             i = (i + 1) & mask;
         }
 
-        // Backward-shift deletion, as in ConnectionTable: later members of the probe run move into the hole.
-        int hole = i;
-        for (int j = (hole + 1) & mask; hashes[j] != 0; j = (j + 1) & mask)
-        {
-            int home = hashes[j] & mask;
-            bool homeInRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-            if (!homeInRange)
-            {
-                hashes[hole] = hashes[j];
-                slots[hole] = slots[j];
-                hole = j;
-            }
-        }
-
-        hashes[hole] = 0;
-        slots[hole] = 0;
+        LinearProbing.RemoveAt(hashes, slots, i);
         _generations[slot]++; // its deadline and its object's claim are stale from now on
         _contexts[slot] = default; // the statistics' copy, if any, can go
         _free[_freeCount++] = slot; // the next connection takes the slot freed last, whose memory is warm
@@ -270,25 +255,12 @@ internal sealed class TimeWaitTable
         {
             if (oldHashes[i] != 0)
             {
-                Insert(hashes, slots, oldHashes[i], oldSlots[i]);
+                LinearProbing.Insert(hashes, slots, oldHashes[i], oldSlots[i]);
             }
         }
 
         _indexHashes = hashes;
         _indexSlots = slots;
-    }
-
-    private static void Insert(int[] hashes, int[] slots, int hash, int slot)
-    {
-        int mask = hashes.Length - 1;
-        int i = hash & mask;
-        while (hashes[i] != 0)
-        {
-            i = (i + 1) & mask;
-        }
-
-        hashes[i] = hash;
-        slots[i] = slot;
     }
 
     private void Schedule(int slot, Instant deadline)
@@ -388,6 +360,7 @@ internal sealed class TimeWaitTable
         _laneCount = n;
     }
 
+    [StructLayout(LayoutKind.Auto)]
     private struct Entry
     {
         public FlowKey Key;
