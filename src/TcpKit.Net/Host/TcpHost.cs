@@ -89,7 +89,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     /// <summary>Released connections waiting out TIME-WAIT as values in a table, not as objects (see <see cref="TimeWaitTable"/>).</summary>
     internal TimeWaitTable TimeWaits => _timeWaits;
 
-    /// <summary>Engines of connections reduced to TIME-WAIT records, waiting to serve new connections.</summary>
+    /// <summary>Engines of connections reduced to records (TIME-WAIT or CLOSED), waiting to serve new connections.</summary>
     internal int SpareEngines => _engines.Count;
 
     /// <summary>Connect and write waits of ended connections, reused by new ones.</summary>
@@ -566,7 +566,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     {
         if (conn.IsHibernating)
         {
-            return; // a TIME-WAIT record has nothing to send or report until a segment or its timer wakes it
+            return; // a record (CLOSED, or waiting in the TIME-WAIT table) has nothing to send or report
         }
 
         if (conn.Pumping)
@@ -633,8 +633,8 @@ public sealed class TcpHost : ILinkBatchReceiver
 
     /// <summary>
     /// True when the connection's change to CLOSED must be reported (a <see cref="ConnectionEvent"/> handler,
-    /// or a task waiting for <see cref="HostConnection.Closed"/>): a TIME-WAIT record then wakes its engine,
-    /// which reports it, instead of ending silently.
+    /// or a task waiting for <see cref="HostConnection.Closed"/>): the connection then keeps its engine through
+    /// TIME-WAIT, and one that waits in the TIME-WAIT table is revived for its end, so the engine reports it.
     /// </summary>
     private bool IsObserved(HostConnection conn) => ConnectionEvent is not null || conn.HasClosedWaiter;
 
