@@ -88,7 +88,10 @@ internal sealed class TimeWaitTable
     public void SetOwner(int slot, HostConnection owner) => _owners[slot].Target = owner;
 
     /// <summary>Adds a connection whose 4-tuple is in no table of the host; returns its slot.</summary>
-    public int Add(HostConnection owner, TimeWaitContext context, in TimeWaitValues values)
+    public int Add(HostConnection owner, TimeWaitContext context, in TimeWaitValues values) => Add(owner, context, values, values.TimeWaitDeadline);
+
+    /// <summary>As <see cref="Add(HostConnection, TimeWaitContext, in TimeWaitValues)"/> with the deadline given apart (tests drive the deadlines with it).</summary>
+    internal int Add(HostConnection owner, TimeWaitContext context, in TimeWaitValues values, Instant deadline)
     {
         int slot = TakeSlot();
         ref var e = ref _entries[slot];
@@ -104,7 +107,7 @@ internal sealed class TimeWaitTable
 
         LinearProbing.Insert(_indexHashes, _indexSlots, owner.Hash, slot);
         _count++;
-        Schedule(slot, values.TimeWaitDeadline);
+        Schedule(slot, deadline);
         return slot;
     }
 

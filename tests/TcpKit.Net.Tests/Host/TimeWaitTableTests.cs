@@ -292,3 +292,80 @@ public class TimeWaitTableTests
     private static HostConnection Owner(TcpHost host, TimeWaitRecord record, ushort port, int hash) =>
         new(host, Key(port), hash, record, slot: -1, generation: 0);
 }
+
+/// <summary>The table against a model: random adds (most with the usual 2 MSL, some shorter), early ends and expiries.</summary>
+public class TimeWaitTableModelTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Random_adds_ends_and_expiries_agree_with_a_model(int seed)
+    {
+        var (sim, serverSide) = TimeWaitReuseTests.ServerClosesFirst();
+        var record = serverSide.TimeWaitRecord!;
+        var table = new TimeWaitTable();
+        var random = new Random(seed);
+        var live = new Dictionary<int, (ushort Port, long Deadline)>(); // slot -> what the model expects
+        var ports = new HashSet<ushort>();
+        long now = 0;
+        for (int step = 0; step < 60_000; step++)
+        {
+            int op = random.Next(10);
+            if (op < 5 && live.Count < 3_000)
+            {
+                ushort port;
+                do
+                {
+                    port = (ushort)random.Next(1, 65_536);
+                }
+                while (!ports.Add(port));
+                long deadline = now + (random.Next(20) == 0 ? random.Next(1, 30_000) : 60_000);
+                var owner = new HostConnection(sim.Server, Key(port), Hash(port), record, slot: -1, generation: 0);
+                int slot = table.Add(owner, record.Context, record.Values, new Instant(deadline));
+                Assert.False(live.ContainsKey(slot));
+                live[slot] = (port, deadline);
+            }
+            else if (op < 8 && live.Count > 0)
+            {
+                // An early end (MAY-2 reuse, a reset): found through the index, then removed.
+                var (slot, entry) = live.ElementAt(random.Next(live.Count));
+                Assert.True(table.TryFind(Key(entry.Port), Hash(entry.Port), out int found));
+                Assert.Equal(slot, found);
+                table.Remove(slot);
+                live.Remove(slot);
+                ports.Remove(entry.Port);
+                Assert.False(table.TryFind(Key(entry.Port), Hash(entry.Port), out _));
+            }
+            else
+            {
+                now += random.Next(1, 5_000);
+                long previous = long.MinValue;
+                while (table.TryTakeDue(new Instant(now), out int slot))
+                {
+                    var entry = live[slot];
+                    Assert.True(entry.Deadline <= now);
+                    Assert.True(entry.Deadline >= previous); // earliest first
+                    previous = entry.Deadline;
+                    table.Remove(slot);
+                    live.Remove(slot);
+                    ports.Remove(entry.Port);
+                }
+
+                Assert.DoesNotContain(live.Values, e => e.Deadline <= now);
+            }
+
+            Assert.Equal(live.Count, table.Count);
+            long earliest = live.Count == 0 ? long.MaxValue : live.Values.Min(e => e.Deadline);
+            Assert.Equal(live.Count == 0 ? Instant.Never : new Instant(earliest), table.Earliest);
+        }
+
+        Assert.True(table.LaneCapacity <= 4 * 4_096, $"lane of {table.LaneCapacity}");
+    }
+
+    private static FlowKey Key(ushort port) => new(SimPair.ServerAddress, 80, SimPair.ClientAddress, port);
+
+    // A weak hash (many collisions) so probe runs are long and removals shift entries often.
+    private static int Hash(ushort port) => (port % 97) + 1;
+}
