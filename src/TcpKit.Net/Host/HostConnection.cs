@@ -81,7 +81,7 @@ public sealed class HostConnection
 
     public TcpState State => _tcb?.State ?? (IsInTimeWaitTable ? TcpState.TimeWait : _timeWait!.State);
 
-    /// <summary>True while the connection is a TIME-WAIT record without an engine.</summary>
+    /// <summary>True while the connection has no engine: it waits in the host's TIME-WAIT table, or it is the record of a CLOSED connection.</summary>
     public bool IsHibernating => _tcb is null;
 
     /// <summary>The record kept while hibernating, null otherwise.</summary>
