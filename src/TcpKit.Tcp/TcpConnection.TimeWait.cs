@@ -119,6 +119,9 @@ public struct TimeWaitValues
     /// <summary>When 2 MSL is over.</summary>
     public readonly Instant TimeWaitDeadline => Deadline;
 
+    /// <summary>RCV.NXT: a new SYN must lie beyond it to reopen the 4-tuple (<see cref="TcpConnection.IsNewSynForTimeWait"/>).</summary>
+    public readonly SeqNum ReceiveNext => RcvNxt;
+
     /// <summary>
     /// MAY-2 (RFC 1122 4.2.2.13): true when <paramref name="seg"/> is a new connection's SYN that may reopen
     /// this 4-tuple (its sequence number lies beyond RCV.NXT), as <see cref="TcpConnection.AcceptsNewSynInTimeWait"/>.
@@ -320,7 +323,11 @@ public sealed partial class TcpConnection
     /// <summary>The pool took it: a second return of the same engine is refused.</summary>
     internal void TakenByPool() => _reduced = false;
 
-    internal static bool IsNewSynForTimeWait(SeqNum rcvNxt, in TcpHeader seg) =>
+    /// <summary>
+    /// MAY-2 (RFC 1122 4.2.2.13) for a connection in TIME-WAIT whose RCV.NXT is <paramref name="rcvNxt"/>: true when
+    /// <paramref name="seg"/> is a new connection's SYN (no ACK, no RST) whose sequence number lies beyond it.
+    /// </summary>
+    public static bool IsNewSynForTimeWait(SeqNum rcvNxt, in TcpHeader seg) =>
         seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && seg.Seq > rcvNxt;
 }
 

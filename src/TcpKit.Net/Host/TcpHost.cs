@@ -364,7 +364,7 @@ public sealed class TcpHost : ILinkBatchReceiver
             && (listener.LocalAddress is null || listener.LocalAddress == dst);
         if (!_connections.TryGetValue(key, hash, out var conn) && _timeWaits.Count > 0 && _timeWaits.TryFind(key, hash, out int slot))
         {
-            if (listening && ConnectionEvent is null && _timeWaits.Values(slot).AcceptsNewSyn(header))
+            if (listening && ConnectionEvent is null && _timeWaits.AcceptsNewSyn(slot, header))
             {
                 if (listener!.IsFull)
                 {

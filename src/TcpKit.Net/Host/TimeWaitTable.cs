@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using TcpKit.Tcp;
 using TcpKit.Wire;
+using TcpKit.Wire.Tcp;
 
 namespace TcpKit.Net.Host;
 
@@ -30,7 +31,8 @@ internal sealed class TimeWaitTable
 {
     private const int MinCapacity = 16;
 
-    private Entry[] _entries = new Entry[MinCapacity];
+    private Hot[] _hot = new Hot[MinCapacity]; // what a lookup and the MAY-2 test read: one 64-byte element
+    private TimeWaitValues[] _values = new TimeWaitValues[MinCapacity]; // the rest, read only to rebuild an engine
     private TimeWaitContext[] _contexts = new TimeWaitContext[MinCapacity];
     private int[] _generations = new int[MinCapacity];
     private GCHandle[] _owners = new GCHandle[MinCapacity]; // weak, one per slot for the table's life
@@ -67,11 +69,14 @@ internal sealed class TimeWaitTable
     internal int LaneCapacity => _lane.Length;
 
     /// <summary>The 4-tuple of the connection in <paramref name="slot"/>.</summary>
-    public ref readonly FlowKey Key(int slot) => ref _entries[slot].Key;
+    public ref readonly FlowKey Key(int slot) => ref _hot[slot].Key;
 
-    public int Hash(int slot) => _entries[slot].Hash;
+    public int Hash(int slot) => _hot[slot].Hash;
 
-    public ref readonly TimeWaitValues Values(int slot) => ref _entries[slot].Values;
+    public ref readonly TimeWaitValues Values(int slot) => ref _values[slot];
+
+    /// <summary>MAY-2: true when <paramref name="seg"/> is a new SYN that may reopen the 4-tuple of the connection in <paramref name="slot"/>.</summary>
+    public bool AcceptsNewSyn(int slot, in TcpHeader seg) => TcpConnection.IsNewSynForTimeWait(_hot[slot].RcvNxt, seg);
 
     public TimeWaitContext Context(int slot) => _contexts[slot];
 
@@ -94,10 +99,11 @@ internal sealed class TimeWaitTable
     internal int Add(HostConnection owner, TimeWaitContext context, in TimeWaitValues values, Instant deadline)
     {
         int slot = TakeSlot();
-        ref var e = ref _entries[slot];
-        e.Key = owner.Key;
-        e.Hash = owner.Hash;
-        e.Values = values;
+        ref var hot = ref _hot[slot];
+        hot.Key = owner.Key;
+        hot.Hash = owner.Hash;
+        hot.RcvNxt = values.ReceiveNext;
+        _values[slot] = values;
         _contexts[slot] = context;
         _owners[slot].Target = owner;
         if ((_count + 1) * 2 > _indexHashes.Length)
@@ -124,7 +130,7 @@ internal sealed class TimeWaitTable
                 return false;
             }
 
-            if (h == hash && _entries[_indexSlots[i]].Key == key)
+            if (h == hash && _hot[_indexSlots[i]].Key == key)
             {
                 slot = _indexSlots[i];
                 return true;
@@ -138,7 +144,7 @@ internal sealed class TimeWaitTable
         var hashes = _indexHashes;
         var slots = _indexSlots;
         int mask = hashes.Length - 1;
-        int i = _entries[slot].Hash & mask;
+        int i = _hot[slot].Hash & mask;
         while (slots[i] != slot || hashes[i] == 0)
         {
             if (hashes[i] == 0)
@@ -151,7 +157,8 @@ internal sealed class TimeWaitTable
 
         LinearProbing.RemoveAt(hashes, slots, i);
         _generations[slot]++; // its deadline and its object's claim are stale from now on
-        _contexts[slot] = default; // the statistics' copy, if any, can go
+        // The context stays until the slot is taken again (writing it now would cost a cache miss per connection):
+        // the configuration and keep-alive settings are shared, and a statistics copy is small and rare.
         _free[_freeCount++] = slot; // the next connection takes the slot freed last, whose memory is warm
         _count--;
     }
@@ -234,10 +241,11 @@ internal sealed class TimeWaitTable
             return _free[--_freeCount];
         }
 
-        if (_used == _entries.Length)
+        if (_used == _hot.Length)
         {
-            int capacity = _entries.Length * 2;
-            Array.Resize(ref _entries, capacity);
+            int capacity = _hot.Length * 2;
+            Array.Resize(ref _hot, capacity);
+            Array.Resize(ref _values, capacity);
             Array.Resize(ref _contexts, capacity);
             Array.Resize(ref _generations, capacity);
             Array.Resize(ref _owners, capacity);
@@ -363,12 +371,13 @@ internal sealed class TimeWaitTable
         _laneCount = n;
     }
 
+    /// <summary>The 4-tuple, its hash and RCV.NXT: 64 bytes, all that finding a connection and testing a new SYN reads.</summary>
     [StructLayout(LayoutKind.Auto)]
-    private struct Entry
+    private struct Hot
     {
         public FlowKey Key;
         public int Hash;
-        public TimeWaitValues Values;
+        public SeqNum RcvNxt;
     }
 
     /// <summary>A deadline in nanoseconds for the connection in a slot, valid while the slot keeps its generation.</summary>
