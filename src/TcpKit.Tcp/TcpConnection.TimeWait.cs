@@ -113,9 +113,6 @@ public struct TimeWaitValues
     internal int Cwnd;
     internal int Ssthresh;
 
-    /// <summary>TIME-WAIT, or CLOSED.</summary>
-    public readonly TcpState ConnectionState => State;
-
     /// <summary>When 2 MSL is over.</summary>
     public readonly Instant TimeWaitDeadline => Deadline;
 
@@ -256,8 +253,7 @@ public sealed partial class TcpConnection
     public static TcpConnection Resume(TimeWaitRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var values = record.Values;
-        return Resume(record.Context, values);
+        return Resume(record.Context, record.Values);
     }
 
     /// <summary>An engine rebuilt from the parts of a record (see <see cref="ReduceToTimeWait"/>), as <see cref="Resume(TimeWaitRecord)"/>.</summary>

@@ -9,8 +9,9 @@ namespace TcpKit.Net.Host;
 /// The keys sit in the heap array itself, so comparisons never touch the connections' memory.
 /// <para>
 /// Beside the heap runs a FIFO lane for deadlines set in non-decreasing order. TIME-WAIT is the case it is
-/// for: every one lasts the same 2 MSL (RFC 9293 section 3.6.1), so a busy server's tens of thousands of
-/// them arrive already sorted. Appending one to the lane and taking it from the front costs O(1) and touches
+/// for: every one lasts the same 2 MSL (RFC 9293 section 3.6.1), so they arrive already sorted. (A released
+/// connection nobody watches waits out 2 MSL in the <see cref="TimeWaitTable"/>, which has a lane of its own;
+/// this one holds the connections that keep their engine through TIME-WAIT.) Appending one to the lane and taking it from the front costs O(1) and touches
 /// no other connection, where the heap costs a sift through ~15 levels, each a cache miss on another
 /// connection's slot index. A deadline that is earlier than the lane's last one goes to the heap, so the
 /// lane stays sorted and the earliest deadline is the earlier of the two fronts. Cancelling a lane entry
