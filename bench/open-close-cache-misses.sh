@@ -10,13 +10,10 @@
 set -euo pipefail
 mode=${1:-sim-open-close}
 n=${2:-60000}
-here=$(cd "$(dirname "$0")" && pwd)
-dotnet build "$here/TcpKit.Benchmarks" -c Release -v q -nologo >/dev/null
-dll="$here/TcpKit.Benchmarks/bin/Release/net10.0/TcpKit.Benchmarks.dll"
+source "$(dirname "$0")/valgrind-common.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-DOTNET_TieredCompilation=0 valgrind --tool=callgrind --cache-sim=yes --LL=8388608,16,64 --callgrind-out-file="$out/cg" \
-  dotnet "$dll" "$mode" "$n" 1 >"$out/log" 2>&1
+run_benchmark_under_valgrind "$out/log" --tool=callgrind --cache-sim=yes --LL=8388608,16,64 --callgrind-out-file="$out/cg" -- "$mode" "$n" 1
 events=$(grep -E "^events:" "$out/cg" | head -1 | cut -d' ' -f2-)
 totals=$(grep -E "^totals:" "$out/cg" | tail -1 | cut -d' ' -f2-)
 paste -d= <(tr ' ' '\n' <<<"$events") <(tr ' ' '\n' <<<"$totals") | tr '\n' ' '

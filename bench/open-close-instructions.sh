@@ -6,21 +6,18 @@
 # with full optimisation and runs the same in both runs (with tiering, when a method reaches its final tier
 # under valgrind depends on thread scheduling, and the difference wanders by tens of percent). The count is
 # therefore that of code without dynamic PGO, and CoreLib runs its precompiled (ReadyToRun) code: it ranks
-# builds, it is not the instruction count of a normal run.
+# builds, it is not the instruction count of a normal run. Runtime settings under valgrind: valgrind-common.sh.
 #
 #   bench/open-close-instructions.sh [sim-open-close|sim-open-close-callbacks] [N1] [N2]
 set -euo pipefail
 mode=${1:-sim-open-close}
 n1=${2:-5000}
 n2=${3:-20000}
-here=$(cd "$(dirname "$0")" && pwd)
-dotnet build "$here/TcpKit.Benchmarks" -c Release -v q -nologo >/dev/null
-dll="$here/TcpKit.Benchmarks/bin/Release/net10.0/TcpKit.Benchmarks.dll"
+source "$(dirname "$0")/valgrind-common.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 count() {
-  DOTNET_TieredCompilation=0 valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1" \
-    dotnet "$dll" "$mode" "$1" 1 >"$out/log.$1" 2>&1
+  run_benchmark_under_valgrind "$out/log.$1" --tool=callgrind --callgrind-out-file="$out/cg.$1" -- "$mode" "$1" 1 || return 1
   grep -E "^totals:" "$out/cg.$1" | awk '{print $2}'
 }
 i1=$(count "$n1")
