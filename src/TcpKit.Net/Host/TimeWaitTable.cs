@@ -333,42 +333,35 @@ internal sealed class TimeWaitTable
     }
 
     /// <summary>
-    /// Moves the live deadlines, in order, to the front of the lane: in place when <paramref name="capacity"/> is the
-    /// lane's (entry k moves to position n &lt;= k, so no entry is overwritten before it is read; a lane of tens of
-    /// thousands of deadlines is a large-object-heap array, which is not reallocated lightly), else into a larger array.
+    /// Moves the live deadlines, in order, to the front of the lane, in place (entry k moves to position n &lt;= k, so no
+    /// entry is overwritten before it is read), after moving the lane into a larger array when <paramref name="capacity"/>
+    /// is not the lane's (a lane of tens of thousands of deadlines is a large-object-heap array, not reallocated lightly).
     /// </summary>
     private void Repack(int capacity)
     {
-        if (capacity == _lane.Length)
+        if (capacity != _lane.Length)
         {
-            int kept = 0;
-            for (int k = 0; k < _laneCount; k++)
-            {
-                var d = _lane[LaneSlot(k)];
-                if (!IsStale(d))
-                {
-                    _lane[LaneSlot(kept++)] = d;
-                }
-            }
-
-            _laneCount = kept;
-            return;
+            // Grow first, the ring straightened out in the new array (its two runs copied in order); the loop below
+            // then drops the stale deadlines in place, as when the capacity stays.
+            var grown = new Deadline[capacity];
+            int firstRun = Math.Min(_laneCount, _lane.Length - _laneHead);
+            Array.Copy(_lane, _laneHead, grown, 0, firstRun);
+            Array.Copy(_lane, 0, grown, firstRun, _laneCount - firstRun);
+            _lane = grown;
+            _laneHead = 0;
         }
 
-        var target = new Deadline[capacity];
-        int n = 0;
+        int kept = 0;
         for (int k = 0; k < _laneCount; k++)
         {
             var d = _lane[LaneSlot(k)];
             if (!IsStale(d))
             {
-                target[n++] = d;
+                _lane[LaneSlot(kept++)] = d;
             }
         }
 
-        _lane = target;
-        _laneHead = 0;
-        _laneCount = n;
+        _laneCount = kept;
     }
 
     /// <summary>The 4-tuple, its hash and RCV.NXT: 64 bytes, all that finding a connection and testing a new SYN reads.</summary>
