@@ -8,16 +8,14 @@ namespace TcpKit.Net.Host;
 /// connection records its slot, so moving or cancelling its deadline costs O(log n) and allocates nothing.
 /// The keys sit in the heap array itself, so comparisons never touch the connections' memory.
 /// <para>
-/// Beside the heap runs a FIFO lane for deadlines set in non-decreasing order. TIME-WAIT is the case it is
-/// for: every one lasts the same 2 MSL (RFC 9293 section 3.6.1), so they arrive already sorted. (A released
-/// connection nobody watches waits out 2 MSL in the <see cref="TimeWaitTable"/>, which has a lane of its own;
-/// this one holds the connections that keep their engine through TIME-WAIT.) Appending one to the lane and taking it from the front costs O(1) and touches
-/// no other connection, where the heap costs a sift through ~15 levels, each a cache miss on another
-/// connection's slot index. A deadline that is earlier than the lane's last one goes to the heap, so the
-/// lane stays sorted and the earliest deadline is the earlier of the two fronts. Cancelling a lane entry
-/// only clears it in place (the connection knows its position in the lane); cleared entries are dropped at
-/// the front without reading any connection's memory, and the lane is compacted when they outnumber live
-/// ones, so it never holds more than about twice the live entries.
+/// Beside the heap runs a <see cref="DeadlineLane{T}"/> for deadlines set in non-decreasing order. TIME-WAIT is the
+/// case it is for: every one lasts the same 2 MSL, so they arrive already sorted. (A released connection nobody
+/// watches waits out 2 MSL in the <see cref="TimeWaitTable"/>, which has a lane of its own; this one holds the
+/// connections that keep their engine through TIME-WAIT.) A deadline that is earlier than the lane's last one goes
+/// to the heap, so the lane stays sorted and the earliest deadline is the earlier of the two fronts. Cancelling a
+/// lane entry only clears its connection in place (the connection knows its position in the lane); cleared entries
+/// are dropped at the front without reading any connection's memory, and the lane is compacted when they outnumber
+/// live ones, so it never holds more than about twice the live entries.
 /// </para>
 /// </summary>
 internal sealed class ConnectionTimers
@@ -29,16 +27,13 @@ internal sealed class ConnectionTimers
     private int _count;
     private long _nextSequence;
 
-    private Entry[] _lane = new Entry[16];
-    private int _laneHead;
-    private long _laneHeadPosition; // the position of the entry at _laneHead; each append takes the next one
-    private int _laneCount; // live and cleared entries
+    private readonly DeadlineLane<Entry> _lane = new();
     private int _laneLive;
 
     public int Count => _count + _laneLive;
 
     /// <summary>The lane's array length (for tests: stale entries must not make it grow without bound).</summary>
-    internal int LaneCapacity => _lane.Length;
+    internal int LaneCapacity => _lane.Capacity;
 
     /// <summary>The earliest deadline, or Instant.Never when no connection has one.</summary>
     public Instant Earliest
@@ -47,9 +42,9 @@ internal sealed class ConnectionTimers
         {
             // The lane's front is always live (stale entries are trimmed as soon as they reach it).
             long earliest = _count == 0 ? long.MaxValue : _heap[0].Deadline;
-            if (_laneCount > 0 && _lane[_laneHead].Deadline < earliest)
+            if (_lane.Count > 0 && _lane.Front.Deadline < earliest)
             {
-                earliest = _lane[_laneHead].Deadline;
+                earliest = _lane.Front.Deadline;
             }
 
             return earliest == long.MaxValue ? Instant.Never : new Instant(earliest);
@@ -72,7 +67,7 @@ internal sealed class ConnectionTimers
 
         c.TimerDeadline = deadline;
         var e = new Entry(deadline.Nanoseconds, _nextSequence++, c);
-        if (_laneCount == 0 || deadline.Nanoseconds >= _lane[LaneSlot(_laneCount - 1)].Deadline)
+        if (_lane.Count == 0 || deadline.Nanoseconds >= _lane.Last.Deadline)
         {
             // In order: the lane takes it, and the heap gives up the old deadline if it held one.
             if (c.TimerIndex >= 0)
@@ -138,9 +133,15 @@ internal sealed class ConnectionTimers
     /// <summary>Removes and returns the connection with the earliest deadline if it is due at <paramref name="now"/>.</summary>
     public bool TryTakeDue(Instant now, out HostConnection c)
     {
-        bool heapFirst = _count > 0 && (_laneCount == 0 || Less(_heap[0], _lane[_laneHead]));
-        ref readonly Entry first = ref heapFirst ? ref _heap[0] : ref _lane[_laneHead];
-        if ((_count == 0 && _laneCount == 0) || first.Deadline > now.Nanoseconds)
+        bool heapFirst = _count > 0 && (_lane.Count == 0 || Less(_heap[0], _lane.Front));
+        if (!heapFirst && _lane.Count == 0)
+        {
+            c = null!;
+            return false;
+        }
+
+        ref readonly Entry first = ref heapFirst ? ref _heap[0] : ref _lane.Front;
+        if (first.Deadline > now.Nanoseconds)
         {
             c = null!;
             return false;
@@ -151,24 +152,17 @@ internal sealed class ConnectionTimers
         return true;
     }
 
-    private int LaneSlot(int offset)
-    {
-        int i = _laneHead + offset;
-        return i >= _lane.Length ? i - _lane.Length : i;
-    }
-
     private void Append(in Entry e)
     {
-        if (_laneCount == _lane.Length)
+        var liveness = default(Live);
+        if (_lane.IsFull)
         {
             // Full: drop stale entries if they are many, else grow. Either way the order is kept.
-            Repack(_laneCount - _laneLive > _laneLive ? _lane.Length : _lane.Length * 2);
+            _lane.Compact(_lane.Count - _laneLive > _laneLive ? _lane.Capacity : _lane.Capacity * 2, ref liveness);
         }
 
-        _lane[LaneSlot(_laneCount)] = e;
         e.Connection.TimerIndex = InLane;
-        e.Connection.TimerLanePosition = _laneHeadPosition + _laneCount;
-        _laneCount++;
+        e.Connection.TimerLanePosition = _lane.Append(e);
         _laneLive++;
     }
 
@@ -176,68 +170,15 @@ internal sealed class ConnectionTimers
     {
         c.TimerIndex = -1;
         // Cleared but for its deadline (the last entry's deadline keeps the lane in order): dropped at the front.
-        ref Entry entry = ref _lane[LaneSlot((int)(c.TimerLanePosition - _laneHeadPosition))];
+        ref Entry entry = ref _lane.At(c.TimerLanePosition);
         entry = entry with { Connection = null! };
         _laneLive--;
-        TrimLaneFront();
-        if (_laneCount > 64 && _laneCount - _laneLive > _laneLive)
+        var liveness = default(Live);
+        _lane.TrimFront(ref liveness);
+        if (_lane.Count > 64 && _lane.Count - _laneLive > _laneLive)
         {
-            Repack(_lane.Length);
+            _lane.Compact(_lane.Capacity, ref liveness);
         }
-    }
-
-    private static bool IsLive(in Entry e) => e.Connection is not null;
-
-    private void TrimLaneFront()
-    {
-        while (_laneCount > 0 && !IsLive(_lane[_laneHead]))
-        {
-            _laneHead = _laneHead + 1 == _lane.Length ? 0 : _laneHead + 1;
-            _laneHeadPosition++;
-            _laneCount--;
-        }
-    }
-
-    /// <summary>
-    /// Moves the live lane entries, in order, to the front of an array of <paramref name="capacity"/>: the lane's
-    /// own when the capacity stays (no allocation: a lane of tens of thousands of TIME-WAIT deadlines is a
-    /// large-object-heap array, and allocating those counts towards a full collection), a new one to grow.
-    /// </summary>
-    private void Repack(int capacity)
-    {
-        var source = _lane;
-        bool inPlace = capacity == source.Length;
-        if (inPlace && _laneHead != 0)
-        {
-            // Rotate so the ring starts at slot 0 (live and cleared entries alike): entry k then sits in slot k,
-            // and sliding the live ones down never overwrites one not yet read.
-            source.AsSpan(0, _laneHead).Reverse();
-            source.AsSpan(_laneHead).Reverse();
-            source.AsSpan().Reverse();
-            _laneHead = 0;
-        }
-
-        var target = inPlace ? source : new Entry[capacity];
-        int n = 0;
-        for (int k = 0; k < _laneCount; k++)
-        {
-            var e = source[LaneSlot(k)];
-            if (IsLive(e))
-            {
-                e.Connection.TimerLanePosition = n;
-                target[n++] = e;
-            }
-        }
-
-        if (inPlace)
-        {
-            target.AsSpan(n).Clear();
-        }
-
-        _lane = target;
-        _laneHead = 0;
-        _laneHeadPosition = 0;
-        _laneCount = n;
     }
 
     private void SiftUp(int index, in Entry c)
@@ -294,4 +235,12 @@ internal sealed class ConnectionTimers
         a.Deadline < b.Deadline || (a.Deadline == b.Deadline && a.Sequence < b.Sequence);
 
     private readonly record struct Entry(long Deadline, long Sequence, HostConnection Connection);
+
+    /// <summary>A lane entry is live while it names its connection; a compaction tells the connection where its entry went.</summary>
+    private readonly struct Live : ILaneLiveness<Entry>
+    {
+        public bool IsLive(in Entry entry) => entry.Connection is not null;
+
+        public void Moved(in Entry entry, long position) => entry.Connection.TimerLanePosition = position;
+    }
 }

@@ -47,9 +47,7 @@ internal sealed class TimeWaitTable
 
     // Deadlines: a FIFO for those that come in order (all of them when every connection has the same 2 MSL)
     // and a heap for the others. An entry whose slot's generation moved on is stale and skipped.
-    private Deadline[] _lane = new Deadline[MinCapacity];
-    private int _laneHead;
-    private int _laneCount;
+    private readonly DeadlineLane<Deadline> _lane = new();
     private readonly PriorityQueue<Deadline, long> _outOfOrder = new();
 
     ~TimeWaitTable()
@@ -66,7 +64,7 @@ internal sealed class TimeWaitTable
     public int Count => _count;
 
     /// <summary>The lane's array length (for tests: stale deadlines must not make it grow without bound).</summary>
-    internal int LaneCapacity => _lane.Length;
+    internal int LaneCapacity => _lane.Capacity;
 
     /// <summary>The 4-tuple of the connection in <paramref name="slot"/>.</summary>
     public ref readonly FlowKey Key(int slot) => ref _hot[slot].Key;
@@ -185,9 +183,9 @@ internal sealed class TimeWaitTable
         {
             TrimStale();
             long earliest = long.MaxValue;
-            if (_laneCount > 0)
+            if (_lane.Count > 0)
             {
-                earliest = _lane[_laneHead].At;
+                earliest = _lane.Front.At;
             }
 
             if (_outOfOrder.TryPeek(out _, out long at) && at < earliest)
@@ -203,11 +201,11 @@ internal sealed class TimeWaitTable
     public bool TryTakeDue(Instant now, out int slot)
     {
         TrimStale();
-        bool fromLane = _laneCount > 0 && (!_outOfOrder.TryPeek(out _, out long at) || _lane[_laneHead].At <= at);
+        bool fromLane = _lane.Count > 0 && (!_outOfOrder.TryPeek(out _, out long at) || _lane.Front.At <= at);
         Deadline first;
         if (fromLane)
         {
-            first = _lane[_laneHead];
+            first = _lane.Front;
         }
         else if (!_outOfOrder.TryPeek(out first, out _))
         {
@@ -223,7 +221,7 @@ internal sealed class TimeWaitTable
 
         if (fromLane)
         {
-            PopLane();
+            _lane.PopFront();
         }
         else
         {
@@ -277,91 +275,33 @@ internal sealed class TimeWaitTable
     private void Schedule(int slot, Instant deadline)
     {
         var d = new Deadline(deadline.Nanoseconds, slot, _generations[slot]);
-        if (_laneCount > 0 && d.At < _lane[LaneSlot(_laneCount - 1)].At)
+        if (_lane.Count > 0 && d.At < _lane.Last.At)
         {
             _outOfOrder.Enqueue(d, d.At); // a shorter 2 MSL than the connections before it
             return;
         }
 
-        if (_laneCount == _lane.Length)
+        if (_lane.IsFull)
         {
-            int live = CountLiveInLane();
             // Drop the stale deadlines in place when they are at least half, else grow; the order is kept.
-            Repack(live * 2 <= _laneCount ? _lane.Length : _lane.Length * 2);
+            var liveness = new Live(_generations);
+            int live = _lane.CountLive(ref liveness);
+            _lane.Compact(live * 2 <= _lane.Count ? _lane.Capacity : _lane.Capacity * 2, ref liveness);
         }
 
-        _lane[LaneSlot(_laneCount)] = d;
-        _laneCount++;
+        _lane.Append(d);
     }
 
     private bool IsStale(in Deadline d) => _generations[d.Slot] != d.Generation;
 
     private void TrimStale()
     {
-        while (_laneCount > 0 && IsStale(_lane[_laneHead]))
-        {
-            PopLane();
-        }
-
+        var liveness = new Live(_generations);
+        _lane.TrimFront(ref liveness);
         while (_outOfOrder.TryPeek(out var d, out _) && IsStale(d))
         {
             _outOfOrder.Dequeue();
         }
-    }
-
-    private void PopLane()
-    {
-        _laneHead = _laneHead + 1 == _lane.Length ? 0 : _laneHead + 1;
-        _laneCount--;
-    }
-
-    private int LaneSlot(int offset)
-    {
-        int i = _laneHead + offset;
-        return i >= _lane.Length ? i - _lane.Length : i;
-    }
-
-    private int CountLiveInLane()
-    {
-        int live = 0;
-        for (int k = 0; k < _laneCount; k++)
-        {
-            live += IsStale(_lane[LaneSlot(k)]) ? 0 : 1;
-        }
-
-        return live;
-    }
-
-    /// <summary>
-    /// Moves the live deadlines, in order, to the front of the lane, in place (entry k moves to position n &lt;= k, so no
-    /// entry is overwritten before it is read), after moving the lane into a larger array when <paramref name="capacity"/>
-    /// is not the lane's (a lane of tens of thousands of deadlines is a large-object-heap array, not reallocated lightly).
-    /// </summary>
-    private void Repack(int capacity)
-    {
-        if (capacity != _lane.Length)
-        {
-            // Grow first, the ring straightened out in the new array (its two runs copied in order); the loop below
-            // then drops the stale deadlines in place, as when the capacity stays.
-            var grown = new Deadline[capacity];
-            int firstRun = Math.Min(_laneCount, _lane.Length - _laneHead);
-            Array.Copy(_lane, _laneHead, grown, 0, firstRun);
-            Array.Copy(_lane, 0, grown, firstRun, _laneCount - firstRun);
-            _lane = grown;
-            _laneHead = 0;
-        }
-
-        int kept = 0;
-        for (int k = 0; k < _laneCount; k++)
-        {
-            var d = _lane[LaneSlot(k)];
-            if (!IsStale(d))
-            {
-                _lane[LaneSlot(kept++)] = d;
-            }
-        }
-
-        _laneCount = kept;
     }
 
     /// <summary>The 4-tuple, its hash and RCV.NXT: 64 bytes, all that finding a connection and testing a new SYN reads.</summary>
@@ -375,4 +315,14 @@ internal sealed class TimeWaitTable
 
     /// <summary>A deadline in nanoseconds for the connection in a slot, valid while the slot keeps its generation.</summary>
     private readonly record struct Deadline(long At, int Slot, int Generation);
+
+    /// <summary>A deadline is live while its slot keeps the generation it was set for; nothing refers to its position.</summary>
+    private readonly struct Live(int[] generations) : ILaneLiveness<Deadline>
+    {
+        public bool IsLive(in Deadline entry) => generations[entry.Slot] == entry.Generation;
+
+        public void Moved(in Deadline entry, long position)
+        {
+        }
+    }
 }
