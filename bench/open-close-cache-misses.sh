@@ -10,7 +10,7 @@
 set -euo pipefail
 mode=${1:-sim-open-close}
 n=${2:-60000}
-source "$(dirname "$0")/valgrind-common.sh"
+source "$(dirname "$0")/benchmark-common.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 run_benchmark_under_valgrind "$out/log" --tool=callgrind --cache-sim=yes --LL=8388608,16,64 --callgrind-out-file="$out/cg" -- "$mode" "$n" 1

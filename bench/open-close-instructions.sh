@@ -6,14 +6,14 @@
 # with full optimisation and runs the same in both runs (with tiering, when a method reaches its final tier
 # under valgrind depends on thread scheduling, and the difference wanders by tens of percent). The count is
 # therefore that of code without dynamic PGO, and CoreLib runs its precompiled (ReadyToRun) code: it ranks
-# builds, it is not the instruction count of a normal run. Runtime settings under valgrind: valgrind-common.sh.
+# builds, it is not the instruction count of a normal run. Runtime settings under valgrind: benchmark-common.sh.
 #
 #   bench/open-close-instructions.sh [sim-open-close|sim-open-close-callbacks] [N1] [N2]
 set -euo pipefail
 mode=${1:-sim-open-close}
 n1=${2:-5000}
 n2=${3:-20000}
-source "$(dirname "$0")/valgrind-common.sh"
+source "$(dirname "$0")/benchmark-common.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 count() {

@@ -10,9 +10,12 @@ mode=${1:-sim-open-close}
 k=${2:-10}
 n=${3:-100000}
 rounds=${4:-7}
-here=$(cd "$(dirname "$0")" && pwd)
-dotnet build "$here/TcpKit.Benchmarks" -c Release -v q -nologo >/dev/null
-dll="$here/TcpKit.Benchmarks/bin/Release/net10.0/TcpKit.Benchmarks.dll"
+if [ "$rounds" -lt 2 ]; then
+  echo "ROUNDS must be 2 or more: a process reports its median of rounds" >&2
+  exit 2
+fi
+source "$(dirname "$0")/benchmark-common.sh"
+dll=$benchmark_dll
 medians=()
 for i in $(seq "$k"); do
   out=$(dotnet "$dll" "$mode" "$n" "$rounds")

@@ -11,9 +11,12 @@ set -euo pipefail
 pairs=${1:-3}
 n=${2:-100000}
 rounds=${3:-5}
-here=$(cd "$(dirname "$0")" && pwd)
-dotnet build "$here/TcpKit.Benchmarks" -c Release -v q -nologo >/dev/null
-dll="$here/TcpKit.Benchmarks/bin/Release/net10.0/TcpKit.Benchmarks.dll"
+if [ "$rounds" -lt 2 ]; then
+  echo "ROUNDS must be 2 or more: a process reports its median of rounds" >&2
+  exit 2
+fi
+source "$(dirname "$0")/benchmark-common.sh"
+dll=$benchmark_dll
 if [ "$(nproc)" -lt 2 ]; then
   echo "needs two CPUs" >&2
   exit 1

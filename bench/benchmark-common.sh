@@ -1,4 +1,4 @@
-# Shared by the valgrind benchmark scripts (source it): builds the benchmark project and defines
+# Shared by the benchmark scripts (source it): builds the benchmark project, sets benchmark_dll, and defines
 # run_benchmark_under_valgrind, which runs one benchmark process under a valgrind tool and fails loudly
 # when the process did not finish its measured round.
 #
