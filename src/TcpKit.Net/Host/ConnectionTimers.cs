@@ -155,12 +155,7 @@ internal sealed class ConnectionTimers
     private void Append(in Entry e)
     {
         var liveness = default(Live);
-        if (_lane.IsFull)
-        {
-            // Full: drop stale entries if they are many, else grow. Either way the order is kept.
-            _lane.Compact(_lane.Count - _laneLive > _laneLive ? _lane.Capacity : _lane.Capacity * 2, ref liveness);
-        }
-
+        _lane.EnsureRoom(ref liveness);
         e.Connection.TimerIndex = InLane;
         e.Connection.TimerLanePosition = _lane.Append(e);
         _laneLive++;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace TcpKit.Net.Host;
@@ -13,14 +14,17 @@ internal interface ILaneLiveness<T>
 }
 
 /// <summary>
-/// A FIFO of deadlines that are set in non-decreasing order, as every TIME-WAIT lasts the same 2 MSL (RFC 9293
-/// section 3.6.1), in a ring: appending one and taking one from the front cost O(1) and touch no other entry, where a
-/// heap sifts through ~15 levels of other connections. An entry goes stale in place when its deadline is cancelled
-/// (how is the owner's business, told through an <see cref="ILaneLiveness{T}"/>); stale entries leave when they reach
-/// the front, or all at once when the owner compacts the lane. Every entry has a position that stays its own until
-/// a compaction moves it (the owner is told), so the owner can reach an entry without searching.
+/// A FIFO ring for entries that come due in the order they are appended (keeping them in order is the owner's job):
+/// appending one and taking one from the front cost O(1) and touch no other entry, where a heap sifts through ~15
+/// levels of others. An entry goes stale in place when it is cancelled (how is the owner's business, told through an
+/// <see cref="ILaneLiveness{T}"/>); stale entries leave when they reach the front, or all at once in a compaction.
+/// Every entry has a position that stays its own until a compaction moves it (the owner is told), so the owner can
+/// reach an entry without searching.
 /// </summary>
-/// <remarks>Used by <see cref="ConnectionTimers"/> and <see cref="TimeWaitTable"/>, each with its own way of going stale.</remarks>
+/// <remarks>
+/// Used for deadlines that all have the same length, such as TIME-WAIT's 2 MSL: by <see cref="ConnectionTimers"/> and
+/// <see cref="TimeWaitTable"/>, each with its own way of going stale.
+/// </remarks>
 internal sealed class DeadlineLane<T>
     where T : struct
 {
@@ -38,20 +42,56 @@ internal sealed class DeadlineLane<T>
     public bool IsFull => _count == _items.Length;
 
     /// <summary>The entry at the front; the lane must not be empty.</summary>
-    public ref T Front => ref _items[_head];
+    public ref T Front
+    {
+        get
+        {
+            Debug.Assert(_count > 0, "the lane is empty");
+            return ref _items[_head];
+        }
+    }
 
     /// <summary>The entry appended last; the lane must not be empty.</summary>
-    public ref T Last => ref _items[Slot(_count - 1)];
+    public ref T Last
+    {
+        get
+        {
+            Debug.Assert(_count > 0, "the lane is empty");
+            return ref _items[Slot(_count - 1)];
+        }
+    }
 
-    /// <summary>The entry at <paramref name="position"/> (as <see cref="Append"/> or <see cref="ILaneLiveness{T}.Moved"/> gave it).</summary>
-    public ref T At(long position) => ref _items[Slot((int)(position - _headPosition))];
+    /// <summary>The entry at <paramref name="position"/> (as <see cref="Append"/> or <see cref="ILaneLiveness{T}.Moved"/> gave it); it must still be in the lane.</summary>
+    public ref T At(long position)
+    {
+        Debug.Assert((ulong)(position - _headPosition) < (ulong)_count, "no entry at that position");
+        return ref _items[Slot((int)(position - _headPosition))];
+    }
 
-    /// <summary>Appends <paramref name="entry"/>, whose deadline is not earlier than the last one's; returns its position. The lane must not be full.</summary>
+    /// <summary>
+    /// Makes room for one more entry when the ring is full: drops the stale entries in place when they are at least
+    /// half, else moves the lane into a ring twice as large (dropping them too). Either way the order is kept, and the
+    /// ring holds at most about twice the live entries. Reads every entry, but only once per ring's worth of appends.
+    /// </summary>
+    public void EnsureRoom<TLiveness>(ref TLiveness liveness)
+        where TLiveness : struct, ILaneLiveness<T>
+    {
+        if (_count == _items.Length)
+        {
+            int live = CountLive(ref liveness);
+            Compact(live * 2 <= _count ? _items.Length : _items.Length * 2, ref liveness);
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="entry"/>, which must not come due before the last one; returns its position. The lane
+    /// must not be full (<see cref="EnsureRoom"/>).
+    /// </summary>
     public long Append(in T entry)
     {
         if (_count == _items.Length)
         {
-            throw new InvalidOperationException("The lane is full: compact it (into a larger ring if need be) first.");
+            throw new InvalidOperationException("The lane is full: make room (EnsureRoom) first.");
         }
 
         _items[Slot(_count)] = entry;
@@ -120,8 +160,13 @@ internal sealed class DeadlineLane<T>
             var entry = _items[Slot(k)];
             if (liveness.IsLive(entry))
             {
-                _items[Slot(kept)] = entry;
-                liveness.Moved(entry, _headPosition + kept);
+                if (kept != k)
+                {
+                    // An entry that stays where it was is not reported: telling its owner would cost a write to its memory.
+                    _items[Slot(kept)] = entry;
+                    liveness.Moved(entry, _headPosition + kept);
+                }
+
                 kept++;
             }
         }

@@ -228,7 +228,7 @@ public sealed class HostConnection
     /// <summary>Slot in the host's timer heap, -1 when not in it, -2 when the deadline waits in the timers' FIFO lane.</summary>
     internal int TimerIndex { get; set; } = -1;
 
-    /// <summary>The position of this connection's entry in the timers' FIFO lane (while <see cref="TimerIndex"/> is -2).</summary>
+    /// <summary>The position of this connection's entry in the timers' FIFO lane while <see cref="TimerIndex"/> is -2 (a <see cref="DeadlineLane{T}"/> position, not an array index).</summary>
     internal long TimerLanePosition { get; set; }
 
     internal bool Pumping { get; set; }

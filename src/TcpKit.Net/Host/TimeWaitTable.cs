@@ -281,24 +281,16 @@ internal sealed class TimeWaitTable
             return;
         }
 
-        if (_lane.IsFull)
-        {
-            // Drop the stale deadlines in place when they are at least half, else grow; the order is kept.
-            var liveness = new Live(_generations);
-            int live = _lane.CountLive(ref liveness);
-            _lane.Compact(live * 2 <= _lane.Count ? _lane.Capacity : _lane.Capacity * 2, ref liveness);
-        }
-
+        var liveness = new Live(_generations);
+        _lane.EnsureRoom(ref liveness);
         _lane.Append(d);
     }
-
-    private bool IsStale(in Deadline d) => _generations[d.Slot] != d.Generation;
 
     private void TrimStale()
     {
         var liveness = new Live(_generations);
         _lane.TrimFront(ref liveness);
-        while (_outOfOrder.TryPeek(out var d, out _) && IsStale(d))
+        while (_outOfOrder.TryPeek(out var d, out _) && !liveness.IsLive(d))
         {
             _outOfOrder.Dequeue();
         }
@@ -316,7 +308,10 @@ internal sealed class TimeWaitTable
     /// <summary>A deadline in nanoseconds for the connection in a slot, valid while the slot keeps its generation.</summary>
     private readonly record struct Deadline(long At, int Slot, int Generation);
 
-    /// <summary>A deadline is live while its slot keeps the generation it was set for; nothing refers to its position.</summary>
+    /// <summary>
+    /// A deadline is live while its slot keeps the generation it was set for; nothing refers to its position. It holds
+    /// the generations array of the moment (TakeSlot replaces it when the table grows), so it is made afresh for each use.
+    /// </summary>
     private readonly struct Live(int[] generations) : ILaneLiveness<Deadline>
     {
         public bool IsLive(in Deadline entry) => generations[entry.Slot] == entry.Generation;

@@ -22,15 +22,15 @@ public class DeadlineLaneTests
             var state = new State();
             var liveness = new Liveness(state);
             int nextId = 0;
+            int mostLive = 0;
             foreach (var (kind, pick) in ops)
             {
                 switch (kind)
                 {
-                    case <= 3: // append, growing or compacting first when full as the host's owners do
+                    case <= 3: // append, making room first when full
                         if (lane.IsFull)
                         {
-                            int live = lane.CountLive(ref liveness);
-                            lane.Compact(live * 2 <= lane.Count ? lane.Capacity : lane.Capacity * 2, ref liveness);
+                            lane.EnsureRoom(ref liveness);
                             model.RemoveAll(id => state.Stale.Contains(id));
                         }
 
@@ -66,8 +66,8 @@ public class DeadlineLaneTests
                         }
 
                         break;
-                    default: // compaction in place, or into a ring twice as large (up to a size)
-                        lane.Compact(kind == 8 || lane.Capacity >= 1024 ? lane.Capacity : lane.Capacity * 2, ref liveness);
+                    default: // compaction in place, or into a ring twice as large while it is small (so it keeps wrapping)
+                        lane.Compact(kind == 8 || lane.Capacity >= 64 ? lane.Capacity : lane.Capacity * 2, ref liveness);
                         model.RemoveAll(id => state.Stale.Contains(id));
                         break;
                 }
@@ -83,8 +83,88 @@ public class DeadlineLaneTests
                 {
                     Assert.Equal(id, lane.At(state.Positions[id]).Id);
                 }
+
+                // Grown only when more than half of a full ring is live, or on request while under 64.
+                mostLive = Math.Max(mostLive, model.Count(id => !state.Stale.Contains(id)));
+                Assert.True(lane.Capacity <= Math.Max(64, 4 * mostLive), $"ring of {lane.Capacity} for at most {mostLive} live entries");
             }
         }, iter: 300);
+    }
+
+    /// <summary>A ring whose entries wrap past its end, with stale ones on both sides of the seam, compacted in place and then grown.</summary>
+    [Fact]
+    public void A_wrapped_ring_compacts_in_place_and_grows_in_order()
+    {
+        var lane = new DeadlineLane<Item>();
+        var state = new State();
+        var liveness = new Liveness(state);
+        for (int id = 0; id < 16; id++)
+        {
+            state.Positions[id] = lane.Append(new Item(id));
+        }
+
+        for (int i = 0; i < 10; i++)
+        {
+            lane.PopFront(); // ids 0-9: the front is now at place 10
+        }
+
+        for (int id = 16; id < 26; id++)
+        {
+            state.Positions[id] = lane.Append(new Item(id)); // places 0-9: the ring wraps
+        }
+
+        Assert.True(lane.IsFull);
+        foreach (int id in new[] { 10, 11, 13, 15, 16, 18, 25 })
+        {
+            state.Stale.Add(id);
+        }
+
+        lane.Compact(lane.Capacity, ref liveness);
+        int[] expected = [12, 14, 17, 19, 20, 21, 22, 23, 24];
+        AssertHolds(expected);
+        Assert.Equal(16, lane.Capacity);
+
+        for (int id = 26; lane.Count < lane.Capacity; id++)
+        {
+            state.Positions[id] = lane.Append(new Item(id));
+        }
+
+        state.Stale.Add(17);
+        lane.Compact(lane.Capacity * 2, ref liveness);
+        AssertHolds([12, 14, 19, 20, 21, 22, 23, 24, 26, 27, 28, 29, 30, 31, 32]);
+        Assert.Equal(32, lane.Capacity);
+
+        void AssertHolds(int[] ids)
+        {
+            Assert.Equal(ids.Length, lane.Count);
+            Assert.Equal(ids[0], lane.Front.Id);
+            Assert.Equal(ids[^1], lane.Last.Id);
+            foreach (int id in ids)
+            {
+                Assert.Equal(id, lane.At(state.Positions[id]).Id);
+            }
+
+            for (int k = 0; k < ids.Length; k++)
+            {
+                Assert.Equal(ids[k], lane.Front.Id);
+                var taken = lane.Front;
+                lane.PopFront();
+                state.Positions[taken.Id] = lane.Append(taken); // round the ring once, to read the order
+            }
+        }
+    }
+
+    [Fact]
+    public void Appending_to_a_full_lane_is_refused_rather_than_overwriting_its_oldest_entry()
+    {
+        var lane = new DeadlineLane<Item>();
+        for (int i = 0; i < lane.Capacity; i++)
+        {
+            lane.Append(new Item(i));
+        }
+
+        Assert.Throws<InvalidOperationException>(() => lane.Append(new Item(-1)));
+        Assert.Equal(0, lane.Front.Id);
     }
 
     [Fact]
@@ -95,12 +175,7 @@ public class DeadlineLaneTests
         var liveness = new Liveness(state);
         for (int id = 0; id < 100_000; id++)
         {
-            if (lane.IsFull)
-            {
-                int live = lane.CountLive(ref liveness);
-                lane.Compact(live * 2 <= lane.Count ? lane.Capacity : lane.Capacity * 2, ref liveness);
-            }
-
+            lane.EnsureRoom(ref liveness);
             state.Positions[id] = lane.Append(new Item(id));
             if (id >= 10)
             {
@@ -120,22 +195,10 @@ public class DeadlineLaneTests
         var liveness = new HolderLiveness(positions);
         for (int id = 0; id < 20; id++)
         {
-            if (lane.IsFull)
-            {
-                lane.Compact(lane.Capacity * 2, ref liveness); // drops ids 0, 3, ..., 15 and moves the rest
-            }
-
+            lane.EnsureRoom(ref liveness); // at id 16: into a ring of 32, without ids 0, 3, ..., 15
             positions[id] = lane.Append(new Holder(id, id % 3 == 0 ? null : new object()));
         }
 
-        Assert.Throws<InvalidOperationException>(() =>
-        {
-            var full = new DeadlineLane<Holder>();
-            for (int i = 0; i <= full.Capacity; i++)
-            {
-                full.Append(default);
-            }
-        });
         lane.PopFront(); // id 1, the front: live, taken as a deadline that came due
         positions.Remove(1);
         lane.Compact(lane.Capacity, ref liveness); // drops 18, moves 19
