@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TcpKit.Wire;
 
 namespace TcpKit.Net.Host;
@@ -234,6 +235,7 @@ internal sealed class ConnectionTimers
     /// <summary>A lane entry is live while it names its connection; a compaction tells the connection where its entry went.</summary>
     private readonly struct Live : ILaneLiveness<Entry>
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool IsLive(in Entry entry) => entry.Connection is not null;
 
         public void Moved(in Entry entry, long position) => entry.Connection.TimerLanePosition = position;

@@ -44,6 +44,7 @@ internal sealed class DeadlineLane<T>
     /// <summary>The entry at the front; the lane must not be empty.</summary>
     public ref T Front
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             Debug.Assert(_count > 0, "the lane is empty");
@@ -54,6 +55,7 @@ internal sealed class DeadlineLane<T>
     /// <summary>The entry appended last; the lane must not be empty.</summary>
     public ref T Last
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             Debug.Assert(_count > 0, "the lane is empty");
@@ -62,6 +64,7 @@ internal sealed class DeadlineLane<T>
     }
 
     /// <summary>The entry at <paramref name="position"/> (as <see cref="Append"/> or <see cref="ILaneLiveness{T}.Moved"/> gave it); it must still be in the lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T At(long position)
     {
         Debug.Assert((ulong)(position - _headPosition) < (ulong)_count, "no entry at that position");
@@ -73,13 +76,13 @@ internal sealed class DeadlineLane<T>
     /// half, else moves the lane into a ring twice as large (dropping them too). Either way the order is kept, and the
     /// ring holds at most about twice the live entries. Reads every entry, but only once per ring's worth of appends.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // a test on every append; the work is rare
     public void EnsureRoom<TLiveness>(ref TLiveness liveness)
         where TLiveness : struct, ILaneLiveness<T>
     {
         if (_count == _items.Length)
         {
-            int live = CountLive(ref liveness);
-            Compact(live * 2 <= _count ? _items.Length : _items.Length * 2, ref liveness);
+            MakeRoom(ref liveness);
         }
     }
 
@@ -87,11 +90,12 @@ internal sealed class DeadlineLane<T>
     /// Appends <paramref name="entry"/>, which must not come due before the last one; returns its position. The lane
     /// must not be full (<see cref="EnsureRoom"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Append(in T entry)
     {
         if (_count == _items.Length)
         {
-            throw new InvalidOperationException("The lane is full: make room (EnsureRoom) first.");
+            ThrowFull();
         }
 
         _items[Slot(_count)] = entry;
@@ -99,6 +103,7 @@ internal sealed class DeadlineLane<T>
     }
 
     /// <summary>Takes the entry at the front away.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void PopFront()
     {
         if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
@@ -182,6 +187,17 @@ internal sealed class DeadlineLane<T>
         _count = kept;
     }
 
+    private void MakeRoom<TLiveness>(ref TLiveness liveness)
+        where TLiveness : struct, ILaneLiveness<T>
+    {
+        int live = CountLive(ref liveness);
+        Compact(live * 2 <= _count ? _items.Length : _items.Length * 2, ref liveness);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowFull() => throw new InvalidOperationException("The lane is full: make room (EnsureRoom) first.");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Slot(int offset)
     {
         int i = _head + offset;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TcpKit.Tcp;
 using TcpKit.Wire;
@@ -314,6 +315,7 @@ internal sealed class TimeWaitTable
     /// </summary>
     private readonly struct Live(int[] generations) : ILaneLiveness<Deadline>
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool IsLive(in Deadline entry) => generations[entry.Slot] == entry.Generation;
 
         public void Moved(in Deadline entry, long position)
