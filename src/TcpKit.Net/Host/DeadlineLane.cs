@@ -80,7 +80,7 @@ internal sealed class DeadlineLane<T>
     public void EnsureRoom<TLiveness>(ref TLiveness liveness)
         where TLiveness : struct, ILaneLiveness<T>
     {
-        if (_count == _items.Length)
+        if (IsFull)
         {
             MakeRoom(ref liveness);
         }
@@ -93,7 +93,7 @@ internal sealed class DeadlineLane<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Append(in T entry)
     {
-        if (_count == _items.Length)
+        if (IsFull)
         {
             ThrowFull();
         }
@@ -140,8 +140,8 @@ internal sealed class DeadlineLane<T>
     }
 
     /// <summary>
-    /// Drops every stale entry and moves the live ones, in order, to the front, telling the owner each one's new
-    /// position; first moves the lane into a ring of <paramref name="capacity"/> when that is larger. The compaction
+    /// Drops every stale entry and moves the live ones, in order, to the front, telling the owner the new position of
+    /// each one that moved; first moves the lane into a ring of <paramref name="capacity"/> when that is larger. The compaction
     /// works in place (entry k moves to place n &lt;= k, so none is overwritten before it is read): a lane of tens of
     /// thousands of deadlines is a large-object-heap array, not reallocated lightly.
     /// </summary>
