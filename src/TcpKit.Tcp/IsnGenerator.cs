@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using TcpKit.Wire;
 using TcpKit.Wire.Tcp;
@@ -99,6 +100,8 @@ public sealed class IsnGenerator
         return v0 ^ v1 ^ v2 ^ v3;
     }
 
+    // Inlined, so the four state words stay in registers (a call would keep them in memory, behind the refs).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Round(ref ulong v0, ref ulong v1, ref ulong v2, ref ulong v3)
     {
         v0 += v1;

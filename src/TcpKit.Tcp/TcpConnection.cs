@@ -23,6 +23,11 @@ public sealed partial class TcpConnection
     private Reassembler? _reassembler;
     // Events not yet polled: a ring borrowed from the pool's EventRingPool while there are any, so an idle
     // connection holds none (an engine made outside a TcpConnectionPool makes its own on first use and keeps it).
+    // The pending events, oldest first: the oldest in the engine itself (most bursts are one event, polled at
+    // once), the later ones in a ring borrowed from the pool while there are any. Renting a ring for every
+    // event cost two reference stores (each with its GC write barrier) and the pool's array check.
+    private TcpEvent _firstEvent;
+    private bool _hasFirstEvent;
     private EventRing? _events;
     private EventRingPool? _eventPool;
     // Pending RSTs/challenge ACKs: allocated on first use, most connections never need it.
@@ -114,6 +119,8 @@ public sealed partial class TcpConnection
     {
         var config = _config;
         _reassembler = null;
+        _firstEvent = default;
+        _hasFirstEvent = false;
         _events = null;
         _control = null;
         _controlCount = 0;
@@ -355,6 +362,13 @@ public sealed partial class TcpConnection
 
     public bool TryPollEvent(out TcpEvent e)
     {
+        if (_hasFirstEvent)
+        {
+            e = _firstEvent;
+            _hasFirstEvent = false;
+            return true;
+        }
+
         var events = _events;
         if (events is null || events.Count == 0)
         {
@@ -373,9 +387,20 @@ public sealed partial class TcpConnection
         return true;
     }
 
-    private void Emit(in TcpEvent e) => (_events ??= _eventPool?.Rent() ?? new EventRing()).Enqueue(e);
+    private void Emit(in TcpEvent e)
+    {
+        // The engine's own slot holds the oldest pending event: free, and nothing older waits in the ring.
+        if (!_hasFirstEvent && (_events is null || _events.Count == 0))
+        {
+            _firstEvent = e;
+            _hasFirstEvent = true;
+            return;
+        }
 
-    private bool NoEventsPending => _events is null || _events.Count == 0;
+        (_events ??= _eventPool?.Rent() ?? new EventRing()).Enqueue(e);
+    }
+
+    private bool NoEventsPending => !_hasFirstEvent && (_events is null || _events.Count == 0);
 
     private bool ReassemblyEmpty => _reassembler is null || _reassembler.IsEmpty;
 

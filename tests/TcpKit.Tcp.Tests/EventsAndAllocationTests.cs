@@ -122,4 +122,102 @@ public class EventsAndAllocationTests
         Assert.True(a.Stats.SegmentsOut - segmentsBefore > 10_000, $"only {a.Stats.SegmentsOut - segmentsBefore} segments");
         Assert.Equal(0, least);
     }
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Events_come_out_in_the_order_they_happened_however_late_and_however_few_at_a_time_they_are_polled(int seed)
+    {
+        // The same conversation twice: once with every event polled at once, once polling none, one or all of
+        // them at random moments. Both must see the same events in the same order (the engine keeps the oldest
+        // pending event in a slot of its own and later ones in a ring borrowed from its pool).
+        var (eagerClient, eagerServer) = Converse(null);
+        var (lazyClient, lazyServer) = Converse(new Random(seed));
+        Assert.True(eagerClient.Count >= 6 && eagerServer.Count >= 6, $"only {eagerClient.Count} and {eagerServer.Count} events");
+        Assert.Equal(eagerClient.Select(e => e.ToString()), lazyClient.Select(e => e.ToString()));
+        Assert.Equal(eagerClient, lazyClient);
+        Assert.Equal(eagerServer, lazyServer);
+    }
+
+    private static (List<TcpEvent> Client, List<TcpEvent> Server) Converse(Random? lazily)
+    {
+        var pool = new TcpConnectionPool();
+        var config = TcpConfig.Linux with { SendBufferSize = 4096, ReceiveBufferSize = 4096 };
+        var client = pool.Connect(config, 1000, 80, new SeqNum(7), Instant.Zero);
+        var server = pool.Listen(config, 80, new SeqNum(9));
+        var clientEvents = new List<TcpEvent>();
+        var serverEvents = new List<TcpEvent>();
+        var payload = new byte[1500];
+        var sink = new byte[4096];
+        long now = 0;
+
+        void Poll(TcpConnection c)
+        {
+            int take = lazily is null ? int.MaxValue : lazily.Next(3) switch { 0 => 0, 1 => 1, _ => int.MaxValue };
+            for (int i = 0; i < take && c.TryPollEvent(out var e); i++)
+            {
+                (c == client ? clientEvents : serverEvents).Add(e);
+            }
+        }
+
+        void Step()
+        {
+            now += 1_000_000;
+            var t = new Instant(now);
+            foreach (var (from, to) in new[] { (client, server), (server, client) })
+            {
+                while (from.TryPollSegment(t, payload, out var header, out int length))
+                {
+                    to.OnSegment(header, payload.AsSpan(0, length), t);
+                    Poll(to);
+                }
+
+                if (from.NextDeadline <= t)
+                {
+                    from.OnTimer(t);
+                }
+
+                while (from.Receive(sink) > 0)
+                {
+                }
+
+                Poll(from);
+            }
+        }
+
+        for (int i = 0; i < 5; i++)
+        {
+            Step();
+        }
+
+        client.Send("a"u8);
+        Step();
+        client.Send("b"u8);
+        for (int i = 0; i < 5; i++)
+        {
+            Step();
+        }
+
+        server.Close();
+        for (int i = 0; i < 5; i++)
+        {
+            Step();
+        }
+
+        client.Close();
+        for (int i = 0; i < 50; i++)
+        {
+            Step();
+        }
+
+        foreach (var c in new[] { client, server })
+        {
+            while (c.TryPollEvent(out var e))
+            {
+                (c == client ? clientEvents : serverEvents).Add(e);
+            }
+        }
+
+        return (clientEvents, serverEvents);
+    }
 }

@@ -336,7 +336,7 @@ public sealed class TcpHost : ILinkBatchReceiver
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void OnTcp(ReadOnlySpan<byte> tcpBytes, IpAddress src, IpAddress dst, Instant now)
     {
-        if (!_addresses.Contains(dst))
+        if (!IsLocal(dst))
         {
             Counters.Drop(HostDropReason.NotForUs);
             return;
@@ -789,6 +789,20 @@ public sealed class TcpHost : ILinkBatchReceiver
     {
         int mss = _link.Mtu - (remote.IsIPv4 ? 40 : 60);
         return config.Mss > mss ? config with { Mss = mss } : config;
+    }
+
+    /// <summary>True when <paramref name="address"/> is one of this host's (a loop: List.Contains goes through the default comparer for every address).</summary>
+    private bool IsLocal(IpAddress address)
+    {
+        foreach (var a in _addresses)
+        {
+            if (a == address)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private IpAddress FirstAddressOfVersion(int version)
