@@ -295,7 +295,9 @@ internal static class SimulatedStack
             double memoryBefore = MachineSpeed.MeasureMemory();
             int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             var pause = GC.GetTotalPauseDuration();
+            RoundGate.Enter(r);
             var (seconds, cpuSeconds, allocated, events) = workload.Round(count);
+            RoundGate.Leave(r);
             gen0 = GC.CollectionCount(0) - gen0;
             gen1 = GC.CollectionCount(1) - gen1;
             gen2 = GC.CollectionCount(2) - gen2;
