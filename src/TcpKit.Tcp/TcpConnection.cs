@@ -21,11 +21,10 @@ public sealed partial class TcpConnection
     private readonly RtoEstimator _rto;
     // Out-of-order bookkeeping, created by the first out-of-order segment.
     private Reassembler? _reassembler;
-    // Events not yet polled: a ring borrowed from the pool's EventRingPool while there are any, so an idle
-    // connection holds none (an engine made outside a TcpConnectionPool makes its own on first use and keeps it).
-    // The pending events, oldest first: the oldest in the engine itself (most bursts are one event, polled at
-    // once), the later ones in a ring borrowed from the pool while there are any. Renting a ring for every
-    // event cost two reference stores (each with its GC write barrier) and the pool's array check.
+    // Events not yet polled, oldest first: the oldest in the engine itself (most bursts are one event, polled at
+    // once; renting a ring for each cost two reference stores with their GC write barriers), the later ones in a
+    // ring borrowed from the pool's EventRingPool while there are any, so an idle connection holds no ring (an
+    // engine made outside a TcpConnectionPool makes its own on first use and keeps it).
     private TcpEvent _firstEvent;
     private bool _hasFirstEvent;
     private EventRing? _events;
