@@ -49,6 +49,10 @@ internal sealed class TimeWaitTable
     // Deadlines: a FIFO for those that come in order (all of them when every connection has the same 2 MSL)
     // and a heap for the others. An entry whose slot's generation moved on is stale and skipped.
     private readonly DeadlineLane<Deadline> _lane = new();
+    // Earliest, as last computed; any change to the deadlines or the slots' liveness forgets it. The host asks for
+    // it after every segment that touched a connection's timer, and most of those change nothing here.
+    private long _earliest;
+    private bool _earliestKnown;
     private readonly PriorityQueue<Deadline, long> _outOfOrder = new();
 
     ~TimeWaitTable()
@@ -156,6 +160,7 @@ internal sealed class TimeWaitTable
 
         LinearProbing.RemoveAt(hashes, slots, i);
         _generations[slot]++; // its deadline and its object's claim are stale from now on
+        _earliestKnown = false;
         // The context stays until the slot is taken again (writing it now would cost a cache miss per connection):
         // the configuration and keep-alive settings are shared, and a statistics copy is small and rare.
         _free[_freeCount++] = slot; // the next connection takes the slot freed last, whose memory is warm
@@ -182,19 +187,25 @@ internal sealed class TimeWaitTable
     {
         get
         {
-            TrimStale();
-            long earliest = long.MaxValue;
-            if (_lane.Count > 0)
+            if (!_earliestKnown)
             {
-                earliest = _lane.Front.At;
+                TrimStale();
+                long earliest = long.MaxValue;
+                if (_lane.Count > 0)
+                {
+                    earliest = _lane.Front.At;
+                }
+
+                if (_outOfOrder.TryPeek(out _, out long at) && at < earliest)
+                {
+                    earliest = at;
+                }
+
+                _earliest = earliest;
+                _earliestKnown = true;
             }
 
-            if (_outOfOrder.TryPeek(out _, out long at) && at < earliest)
-            {
-                earliest = at;
-            }
-
-            return earliest == long.MaxValue ? Instant.Never : new Instant(earliest);
+            return _earliest == long.MaxValue ? Instant.Never : new Instant(_earliest);
         }
     }
 
@@ -228,6 +239,8 @@ internal sealed class TimeWaitTable
         {
             _outOfOrder.Dequeue();
         }
+
+        _earliestKnown = false;
 
         slot = first.Slot;
         return true;
@@ -275,6 +288,7 @@ internal sealed class TimeWaitTable
 
     private void Schedule(int slot, Instant deadline)
     {
+        _earliestKnown = false;
         var d = new Deadline(deadline.Nanoseconds, slot, _generations[slot]);
         if (_lane.Count > 0 && d.At < _lane.Last.At)
         {
