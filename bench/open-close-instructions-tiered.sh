@@ -4,8 +4,11 @@
 # off through its warm-up and between rounds (RoundGate in the benchmark waits at each round's start and end);
 # this script switches counting on for each round (callgrind_control) and prints each round's instructions per
 # connection. The first rounds still run (and compile) code below its final tier; from about the fifth round of
-# 10,000 connections on, the count settles within a few percent (a round with a gen0 collection costs more), so
-# the figure to quote is the median of the second half of the rounds, printed last. The call-counting delay is
+# 10,000 connections on, the count settles within a few percent, so the figure to quote is the median of the
+# second half of the rounds, printed last. Rounds differ by their place in the workload (where the client's ports
+# wrap and reopen TIME-WAIT connections) in the same way for every build, and the runtime's background compiling
+# lands in some of them: to rank two builds, run both at once (one per CPU, so both see the same timing) and compare
+# them round by round. The call-counting delay is
 # off so that methods tier up as soon as they are called often enough. Runtime settings under valgrind:
 # benchmark-common.sh (here with tiering left on).
 #
