@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the open+close benchmark in K separate processes, one after another, and prints each process's median
-# with the machine's memory speed beside it, then the median of the medians and how many reached 200,000 per
+# with the machine's memory speed beside it and each round's rate with the core's speed in that round (a chain of
+# dependent multiply-adds, steps per ns), then the median of the medians and how many reached 200,000 per
 # second. On a shared machine one process's rate depends on the machine's state while it runs (and differs from
 # process to process by tens of percent), so a claim about the rate is a claim about this distribution.
 #
@@ -21,7 +22,10 @@ for i in $(seq "$k"); do
   out=$(dotnet "$dll" "$mode" "$n" "$rounds")
   median=$(grep -o 'median_open_close_per_second=[0-9]*' <<<"$out" | cut -d= -f2)
   walk=$(grep -o 'machine_memory_steps_per_us=[0-9]*' <<<"$out" | cut -d= -f2 | sort -n | paste -sd, -)
-  echo "$(date -u +%H:%M:%S) process=$i median_open_close_per_second=$median machine_memory_steps_per_us=$walk"
+  # Each round's rate beside the core's speed in that round (MachineSpeed.MeasureCompute): rate@steps_per_ns.
+  speeds=$(grep -o 'open_close_per_second=[0-9]* (after warm-up).*machine_compute_steps_per_ns=[0-9.]*' <<<"$out" |
+    sed -E 's/open_close_per_second=([0-9]*) .*machine_compute_steps_per_ns=([0-9.]*)/\1@\2/' | paste -sd, -)
+  echo "$(date -u +%H:%M:%S) process=$i median_open_close_per_second=$median machine_memory_steps_per_us=$walk rate_at_core_speed=$speeds"
   medians+=("$median")
 done
 printf '%s\n' "${medians[@]}" | sort -n | awk -v mode="$mode" '

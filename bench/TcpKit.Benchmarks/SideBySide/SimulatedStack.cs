@@ -293,6 +293,7 @@ internal static class SimulatedStack
             // The machine's speed just before and after the round (see MachineSpeed): it is shared, and its memory
             // slows down several times over for seconds at a time, which no change to this code can help.
             double memoryBefore = MachineSpeed.MeasureMemory();
+            double computeBefore = MachineSpeed.MeasureCompute();
             int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             var pause = GC.GetTotalPauseDuration();
             RoundGate.Enter(r);
@@ -303,12 +304,13 @@ internal static class SimulatedStack
             gen2 = GC.CollectionCount(2) - gen2;
             pause = GC.GetTotalPauseDuration() - pause;
             double memory = Math.Min(memoryBefore, MachineSpeed.MeasureMemory());
+            double compute = Math.Min(computeBefore, MachineSpeed.MeasureCompute());
             rates.Add(count / seconds);
             memorySpeeds.Add(memory);
             // The simulation runs on this one thread, so its CPU time is the cost without the time spent waiting
             // for a core on a shared machine; allocation and event counts do not depend on the load at all.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"connections={count} seconds={seconds:F3} open_close_per_second={count / seconds:F0} (after warm-up) thread_cpu_seconds={cpuSeconds:F3} open_close_per_cpu_second={count / cpuSeconds:F0} allocated_bytes_per_connection={allocated / (double)count:F0} events_per_connection={events / (double)count:F1} gc_gen0={gen0} gc_gen1={gen1} gc_gen2={gen2} gc_pause_ms={pause.TotalMilliseconds:F0} machine_memory_steps_per_us={memory:F0}"));
+                $"connections={count} seconds={seconds:F3} open_close_per_second={count / seconds:F0} (after warm-up) thread_cpu_seconds={cpuSeconds:F3} open_close_per_cpu_second={count / cpuSeconds:F0} allocated_bytes_per_connection={allocated / (double)count:F0} events_per_connection={events / (double)count:F1} gc_gen0={gen0} gc_gen1={gen1} gc_gen2={gen2} gc_pause_ms={pause.TotalMilliseconds:F0} machine_memory_steps_per_us={memory:F0} machine_compute_steps_per_ns={compute:F3}"));
         }
 
         if (rates.Count > 1)
