@@ -8,9 +8,8 @@
 # second half of the rounds, printed last. Rounds differ by their place in the workload (where the client's ports
 # wrap and reopen TIME-WAIT connections) in the same way for every build, and the runtime's background compiling
 # lands in some of them: to rank two builds, run both at once (one per CPU, so both see the same timing) and compare
-# them round by round. The call-counting delay is
-# off so that methods tier up as soon as they are called often enough. Runtime settings under valgrind:
-# benchmark-common.sh (here with tiering left on).
+# them round by round. The call-counting delay is off so that methods tier up as soon as they are called often
+# enough. Runtime settings under valgrind: benchmark-common.sh (here with tiering left on).
 #
 #   bench/open-close-instructions-tiered.sh [sim-open-close|sim-open-close-callbacks] [N] [ROUNDS]
 set -euo pipefail
@@ -31,7 +30,7 @@ wait_for() {
   done
 }
 TCPKIT_BENCH_GATE_DIR=$gate DOTNET_TC_CallCountingDelayMs=0 DOTNET_EnableWriteXorExecute=0 DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$gate/jit" \
-  valgrind --aspace-minaddr=0x100000000 --tool=callgrind --instr-atstart=no --callgrind-out-file="$gate/cg.%p" \
+  valgrind "$valgrind_address_space" --tool=callgrind --instr-atstart=no --callgrind-out-file="$gate/cg.%p" \
   dotnet "$benchmark_dll" "$mode" "$n" "$rounds" >"$gate/log" 2>&1 &
 pid=$!
 per_round=()
@@ -50,10 +49,7 @@ for r in $(seq 0 $((rounds - 1))); do
   per_round+=("$((total / n))")
 done
 wait "$pid"
-if grep "TcpKit" "$gate/jit" | grep -q "MinOpts"; then
-  echo "the JIT compiled TcpKit methods with MinOpts under valgrind, so the counts are not those of optimised code" >&2
-  exit 1
-fi
+fail_if_jit_fell_back "$gate/jit" "$mode $n $rounds"
 half=("${per_round[@]:$((rounds / 2))}")
 printf '%s\n' "${half[@]}" | sort -n | awk -v mode="$mode" '
   { v[NR] = $1 }

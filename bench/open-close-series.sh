@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the open+close benchmark in K separate processes, one after another, and prints each process's median
 # with the machine's memory speed beside it and each round's rate with the machine's memory and core speed in
-# that round, then the median of the medians and how many reached 200,000 per second. On a shared machine one process's rate depends on the machine's state while it runs (and differs from
-# process to process by tens of percent), so a claim about the rate is a claim about this distribution.
+# that round, then the median of the medians and how many reached 200,000 per second. On a shared machine one
+# process's rate depends on the machine's state while it runs (and differs from process to process by tens of
+# percent), so a claim about the rate is a claim about this distribution.
 #
 #   bench/open-close-series.sh [sim-open-close|sim-open-close-callbacks] [K] [N] [ROUNDS]
 set -euo pipefail
